@@ -1,0 +1,3 @@
+from glo.cli.app import entry
+
+entry()

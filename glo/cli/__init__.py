@@ -1,0 +1,1 @@
+"""The ``glo`` command line (typer and rich live here, never in the core)."""

@@ -1,0 +1,99 @@
+"""Headless progress: a rich progress bar on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from glo.events import Changed, Epoch, Event, Finished, Paused, Resumed, Started, Step
+
+
+def epoch_line(rec: dict, epochs: int) -> str:
+    return (
+        f"epoch {rec['epoch']}/{epochs}  train_loss {rec['train_loss']:.4f}  recon_loss {rec['recon_loss']:.4f}  "
+        f"{rec['images_per_s']:.0f} img/s  elapsed {rec['elapsed_s']:.1f}s"
+    )
+
+
+class PlainReporter:
+    """One line per epoch and per notable event (for logs, pipes and CI)."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+        self.epochs = 0
+
+    def __enter__(self) -> "PlainReporter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def handle(self, ev: Event) -> None:
+        if isinstance(ev, Started):
+            self.epochs = ev.epochs
+            what = "resuming" if ev.resumed else "training"
+            self.say(f"{what} run {ev.run_id} on {ev.device} from epoch {ev.epoch}/{ev.epochs} ({ev.run_dir})")
+        elif isinstance(ev, Epoch):
+            self.say(epoch_line(ev.record, self.epochs))
+        elif isinstance(ev, Changed):
+            self.say(f"step {ev.step}: {ev.param} {ev.old} -> {ev.new}")
+        elif isinstance(ev, Paused):
+            self.say(f"paused at step {ev.step}")
+        elif isinstance(ev, Resumed):
+            self.say(f"resumed at step {ev.step}")
+        elif isinstance(ev, Finished):
+            tail = f": {ev.error}" if ev.error else ""
+            self.say(f"run {ev.status} after {ev.summary['epochs_done']} epochs{tail}")
+
+
+class RichReporter(PlainReporter):
+    """A live bar with epoch, loss, throughput and ETA; epoch lines scroll above it."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console.file)
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            BarColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  recon {task.fields[recon]}"),
+            TextColumn("{task.fields[ips]:.0f} img/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = None
+
+    def __enter__(self) -> "RichReporter":
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def say(self, line: str) -> None:
+        self.progress.console.print(line, highlight=False, markup=False)
+
+    def handle(self, ev: Event) -> None:
+        if isinstance(ev, Started):
+            total = ev.epochs * ev.steps_per_epoch
+            self.task = self.progress.add_task(
+                "train", total=total, completed=ev.epoch * ev.steps_per_epoch,
+                epoch=ev.epoch, epochs=ev.epochs, loss=float("nan"), recon="-", ips=0.0,
+            )
+        elif isinstance(ev, Step) and self.task is not None:
+            self.progress.update(self.task, advance=1, epoch=ev.epoch, loss=ev.loss, ips=ev.images_per_s)
+        elif isinstance(ev, Epoch) and self.task is not None:
+            self.progress.update(self.task, recon=f"{ev.record['recon_loss']:.4f}")
+        super().handle(ev)
+
+
+def reporter(console: Console) -> PlainReporter:
+    return RichReporter(console) if console.is_terminal else PlainReporter(console.file)

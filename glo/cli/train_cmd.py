@@ -1,0 +1,97 @@
+"""``glo run``: validate everything, create the run, then iterate the core's training generator."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from rich.console import Console
+
+from glo.config import RunConfig
+from glo.controls import Controls
+from glo.data import Split, load_split
+from glo.errors import GloError
+from glo.runs import Run, RunStore
+
+
+class PreparedRun:
+    def __init__(self, cfg: RunConfig, run: Run, split: Split, resume: bool) -> None:
+        self.cfg, self.run, self.split, self.resume = cfg, run, split, resume
+
+
+def prepare(cfg: RunConfig, store: RunStore, resume: str | None) -> PreparedRun:
+    """Every check before any file is written; raises GloError (exit 2) on bad input."""
+    from glo.train import resolve_device
+
+    if resume:
+        run = store.get(resume)
+        status = run.status()
+        if status == "completed":
+            raise GloError(f"run {run.id} is already completed; start a new run instead")
+        if status == "running":
+            raise GloError(f"run {run.id} is being trained by another process")
+        if not run.has_checkpoint():
+            raise GloError(f"run {run.id} has no checkpoint to resume from (it ended before its first epoch)")
+        cfg = run.read_config().validate()
+        resolve_device(cfg.device)
+        split = load_split(cfg.dataset, cfg.n_images, cfg.data_root, cfg.download)
+        return PreparedRun(cfg, run, split, True)
+    cfg.validate()
+    resolve_device(cfg.device)
+    split = load_split(cfg.dataset, cfg.n_images, cfg.data_root, cfg.download)
+    return PreparedRun(cfg, store.create(cfg), split, False)
+
+
+def install_stop_handlers(controls: Controls, say) -> None:
+    """First Ctrl-C or SIGHUP: stop cleanly (saved as stopped, resumable). Second: exit at once."""
+
+    def handler(signum, frame):
+        if controls.stop_requested:
+            os._exit(130)
+        controls.stop()
+        say("stopping after this step (Ctrl-C again to quit at once)")
+
+    signal.signal(signal.SIGINT, handler)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, handler)
+
+
+def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: Console) -> int:
+    from glo.cli.progress import reporter
+    from glo.train import train
+
+    prepared = prepare(cfg, store, resume)
+    controls = Controls()
+    rep = reporter(console)
+    install_stop_handlers(controls, lambda line: _safe(rep.say, line))
+    final = None
+    with rep:
+        for ev in train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume):
+            _safe(rep.handle, ev)
+            final = ev
+    _safe(console.print, f"run folder: {prepared.run.path}")
+    if final is not None and getattr(final, "status", None) == "failed":
+        return 1
+    return 0
+
+
+def start_console(cfg: RunConfig, store: RunStore, resume: str | None) -> int:
+    """Open the console with this run already training."""
+    try:
+        from tui.app import run_console
+    except ImportError as exc:  # pragma: no cover - the console ships with glo
+        raise GloError(f"the console is not available ({exc}); use --headless") from exc
+    prepared = prepare(cfg, store, resume)
+    return run_console(store.root, prepared=prepared)
+
+
+def _safe(fn, *args) -> None:
+    """Printing must never kill training (a closed SSH session makes stdout raise)."""
+    try:
+        fn(*args)
+    except (OSError, ValueError):
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass

@@ -1,0 +1,121 @@
+"""Typed, validated run configuration (no torch import: the CLI validates before any heavy work)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from glo.errors import ConfigError
+
+LOSSES = ("l1", "l2", "l1+l2")
+DATASETS = ("bundled", "mnist", "fashionmnist", "kmnist")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+COMBINES = ("concat",)
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+BUNDLED_SIZE = 5000
+
+
+@dataclass
+class RunConfig:
+    """Every setting of one GLO run. Saved as config.json in the run folder."""
+
+    # --- data ---
+    dataset: str = "bundled"  # bundled (real MNIST shipped with glo) | mnist | fashionmnist | kmnist
+    data_root: str | None = None  # torchvision data folder (for mnist, fashionmnist, kmnist)
+    download: bool = False  # let torchvision fetch the data set into data_root (needs internet)
+    n_images: int = 2000  # training images, class-balanced (n_images / 10 per class)
+    # --- latent codes and regularisation ---
+    class_dim: int = 25  # size of the per-class code
+    content_dim: int = 25  # size of the per-image content code
+    sigma: float = 0.3  # std of Gaussian noise added to content codes while training
+    decay: float = 0.001  # activation decay on content codes: decay * mean_batch(sum(code**2))
+    content_radius: float = 2.0  # content codes are kept inside an L2 ball of this radius (0 = no limit)
+    combine: str = "concat"  # how class and content codes feed the generator
+    # --- optimisation ---
+    loss: str = "l1+l2"  # reconstruction loss used for training: l1 | l2 | l1+l2
+    epochs: int = 50  # passes over the training images
+    batch_size: int = 32  # images per step
+    lr_generator: float = 1e-3  # Adam learning rate of the generator
+    lr_latent: float = 1e-2  # Adam learning rate of the class and content codes
+    seed: int = 0  # seeds data order, code init and noise: runs are repeatable on the CPU
+    device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | mps
+    # --- bookkeeping ---
+    name: str | None = None  # optional human label, part of the run id
+    n_show: int = 10  # images shown as originals vs reconstructions (one per class first)
+
+    def validate(self) -> "RunConfig":
+        """Raise ConfigError naming the first bad setting; return self when all are valid."""
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("device", self.device, DEVICES)
+        check_choice("combine", self.combine, COMBINES)
+        check_number("sigma", self.sigma, minimum=0.0)
+        check_number("decay", self.decay, minimum=0.0)
+        check_number("content_radius", self.content_radius, minimum=0.0)
+        check_number("lr_generator", self.lr_generator, minimum=0.0, strict=True)
+        check_number("lr_latent", self.lr_latent, minimum=0.0, strict=True)
+        for key in ("epochs", "batch_size", "n_images", "class_dim", "content_dim"):
+            check_int(key, getattr(self, key), minimum=1)
+        check_int("seed", self.seed, minimum=0)
+        check_int("n_show", self.n_show, minimum=1)
+        if self.n_images < 10:
+            raise ConfigError(f"n_images must be at least 10 (one per class), got {self.n_images}")
+        if self.dataset == "bundled" and self.n_images > BUNDLED_SIZE:
+            raise ConfigError(
+                f"n_images must be at most {BUNDLED_SIZE} for the bundled data set, got {self.n_images}"
+            )
+        if self.dataset != "bundled" and not self.data_root:
+            raise ConfigError(f"dataset {self.dataset!r} needs --data-root (a torchvision data folder)")
+        if self.name is not None:
+            check_name(self.name)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        """Build from a saved config, ignoring unknown keys and defaulting missing ones."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def differences(self) -> dict[str, Any]:
+        """The settings that differ from the defaults (for compact listings)."""
+        default = RunConfig()
+        skip = {"name", "download", "data_root"}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in skip and getattr(self, f.name) != getattr(default, f.name)
+        }
+
+
+def check_choice(key: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def check_number(key: str, value: object, minimum: float, strict: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number; got {value!r}")
+    if value < minimum or (strict and value == minimum):
+        relation = ">" if strict else ">="
+        raise ConfigError(f"{key} must be {relation} {minimum:g}; got {value:g}")
+
+
+def check_int(key: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key} must be a whole number; got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{key} must be >= {minimum}; got {value}")
+
+
+def check_name(name: str) -> None:
+    """Run names become part of folder names: letters, digits, '.', '_' and '-' only."""
+    if not NAME_RE.match(name) or ".." in name:
+        raise ConfigError(
+            f"name must be 1-64 characters of letters, digits, '.', '_' or '-' "
+            f"(not starting with '.' or '-', no '..'); got {name!r}"
+        )

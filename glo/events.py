@@ -1,0 +1,92 @@
+"""Events yielded by the training loop: small frozen dataclasses, safe to pass between threads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Started:
+    """Training begins (or resumes) in ``run_dir`` at ``epoch`` completed epochs."""
+
+    run_id: str | None
+    run_dir: str | None
+    epoch: int
+    epochs: int
+    steps_per_epoch: int
+    device: str
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """One optimisation step finished."""
+
+    step: int  # global step, 1-based
+    epoch: int  # the epoch this step belongs to, 1-based
+    batch: int  # batch within the epoch, 1-based
+    loss: float  # training loss of this batch (reconstruction + decay penalty)
+    images_per_s: float  # training throughput over the current epoch so far
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A live change of sigma, decay or loss took effect before ``step``."""
+
+    step: int
+    epoch: int
+    param: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Paused:
+    step: int
+    epoch: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    step: int
+    epoch: int
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """An epoch finished; ``record`` is the line written to metrics.jsonl."""
+
+    epoch: int
+    record: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class Images:
+    """The fixed display images and their current noise-free reconstructions (uint8, K x 28 x 28)."""
+
+    epoch: int
+    originals: np.ndarray = field(hash=False, repr=False)
+    reconstructions: np.ndarray = field(hash=False, repr=False)
+    labels: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    epoch: int
+    step: int
+    path: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The run ended: status is completed, stopped or failed."""
+
+    status: str
+    summary: dict[str, Any] = field(hash=False)
+    error: str | None = None
+
+
+Event = Started | Step | Changed | Paused | Resumed | Epoch | Images | Checkpoint | Finished

@@ -1,0 +1,251 @@
+"""The run store: one plain folder per run under the runs folder.
+
+A run folder holds config.json, metrics.jsonl (one JSON object per line), checkpoint.pt,
+images.npz and recon.png (originals above reconstructions), summary.json once the run ends, and
+running.json while a process trains it. Reading never needs torch, and never trusts names from disk
+or the command line to stay inside the runs folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glo import atomic
+from glo.config import RunConfig
+from glo.errors import RunStoreError
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.json", "metrics.jsonl", "summary.json", "checkpoint.pt"
+IMAGES_NPZ, IMAGES_PNG, RUNNING = "images.npz", "recon.png", "running.json"
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get("GLO_RUNS_DIR") or "runs")
+
+
+def check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or not ID_RE.match(run_id) or ".." in run_id:
+        raise RunStoreError(f"invalid run id {run_id!r}: use the id shown by 'glo runs list'")
+    return run_id
+
+
+def _label(cfg: RunConfig) -> str:
+    if cfg.name:
+        return cfg.name
+    return f"s{cfg.sigma:g}-{cfg.loss.replace('+', '')}"
+
+
+@dataclass
+class Run:
+    """One run folder. Paths are built only from checked ids, always below ``root``."""
+
+    root: Path
+    id: str
+    _warnings: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.id
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # --- config ---
+    def write_config(self, cfg: RunConfig) -> None:
+        atomic.write_json(self.file(CONFIG), cfg.to_dict())
+
+    def read_config(self) -> RunConfig:
+        try:
+            data = json.loads(self.file(CONFIG).read_text())
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            return RunConfig.from_dict(data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise RunStoreError(f"run {self.id}: config.json is missing or damaged ({exc})") from exc
+
+    # --- metrics ---
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        atomic.append_line(self.file(METRICS), json.dumps(record))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """Every whole record; a torn or garbled line (a killed writer) is skipped and noted."""
+        try:
+            text = self.file(METRICS).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        records = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                self._warnings.append(f"metrics.jsonl line {n} is damaged")
+                continue
+            if isinstance(rec, dict):
+                records.append(rec)
+        return records
+
+    def epochs(self) -> list[dict[str, Any]]:
+        """Epoch records, one per epoch (a later record for the same epoch supersedes)."""
+        by_epoch: dict[int, dict[str, Any]] = {}
+        for rec in self.read_metrics():
+            if rec.get("event") == "epoch" and isinstance(rec.get("epoch"), int):
+                by_epoch[rec["epoch"]] = rec
+        return [by_epoch[k] for k in sorted(by_epoch)]
+
+    def truncate_metrics(self, epoch: int, step: int) -> None:
+        """Keep only records up to a checkpoint (for resume): epochs <= epoch, changes <= step."""
+        kept = [
+            r
+            for r in self.read_metrics()
+            if (r.get("event") == "epoch" and r.get("epoch", 0) <= epoch)
+            or (r.get("event") != "epoch" and r.get("step", 0) <= step)
+        ]
+        atomic.write_bytes(self.file(METRICS), "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+    # --- summary and liveness ---
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        atomic.write_json(self.file(SUMMARY), summary)
+
+    def read_summary(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.file(SUMMARY).read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            self._warnings.append("summary.json is damaged")
+            return None
+        return data if isinstance(data, dict) else None
+
+    def mark_running(self) -> None:
+        atomic.write_json(self.file(RUNNING), {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()})
+
+    def clear_running(self) -> None:
+        try:
+            self.file(RUNNING).unlink()
+        except FileNotFoundError:
+            pass
+
+    def is_live(self) -> bool:
+        """True while a process on this host still trains the run."""
+        try:
+            info = json.loads(self.file(RUNNING).read_text())
+            pid, host = int(info["pid"]), info.get("host")
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        if host != socket.gethostname():
+            return True  # cannot check another machine: trust the marker
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def status(self) -> str:
+        """completed | stopped | failed (from summary.json), running, interrupted, or damaged."""
+        if not self.file(CONFIG).exists():
+            return "damaged"
+        summary = self.read_summary()
+        if summary and summary.get("status") in ("completed", "stopped", "failed"):
+            if self.is_live():
+                return "running"
+            return summary["status"]
+        return "running" if self.is_live() else "interrupted"
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
+
+    # --- checkpoint and images (torch / numpy bytes handled by the caller) ---
+    def write_file(self, name: str, data: bytes) -> None:
+        atomic.write_bytes(self.file(name), data)
+
+    def has_checkpoint(self) -> bool:
+        return self.file(CHECKPOINT).exists()
+
+    def read_images(self):
+        """(originals, reconstructions, labels) as uint8 arrays, or None if the run has none yet."""
+        import numpy as np
+
+        try:
+            with np.load(self.file(IMAGES_NPZ), allow_pickle=False) as npz:
+                return npz["originals"], npz["reconstructions"], npz["labels"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+
+class RunStore:
+    """The runs folder."""
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root = Path(root) if root is not None else default_runs_dir()
+
+    def create(self, cfg: RunConfig) -> Run:
+        """A new, empty run folder with a unique, readable id (safe against concurrent creation)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunStoreError(f"cannot create runs folder {self.root}: {exc.strerror or exc}") from exc
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise RunStoreError(f"runs folder {self.root} is not writable")
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{_label(cfg)}"
+        for n in range(1, 1000):
+            run_id = base if n == 1 else f"{base}-{n}"
+            try:
+                (self.root / run_id).mkdir()
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise RunStoreError(f"cannot create a run in {self.root}: {exc.strerror or exc}") from exc
+            return Run(self.root, check_run_id(run_id))
+        raise RunStoreError(f"too many runs named {base} in {self.root}")
+
+    def ids(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and ID_RE.match(p.name) and not p.is_symlink())
+
+    def runs(self) -> list[Run]:
+        """Every folder that looks like a run (has config.json or metrics.jsonl), oldest first."""
+        out = []
+        for run_id in self.ids():
+            run = Run(self.root, run_id)
+            if run.file(CONFIG).exists() or run.file(METRICS).exists():
+                out.append(run)
+        return out
+
+    def get(self, run_id: str) -> Run:
+        """The run with this id, or the only run whose id starts with it; 'latest' is the newest."""
+        if run_id == "latest":
+            runs = self.runs()
+            if not runs:
+                raise RunStoreError(f"no runs in {self.root}")
+            return max(runs, key=lambda r: r.file(CONFIG).stat().st_mtime if r.file(CONFIG).exists() else 0)
+        check_run_id(run_id)
+        ids = self.ids()
+        if run_id in ids:
+            return Run(self.root, run_id)
+        matches = [i for i in ids if i.startswith(run_id)]
+        if len(matches) == 1:
+            return Run(self.root, matches[0])
+        if not matches:
+            raise RunStoreError(f"no run {run_id!r} in {self.root}")
+        raise RunStoreError(f"{run_id!r} matches {len(matches)} runs in {self.root}: give more of the id")
+
+    def delete(self, run_id: str) -> Run:
+        run = self.get(run_id)
+        if run.status() == "running":
+            raise RunStoreError(f"run {run.id} is still running; stop it first")
+        shutil.rmtree(run.path)
+        return run

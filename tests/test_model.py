@@ -1,0 +1,69 @@
+import torch
+
+from glo.metrics import evaluate, recon_loss
+from glo.model import GLO
+from glo.train import objective
+
+
+def test_shapes_and_range():
+    model = GLO(n_images=7, class_dim=25, content_dim=25)
+    out, content = model(torch.arange(7), torch.tensor([0, 1, 2, 3, 4, 5, 9]))
+    assert out.shape == (7, 1, 28, 28)
+    assert content.shape == (7, 25)
+    assert 0.0 <= out.min().item() and out.max().item() <= 1.0
+    z, _ = model.latent(torch.arange(7), torch.zeros(7, dtype=torch.long))
+    assert z.shape == (7, 50)
+
+
+def test_noise_reaches_content_codes_only():
+    torch.manual_seed(0)
+    model = GLO(n_images=4)
+    idx, lab = torch.arange(4), torch.tensor([0, 1, 2, 3])
+    clean, _ = model.latent(idx, lab)
+    noise = torch.randn(4, 25)
+    noisy, _ = model.latent(idx, lab, noise)
+    assert torch.equal(noisy[:, :25], clean[:, :25])  # class part untouched
+    assert torch.allclose(noisy[:, 25:] - clean[:, 25:], noise, atol=1e-6)
+
+
+def test_evaluation_is_noise_free_and_repeatable():
+    torch.manual_seed(0)
+    model = GLO(n_images=20)
+    images = torch.rand(20, 1, 28, 28)
+    labels = torch.arange(20) % 10
+    a, b = evaluate(model, images, labels, chunk=7), evaluate(model, images, labels)
+    assert a["recon_loss"] == b["recon_loss"] or abs(a["recon_loss"] - b["recon_loss"]) < 1e-6
+    assert abs(a["recon_loss"] - (a["recon_l1"] + a["recon_l2"])) < 1e-9
+
+
+def test_decay_acts_on_content_codes_only():
+    torch.manual_seed(0)
+    model = GLO(n_images=8)
+    idx, lab, target = torch.arange(8), torch.arange(8) % 10, torch.rand(8, 1, 28, 28)
+
+    def grads(decay):
+        model.zero_grad()
+        objective(model, idx, lab, target, None, "l1+l2", decay).backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    without, with_decay = grads(0.0), grads(1.0)
+    for name in without:
+        if name == "content_codes.weight":
+            assert not torch.allclose(without[name], with_decay[name])
+        else:
+            assert torch.allclose(without[name], with_decay[name]), name
+
+
+def test_projection_bounds_content_norm():
+    model = GLO(n_images=5)
+    with torch.no_grad():
+        model.content_codes.weight.mul_(100)
+    model.project_content_(2.0)
+    assert model.content_codes.weight.norm(dim=1).max().item() <= 2.0 + 1e-5
+
+
+def test_losses():
+    a, b = torch.zeros(2, 1, 2, 2), torch.full((2, 1, 2, 2), 0.5)
+    assert recon_loss(a, b, "l1").item() == 0.5
+    assert recon_loss(a, b, "l2").item() == 0.25
+    assert recon_loss(a, b, "l1+l2").item() == 0.75
