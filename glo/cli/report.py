@@ -27,6 +27,10 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def fmt_setting(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else "-" if value is None else str(value)
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -92,7 +96,7 @@ def show_run(console: Console, run: Run, ascii: bool = False) -> None:
     table.add_column()
     if v.config is not None:
         for key in SETTINGS:
-            table.add_row(key, fmt(getattr(v.config, key)))
+            table.add_row(key, fmt_setting(getattr(v.config, key)))
     table.add_row("epochs done", v.epochs_label)
     for key in ("recon_loss", "recon_l1", "recon_l2", "psnr", "train_loss", "images_per_s"):
         table.add_row(key, fmt(v.last.get(key)))
@@ -117,7 +121,7 @@ def compare_table(runs: list[Run]) -> Table:
         table.add_column(v.run.id, overflow="fold")
     configs = [v.config.to_dict() if v.config else {} for v in views]
     for key in SETTINGS:
-        values = [fmt(c.get(key)) for c in configs]
+        values = [fmt_setting(c.get(key)) for c in configs]
         style = "bold" if len(set(values)) > 1 else ""
         table.add_row(Text(key, style=style), *[Text(x, style=style) for x in values])
     table.add_row("status", *[v.status_text() for v in views])

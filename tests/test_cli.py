@@ -1,0 +1,118 @@
+"""Every CLI command through typer's CliRunner, and user mistakes through the real entry point."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from glo.cli.app import app, main
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+    """Two tiny real runs on the bundled data, shared by the read-only tests below."""
+    root = tmp_path_factory.mktemp("runs")
+    for sigma in ("0.3", "2"):
+        result = runner.invoke(app, ["run", "--headless", "--epochs", "2", "--n-images", "60", "--batch-size", "16",
+                                     "--sigma", sigma, "--runs-dir", str(root), "--device", "cpu"])
+        assert result.exit_code == 0, result.output
+        assert "run folder:" in result.output and "epoch 2/2" in result.output
+    return root
+
+
+def test_run_leaves_complete_folder(runs_dir):
+    folders = sorted(p for p in runs_dir.iterdir() if p.is_dir())
+    assert len(folders) == 2
+    names = {p.name for p in folders[0].iterdir()}
+    assert {"config.json", "metrics.jsonl", "checkpoint.pt", "summary.json", "recon.png", "images.npz"} <= names
+    assert "running.json" not in names
+    summary = json.loads((folders[0] / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["epochs_done"] == 2
+    epochs = [json.loads(x) for x in (folders[0] / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in epochs] == [1, 2]
+
+
+def test_runs_list(runs_dir):
+    result = runner.invoke(app, ["runs", "list", "--runs-dir", str(runs_dir)], env={"COLUMNS": "160"})
+    assert result.exit_code == 0
+    assert result.output.count("completed") == 2 and "sigma=2" in result.output
+
+
+def test_runs_show_renders_images(runs_dir):
+    run_id = sorted(p.name for p in runs_dir.iterdir())[0]
+    result = runner.invoke(app, ["runs", "show", run_id, "--runs-dir", str(runs_dir)])
+    assert result.exit_code == 0, result.output
+    assert "reconstructions" in result.output and "recon_loss" in result.output
+    assert "\u2580" in result.output or "@" in result.output or "#" in result.output
+    ascii_out = runner.invoke(app, ["runs", "show", "latest", "--ascii", "--runs-dir", str(runs_dir)]).output
+    assert "\u2580" not in ascii_out and any(ch in ascii_out for ch in "@%#*+=")
+
+
+def test_compare(runs_dir):
+    ids = sorted(p.name for p in runs_dir.iterdir())
+    result = runner.invoke(app, ["compare", *ids, "--runs-dir", str(runs_dir), "--width", "80", "--log"])
+    assert result.exit_code == 0, result.output
+    assert "sigma" in result.output and "recon_loss per epoch" in result.output
+
+
+def test_delete(tmp_path):
+    assert runner.invoke(app, ["run", "--headless", "--epochs", "1", "--n-images", "20", "--runs-dir",
+                               str(tmp_path), "--name", "gone"]).exit_code == 0
+    run_id = next(tmp_path.iterdir()).name
+    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 0 and not (tmp_path / run_id).exists()
+
+
+def test_resume_a_stopped_run(tmp_path, monkeypatch):
+    from glo.config import RunConfig
+    from glo.controls import Controls
+    from glo.events import Step
+    from glo.runs import RunStore
+    from glo.train import train
+
+    cfg = RunConfig(n_images=20, epochs=2, batch_size=10, device="cpu")
+    run = RunStore(tmp_path).create(cfg)
+    controls = Controls()
+    for ev in train(cfg, run, controls):
+        if isinstance(ev, Step) and ev.step == 3:
+            controls.stop()
+    result = runner.invoke(app, ["run", "--headless", "--resume", run.id, "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "resuming" in result.output
+    assert json.loads(run.file("summary.json").read_text())["status"] == "completed"
+    assert main(["run", "--headless", "--resume", run.id, "--runs-dir", str(tmp_path)]) == 2  # completed now
+
+
+BAD = [
+    (["run", "--headless", "--sigma", "-1"], "sigma must be >= 0"),
+    (["run", "--headless", "--sigma", "abc"], "--sigma"),
+    (["run", "--headless", "--decay", "-0.1"], "decay must be >= 0"),
+    (["run", "--headless", "--epochs", "0"], "epochs must be >= 1"),
+    (["run", "--headless", "--batch-size", "0"], "batch_size must be >= 1"),
+    (["run", "--headless", "--n-images", "999999"], "n_images must be at most"),
+    (["run", "--headless", "--loss", "l3"], "loss must be one of"),
+    (["run", "--headless", "--dataset", "cifar"], "dataset must be one of"),
+    (["run", "--headless", "--dataset", "mnist", "--data-root", "/nonexistent/x"], "does not exist"),
+    (["run", "--headless", "--dataset", "mnist"], "needs --data-root"),
+    (["run", "--headless", "--name", "../evil"], "name must be"),
+    (["run", "--headless", "--device", "tpu"], "device must be one of"),
+    (["run", "--headless", "--resume", "no-such-run"], "no run"),
+    (["runs", "show", "../../etc"], "invalid run id"),
+    (["compare", "a", "--metric", "bogus"], "metric must be one of"),
+    (["nonsense"], "No such command"),
+]
+
+
+@pytest.mark.parametrize("argv,message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_exit_2(argv, message, tmp_path, capsys):
+    code = main([*argv, "--runs-dir", str(tmp_path / "runs")] if argv[0] != "nonsense" else argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_help_is_fast_to_import():
+    assert main(["--help"]) == 0
