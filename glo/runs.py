@@ -150,7 +150,11 @@ class Run:
             return False
         except PermissionError:
             return True
-        return True
+        try:  # a killed process whose parent has not reaped it yet is a zombie: not training
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except (OSError, IndexError):
+            return True
 
     def status(self) -> str:
         """completed | stopped | failed (from summary.json), running, interrupted, or damaged."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -64,7 +65,7 @@ class RunView:
         if self.config is None:
             return "(config missing)"
         diff = self.config.differences()
-        return " ".join(f"{k}={v}" for k, v in diff.items()) or "defaults"
+        return " ".join(f"{k}={fmt_setting(v)}" for k, v in diff.items()) or "defaults"
 
     def status_text(self) -> Text:
         label = self.status + (" (damaged)" if self.warnings and self.status != "damaged" else "")
@@ -72,16 +73,16 @@ class RunView:
 
 
 def runs_table(runs: list[Run]) -> Table:
-    table = Table()
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("id", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    table.add_column("settings (vs defaults)", ratio=1, min_width=12)
-    for col in ("epochs", "recon", "train", "time"):
+    table.add_column("settings", ratio=1, min_width=10)
+    for col in ("epochs", "recon", "time"):
         table.add_column(col, no_wrap=True, justify="right")
     for run in runs:
         v = RunView(run)
         table.add_row(run.id, v.status_text(), v.settings_label, v.epochs_label, fmt(v.last.get("recon_loss")),
-                      fmt(v.last.get("train_loss")), duration(v.last.get("elapsed_s")))
+                      duration(v.last.get("elapsed_s")))
     return table
 
 
