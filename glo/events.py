@@ -19,6 +19,7 @@ class Started:
     steps_per_epoch: int
     device: str
     resumed: bool = False
+    live: dict[str, Any] = field(default_factory=dict, hash=False)  # sigma, decay, loss in effect
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,8 @@ def train(
         return str(run.file(CHECKPOINT))
 
     run_id = run.id if run else None
-    yield Started(run_id, str(run.path) if run else None, epoch_done, cfg.epochs, n_batches, str(device), resume)
+    yield Started(run_id, str(run.path) if run else None, epoch_done, cfg.epochs, n_batches, str(device), resume,
+                  dict(live))
     yield Images(epoch_done, originals, to_uint8(reconstruct(model, show, labels[show])), show_labels)
 
     status, error, last_record = "completed", None, None

@@ -1,0 +1,328 @@
+"""Console tests: Pilot drives the real app on tiny synthetic runs (a second or two each)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import threading
+import time
+
+
+from glo.config import RunConfig
+from glo.controls import Controls
+from glo.events import Step
+from glo.runs import RunStore
+from tui.app import create_app
+from tui.bridge import EventPump
+from tui.messages import RunFinished, StepsDone
+from tui.widgets.chart import MAX_POINTS, Downsampler
+from tui.widgets.recon import layout, resize
+
+SIZE = (100, 30)
+
+
+def sync(fn):
+    """Run an async Pilot test with asyncio (no async pytest plugin needed)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+def small(**kw) -> RunConfig:
+    base = dict(n_images=40, epochs=3, batch_size=8, device="cpu")
+    base.update(kw)
+    return RunConfig(**base)
+
+
+async def wait_for(pilot, cond, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def summary(run_dir) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def train_screen(app):
+    return app.screen_stack[0]
+
+
+# --- pieces without the app ---
+
+def test_downsampler_keeps_few_points_and_the_mean():
+    ds = Downsampler()
+    for i in range(10_000):
+        ds.add(i, 1.0 + (i % 2))
+    xs, ys = ds.points()
+    assert len(xs) <= MAX_POINTS + 1
+    assert abs(sum(ys) / len(ys) - 1.5) < 0.01
+    assert xs == sorted(xs)
+
+
+def test_pump_coalesces_steps_by_time_and_keeps_order():
+    now = [0.0]
+    posted = []
+    pump = EventPump(posted.append, RunConfig(), clock=lambda: now[0])
+    for i in range(1, 101):
+        now[0] = i * 0.01  # 100 steps in one second
+        pump.feed(Step(i, 1, i, 0.5, 100.0))
+    from glo.events import Finished
+
+    pump.feed(Finished("completed", {}))
+    steps = [m for m in posted if isinstance(m, StepsDone)]
+    assert 3 <= len(steps) <= 5  # about one per 0.25 s
+    assert sum(len(m.losses) for m in steps) == 100  # no loss dropped
+    assert isinstance(posted[-1], RunFinished) and isinstance(posted[-2], StepsDone)
+
+
+def test_recon_layout_fits_and_resizes():
+    size, per, shown = layout(10, 46, 11)
+    assert shown >= 4 and per * size + per - 1 <= 46 and 2 * ((size + 1) // 2) <= 11
+    import numpy as np
+
+    img = np.full((3, 28, 28), 200, dtype=np.uint8)
+    assert resize(img, 10).shape == (3, 10, 10) and int(resize(img, 10).max()) == 200
+
+
+# --- the app ---
+
+@sync
+async def test_run_feeds_chart_images_and_status(tmp_path, split):
+    app = create_app(tmp_path, config=small(), split=split)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = train_screen(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen.last_status is not None, what="run end")
+        assert screen.last_status == "completed"
+        xs, ys = screen.chart.train.points()
+        assert len(xs) >= 1 and all(y > 0 for y in ys)
+        assert screen.chart.recon[0] == [1.0, 2.0, 3.0]
+        assert screen.recon.updates == 4  # before training and after each epoch
+        assert screen.recon.reconstructions.shape == (10, 28, 28)
+        run = screen.status.run
+        assert (run.epoch, run.epochs, run.step, run.total_steps) == (3, 3, 15, 15)
+        assert run.state == "completed" and run.error is None
+        assert not screen.running and not screen.form.query_one("#start").disabled
+        run_dir = tmp_path / run.run_id
+        assert summary(run_dir)["status"] == "completed"
+        await pilot.press("a", "l")  # ASCII images (no colour needed) and log-scale chart
+        assert screen.recon.ascii and screen.chart.log_scale
+        assert "\u2580" not in "".join(str(t) for t in screen.recon.render().renderables)
+
+
+@sync
+async def test_pause_live_sigma_change_resume_and_stop(tmp_path, split):
+    app = create_app(tmp_path, config=small(epochs=500), split=split)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = train_screen(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen.status.run.step > 0, what="first steps")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: screen.status.run.state == "paused", what="paused")
+        paused_at = screen.status.run.step
+        await pilot.pause(0.3)
+        assert screen.controls.paused
+        sigma = screen.form.widget("sigma")
+        assert not sigma.disabled and screen.form.widget("epochs").disabled
+        sigma.focus()
+        sigma.value = "0.7"
+        await pilot.press("enter")
+        await pilot.press("escape")
+        await pilot.press("p")  # resume: the change applies before the next step
+        await wait_for(pilot, lambda: screen.status.run.live.get("sigma") == 0.7, what="live change")
+        assert screen.chart.changes and "0.7" in screen.chart.changes[0][1]
+        await wait_for(pilot, lambda: screen.status.run.step > paused_at + 2, what="steps after resume")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.last_status is not None, what="stop")
+        assert screen.last_status == "stopped"
+        run_dir = tmp_path / screen.status.run.run_id
+        records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+        changes = [r for r in records if r["event"] == "change"]
+        assert [(c["param"], c["new"]) for c in changes] == [("sigma", 0.7)]
+        assert changes[0]["step"] == paused_at + 1
+        assert summary(run_dir)["status"] == "stopped"
+        assert RunStore(tmp_path).get(run_dir.name).status() == "stopped"
+
+
+@sync
+async def test_inputs_validate_as_you_type(tmp_path, split):
+    app = create_app(tmp_path, config=small(), split=split)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = train_screen(app)
+        form = screen.form
+        message = form.query_one("#form-message")
+        form.widget("sigma").value = "-1"
+        await pilot.pause()
+        assert "sigma" in form.errors and "sigma must be >= 0" in str(message.render())
+        assert form.widget("sigma").has_class("-invalid") and form.query_one("#start").disabled
+        await pilot.press("s")
+        await pilot.pause()
+        assert screen.worker is None  # refused: nothing started
+        form.widget("sigma").value = "0.2"
+        form.widget("batch_size").value = "0"
+        await pilot.pause()
+        assert list(form.errors) == ["batch_size"] and "batch_size must be >= 1" in form.errors["batch_size"]
+        form.widget("batch_size").value = "abc"
+        await pilot.pause()
+        assert "whole number" in form.errors["batch_size"]
+        form.widget("batch_size").value = "8"
+        form.widget("n_images").value = "5"
+        await pilot.pause()
+        assert "n_images must be at least 10" in form.errors["n_images"]
+        form.widget("n_images").value = "40"
+        await pilot.pause()
+        assert form.errors == {} and not form.query_one("#start").disabled
+        assert list(tmp_path.iterdir()) == []  # validation never creates a run folder
+
+
+@sync
+async def test_failing_run_shows_error_and_app_stays_usable(tmp_path, split, monkeypatch):
+    import glo.train
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(glo.train, "objective", broken)
+    app = create_app(tmp_path, config=small(), split=split)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = train_screen(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen.last_status is not None, what="failure")
+        assert screen.last_status == "failed"
+        assert "RuntimeError: injected fault" in screen.status.run.error
+        assert "injected fault" in str(screen.status.render())
+        assert not screen.running and not screen.form.query_one("#start").disabled
+        monkeypatch.undo()
+        await pilot.press("s")  # usable: a second run trains to the end
+        await wait_for(pilot, lambda: screen.last_status == "completed", what="second run")
+        assert screen.status.run.error is None
+
+
+@sync
+async def test_quit_during_a_run_stops_it_cleanly(tmp_path, split):
+    app = create_app(tmp_path, config=small(epochs=500), split=split)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = train_screen(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen.status.run.step > 0, what="first steps")
+        run_id = screen.status.run.run_id
+        worker = screen.worker
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, what="exit")
+    assert worker.is_finished
+    assert not [t for t in threading.enumerate() if "glo" in t.name.lower() and t.is_alive()]
+    assert app.return_code == 0
+    run = RunStore(tmp_path).get(run_id)
+    assert run.status() == "stopped" and run.has_checkpoint()
+
+
+@sync
+async def test_prepared_run_starts_on_mount(tmp_path, split):
+    from glo.cli.train_cmd import PreparedRun
+
+    cfg = small(epochs=2)
+    prepared = PreparedRun(cfg, RunStore(tmp_path).create(cfg), split, False)
+    app = create_app(tmp_path, prepared=prepared)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = train_screen(app)
+        await wait_for(pilot, lambda: screen.last_status is not None, what="run end")
+        assert screen.last_status == "completed"
+        assert screen.status.run.run_id == prepared.run.id
+
+
+def make_runs(root, split):
+    """Two finished runs and one stopped after a few steps, trained directly by the core."""
+    from glo.train import train
+
+    store = RunStore(root)
+    ids = []
+    for sigma in (0.1, 0.5):
+        cfg = small(epochs=2, sigma=sigma)
+        run = store.create(cfg)
+        for _ in train(cfg, run, split=split):
+            pass
+        ids.append(run.id)
+        time.sleep(0.01)
+    cfg = small(epochs=3, name="tostop")
+    run = store.create(cfg)
+    controls = Controls()
+    for ev in train(cfg, run, controls, split):
+        if isinstance(ev, Step) and ev.step == 7:
+            controls.stop()
+    ids.append(run.id)
+    return ids
+
+
+@sync
+async def test_saved_runs_list_compare_open_and_resume(tmp_path, split):
+    from textual.widgets import DataTable
+
+    from tui.screens.compare import CompareChart, CompareScreen
+    from tui.screens.runs import RunsScreen
+
+    done_a, done_b, stopped = make_runs(tmp_path, split)
+    app = create_app(tmp_path, config=small(), split=split)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 3
+        listed = [table.get_row_at(i)[1] for i in range(3)]
+        assert set(listed) == {done_a, done_b, stopped}
+        statuses = {table.get_row_at(i)[1]: str(table.get_row_at(i)[2]) for i in range(3)}
+        assert statuses[stopped] == "stopped" and statuses[done_a] == "completed"
+        # mark the two completed runs (newest first: the stopped run is at the top)
+        table.move_cursor(row=listed.index(done_b))
+        await pilot.press("space")
+        table.move_cursor(row=listed.index(done_a))
+        await pilot.press("space")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), what="compare screen")
+        chart = app.screen.query_one(CompareChart)
+        assert len(chart.series) == 2 and all(len(xs) == 2 for _, xs, _ in chart.series)
+        await pilot.pause()
+        shot = app.export_screenshot().replace("&#160;", " ")
+        assert "sigma" in shot and "batch_size" in shot and "recon_loss per epoch" in shot
+        await pilot.press("escape")
+        # open one run
+        table.move_cursor(row=listed.index(done_a))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), what="open run")
+        assert len(app.screen.runs) == 1 and app.screen.runs[0].id == done_a
+        await pilot.press("escape")
+        # resume the stopped run: back on the training screen, it trains to the end
+        table.move_cursor(row=listed.index(stopped))
+        await pilot.press("R")
+        screen = train_screen(app)
+        await wait_for(pilot, lambda: app.screen is screen, what="back to training")
+        await wait_for(pilot, lambda: screen.last_status is not None, what="resumed run end")
+        assert screen.last_status == "completed" and screen.status.run.run_id == stopped
+        assert len(screen.chart.recon[0]) == 3  # epochs from before the stop are shown too
+        assert RunStore(tmp_path).get(stopped).status() == "completed"
+        # the list refreshes by itself: a run created elsewhere shows up
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen again")
+        RunStore(tmp_path).create(small(name="newcomer")).write_config(small(name="newcomer"))
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 4, timeout=5, what="auto refresh")
+
+
+@sync
+async def test_help_screen_and_command_palette_entries(tmp_path):
+    from tui.screens.help import HelpScreen
+
+    app = create_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Start run", "Pause / resume run", "Stop run", "Saved runs", "Toggle log scale"} <= titles

@@ -1,0 +1,124 @@
+"""The glo console app: ``glo-tui``, ``python -m tui.app``, and ``glo run`` without --headless.
+
+``create_app`` is the one factory for all of them (and for the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from glo.config import RunConfig
+from glo.runs import RunStore
+from tui.screens.train import TrainScreen
+
+
+class GloApp(App):
+    CSS_PATH = "glo.tcss"
+    TITLE = "glo"
+    SUB_TITLE = "generative latent optimization"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help"),
+    ]
+
+    def __init__(self, runs_dir: str | os.PathLike | None = None, prepared: Any = None,
+                 config: RunConfig | None = None, split: Any = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.store = RunStore(runs_dir)
+        self.prepared = prepared
+        self.base = config or (prepared.cfg if prepared is not None else RunConfig())
+        self.split = split  # tests: a ready Split instead of loading the data set
+
+    def get_default_screen(self) -> Screen:
+        return TrainScreen(self.base)
+
+    @property
+    def train_screen(self) -> TrainScreen:
+        return self.screen_stack[0]  # type: ignore[return-value]
+
+    # --- runs ---
+    def prepare_run(self, cfg: RunConfig | None, resume_id: str | None):
+        """Validate, load the data and create (or reopen) the run folder; raises GloError."""
+        from glo.cli.train_cmd import PreparedRun, prepare
+
+        if self.split is None:
+            return prepare(cfg or RunConfig(), self.store, resume_id)
+        if resume_id:
+            run = self.store.get(resume_id)
+            return PreparedRun(run.read_config().validate(), run, self.split, True)
+        cfg = (cfg or RunConfig()).validate()
+        return PreparedRun(cfg, self.store.create(cfg), self.split, False)
+
+    def resume_run(self, run_id: str) -> None:
+        """Back to the training screen, resuming a stopped or interrupted run."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.train_screen.start(resume_id=run_id)
+
+    # --- actions ---
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_runs(self) -> None:
+        from tui.screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
+
+    async def action_quit(self) -> None:
+        """Stop a running run cleanly (saved as stopped, resumable), wait for its thread, then exit."""
+        screen = self.train_screen
+        if screen.running:
+            screen.status.set(state="stopping", note="saving, then quitting")
+        await screen.stop_and_wait()
+        self.exit(return_code=1 if screen.last_status == "failed" else 0)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        train = self.train_screen
+        yield SystemCommand("Start run", "Train with the settings in the form", train.action_start)
+        yield SystemCommand("Pause / resume run", "Pause the running run, or resume it", train.action_pause)
+        yield SystemCommand("Stop run", "Stop the run (saved as stopped, resumable)", train.action_stop)
+        yield SystemCommand("Toggle log scale", "Loss chart in log or linear scale", train.action_toggle_log)
+        yield SystemCommand("Toggle ASCII images", "Images as ASCII ramp (no colour)", train.action_toggle_ascii)
+        yield SystemCommand("Saved runs", "List, open, compare and resume saved runs", self.action_runs)
+        yield SystemCommand("Keys", "Show every key binding", self.action_help)
+
+
+def create_app(runs_dir: str | os.PathLike | None = None, prepared: Any = None, **kw: Any) -> GloApp:
+    """The console app. ``prepared`` (a glo.cli.train_cmd.PreparedRun) starts training on mount."""
+    return GloApp(runs_dir, prepared=prepared, **kw)
+
+
+def run_console(runs_dir: str | os.PathLike | None, prepared: Any = None) -> int:
+    """Run the console until the user quits; the exit code is 1 if the last run failed."""
+    app = create_app(runs_dir, prepared=prepared)
+    app.run()
+    return app.return_code or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="glo-tui", description="The glo console: train, watch and compare GLO runs.")
+    parser.add_argument("--runs-dir", type=Path, default=None, help="runs folder (default: $GLO_RUNS_DIR or ./runs)")
+    parser.add_argument("--data-root", default=None, help="torchvision data folder for mnist, fashionmnist, kmnist")
+    args = parser.parse_args(argv)
+    config = RunConfig(data_root=args.data_root) if args.data_root else None
+    app = create_app(args.runs_dir, config=config)
+    app.run()
+    code = app.return_code or 0
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Turn the core's training events into console messages, throttled by time.
+
+Step events are coalesced into one ``StepsDone`` per ``interval`` seconds, so the UI thread sees a
+few messages per second however fast training runs; every other event is delivered at once (after
+flushing the pending steps, so the order is kept).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from glo import events as ev
+from tui import messages as m
+
+STEP_INTERVAL = 0.25
+
+
+class EventPump:
+    def __init__(
+        self,
+        post: Callable[[Any], Any],
+        cfg: Any,  # glo.config.RunConfig
+        history: list[dict[str, Any]] | None = None,
+        interval: float = STEP_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.post, self.interval, self.clock = post, interval, clock
+        self.cfg = cfg
+        self.history = history or []
+        self._steps: list[tuple[int, float]] = []
+        self._last: ev.Step | None = None
+        self._flushed = clock()
+
+    def feed(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Step):
+            self._steps.append((event.step, event.loss))
+            self._last = event
+            if self.clock() - self._flushed >= self.interval:
+                self.flush()
+            return
+        self.flush()
+        message = self.convert(event)
+        if message is not None:
+            self.post(message)
+
+    def flush(self) -> None:
+        if self._steps and self._last is not None:
+            last = self._last
+            self.post(m.StepsDone(tuple(self._steps), last.step, last.epoch, last.batch, last.images_per_s))
+            self._steps = []
+        self._flushed = self.clock()
+
+    def convert(self, event: ev.Event) -> m.Message | None:
+        if isinstance(event, ev.Started):
+            live = dict(event.live) or {"sigma": self.cfg.sigma, "decay": self.cfg.decay, "loss": self.cfg.loss}
+            return m.RunStarted(event.run_id, event.epoch, event.epochs, event.steps_per_epoch, event.device,
+                                event.resumed, self.cfg.batch_size, self.cfg.n_images, live, list(self.history))
+        if isinstance(event, ev.Epoch):
+            return m.EpochDone(event.epoch, dict(event.record))
+        if isinstance(event, ev.Images):
+            return m.ImagesReady(event.epoch, event.originals, event.reconstructions)
+        if isinstance(event, ev.Changed):
+            return m.LiveChanged(event.step, event.epoch, event.param, event.old, event.new)
+        if isinstance(event, ev.Paused):
+            return m.PauseChanged(True, event.step)
+        if isinstance(event, ev.Resumed):
+            return m.PauseChanged(False, event.step)
+        if isinstance(event, ev.Finished):
+            return m.RunFinished(event.status, event.error, dict(event.summary))
+        return None  # Checkpoint: nothing to show

@@ -1,0 +1,1 @@
+"""Screens of the console: training (the main screen), saved runs, comparison, help."""

@@ -1,0 +1,1 @@
+"""Widgets of the console, one job each: controls, status, loss chart, reconstructions."""

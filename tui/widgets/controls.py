@@ -1,0 +1,199 @@
+"""The run settings form: validated as you type, by RunConfig itself (validation lives in glo.config).
+
+While a run trains, only sigma, decay and loss stay editable: Enter in sigma or decay, or picking a
+loss, asks for a live change (applied by the training loop before its next step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, Select, Static
+
+from glo.config import DATASETS, LOSSES, RunConfig, check_int, check_number
+from glo.errors import ConfigError
+from tui.messages import LiveChangeRequested, StartRequested
+
+# key, label, kind ("float", "int" or a tuple of choices)
+FIELDS: tuple[tuple[str, str, object], ...] = (
+    ("dataset", "data set", DATASETS),
+    ("sigma", "sigma", "float"),
+    ("decay", "decay", "float"),
+    ("loss", "loss", LOSSES),
+    ("epochs", "epochs", "int"),
+    ("batch_size", "batch size", "int"),
+    ("n_images", "images", "int"),
+    ("seed", "seed", "int"),
+)
+LIVE = ("sigma", "decay", "loss")
+KINDS = {key: kind for key, _, kind in FIELDS}
+
+
+def parse(key: str, text: str):
+    """The typed value of one field; a ConfigError worded by glo.config's checks when it is not one."""
+    kind = KINDS[key]
+    text = text.strip()
+    if kind == "float":
+        try:
+            value = float(text)
+        except ValueError:
+            check_number(key, text, minimum=0.0)  # raises "<key> must be a finite number; got '...'"
+            raise
+        return value
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            check_int(key, text, minimum=0)  # raises "<key> must be a whole number; got '...'"
+            raise
+    return text
+
+
+class ControlsPanel(Vertical):
+    """Settings, Start / Pause / Stop buttons, and one line that says what is wrong."""
+
+    def __init__(self, base: RunConfig, **kw) -> None:
+        super().__init__(**kw)
+        self.base = base
+        self.errors: dict[str, str] = {}
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        for key, label, kind in FIELDS:
+            with Horizontal(classes="field"):
+                yield Label(label, classes="field-label")
+                value = getattr(self.base, key)
+                if isinstance(kind, tuple):
+                    yield Select([(c, c) for c in kind], value=value, allow_blank=False, compact=True,
+                                 id=f"f-{key}")
+                else:
+                    yield Input(str(value), compact=True, id=f"f-{key}", select_on_focus=False,
+                                classes="live" if key in LIVE else "")
+        yield Static("", id="form-message")
+        with Horizontal(id="buttons"):
+            yield Button("Start", id="start", variant="success", compact=True)
+            yield Button("Pause", id="pause", compact=True, disabled=True)
+            yield Button("Stop", id="stop", variant="error", compact=True, disabled=True)
+
+    def on_mount(self) -> None:
+        self.validate_form()
+
+    # --- values and validation ---
+    def widget(self, key: str) -> Input | Select:
+        return self.query_one(f"#f-{key}")
+
+    def raw(self, key: str) -> str:
+        w = self.widget(key)
+        return str(w.value)
+
+    def values(self) -> tuple[dict, dict[str, str]]:
+        values, errors = {}, {}
+        for key, _, _ in FIELDS:
+            try:
+                values[key] = parse(key, self.raw(key))
+            except (ConfigError, ValueError) as exc:
+                errors[key] = str(exc)
+        return values, errors
+
+    def config(self) -> RunConfig:
+        """The form as a validated RunConfig; raises ConfigError naming the first bad setting."""
+        values, errors = self.values()
+        if errors:
+            raise ConfigError(next(iter(errors.values())))
+        return replace(self.base, **values).validate()
+
+    def validate_form(self) -> dict[str, str]:
+        values, errors = self.values()
+        if not errors:
+            try:
+                replace(self.base, **values).validate()
+            except ConfigError as exc:
+                key = str(exc).split()[0]
+                errors[key if key in KINDS else "dataset"] = str(exc)
+        self.errors = errors
+        for key, _, _ in FIELDS:
+            self.widget(key).set_class(key in errors, "-invalid")
+        message = self.query_one("#form-message", Static)
+        if errors:
+            message.update(next(iter(errors.values())))
+            message.set_class(True, "error")
+        else:
+            message.update("Enter in sigma/decay applies it live" if self.running else "ready: Enter, s or F5 starts")
+            message.set_class(False, "error")
+        self.query_one("#start", Button).disabled = self.running or bool(errors)
+        return errors
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.validate_form()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.validate_form()
+        key = event.select.id.removeprefix("f-") if event.select.id else ""
+        if self.running and key == "loss" and key not in self.errors:
+            self.post_message(LiveChangeRequested("loss", event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        key = event.input.id.removeprefix("f-") if event.input.id else ""
+        errors = self.validate_form()
+        if key in errors:
+            self.app.bell()
+            return
+        if self.running and key in LIVE:
+            self.post_message(LiveChangeRequested(key, parse(key, event.value)))
+        elif not self.running:
+            self.request_start()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "start":
+            self.request_start()
+        elif event.button.id == "pause":
+            self.screen.action_pause()
+        elif event.button.id == "stop":
+            self.screen.action_stop()
+
+    def request_start(self) -> bool:
+        if self.running:
+            return False
+        try:
+            cfg = self.config()
+        except ConfigError as exc:
+            self.validate_form()
+            self.notify(str(exc), severity="error")
+            return False
+        self.post_message(StartRequested(cfg))
+        return True
+
+    # --- run state ---
+    def set_running(self, running: bool, paused: bool = False) -> None:
+        self.running = running
+        focused = self.screen.focused
+        for key, _, _ in FIELDS:
+            self.widget(key).disabled = running and key not in LIVE
+        if focused is not None and focused.disabled:
+            self.screen.set_focus(None)  # letter keys (p, x, l, a) work at once
+        self.query_one("#pause", Button).disabled = not running
+        self.query_one("#pause", Button).label = "Resume" if paused else "Pause"
+        self.query_one("#stop", Button).disabled = not running
+        self.validate_form()
+
+    def set_values(self, cfg: RunConfig) -> None:
+        """Show a run's settings (e.g. one being resumed)."""
+        self.base = cfg
+        self._show({key: getattr(cfg, key) for key, _, _ in FIELDS})
+
+    def set_live(self, live: dict) -> None:
+        """Show the live values a run trains with now."""
+        self._show({k: v for k, v in live.items() if k in LIVE and v is not None})
+
+    def _show(self, values: dict) -> None:
+        for key, value in values.items():
+            w = self.widget(key)
+            with w.prevent(Input.Changed, Select.Changed):
+                w.value = value if isinstance(w, Select) else str(value)
+        self.validate_form()

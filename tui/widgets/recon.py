@@ -1,0 +1,120 @@
+"""Reconstructions: real digits above their current reconstructions, sized to fit the panel.
+
+The images are drawn by glo's own renderer (``glo.cli.render.image_text`` over ``glo.textimage.tile``:
+half-block grey cells, or an ASCII ramp). Here they are only scaled (area averaging) to the largest
+size that shows enough of them in the room the panel has.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.console import Group
+from rich.text import Text
+from textual.geometry import Size
+from textual.widget import Widget
+
+from glo.cli.render import image_text
+from glo.textimage import per_line, tile
+
+SIZES = (28, 21, 14, 10)  # pixel sizes tried, largest first
+WANT = 5  # show at least this many images (or all) before shrinking further
+GAP = 1
+
+
+def resize(images: np.ndarray, size: int) -> np.ndarray:
+    """Area-average K x H x W uint8 images to K x size x size (uint8)."""
+    k, h, w = images.shape
+    if (h, w) == (size, size):
+        return images
+
+    def weights(n: int) -> np.ndarray:
+        edges = np.linspace(0, n, size + 1)
+        m = np.zeros((size, n), dtype=np.float32)
+        for i in range(size):
+            lo, hi = edges[i], edges[i + 1]
+            for j in range(int(lo), min(n, math.ceil(hi))):
+                m[i, j] = max(0.0, min(hi, j + 1) - max(lo, j))
+        return m / m.sum(axis=1, keepdims=True)
+
+    rows, cols = weights(h), weights(w)
+    out = np.einsum("ih,khw,jw->kij", rows, images.astype(np.float32), cols)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def layout(count: int, width: int, height: int) -> tuple[int, int, int]:
+    """(pixel size, images per line, images shown) for ``count`` image pairs in width x height cells."""
+    best = None
+    for size in SIZES:
+        k = per_line(count, width, cell=size, gap=GAP)
+        if k * size + (k - 1) * GAP > width:
+            k = 0
+        chunk_rows = 2 * math.ceil(size / 2)
+        shown = min(count, (height // chunk_rows) * k)
+        if shown >= min(count, WANT):
+            return size, k, shown
+        if best is None or shown > best[2]:
+            best = (size, k, shown)
+    return best or (SIZES[-1], 0, 0)
+
+
+class ReconPanel(Widget):
+    """Originals above reconstructions; ``ascii`` switches to the ASCII ramp (no colour needed)."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.originals: np.ndarray | None = None
+        self.reconstructions: np.ndarray | None = None
+        self.epoch: int | None = None
+        self.ascii = False
+        self.updates = 0  # how many times new images arrived (tests read it)
+        self._cache: tuple[tuple, Group] | None = None  # drawing the cells is the costly part
+
+    def show(self, originals: np.ndarray, reconstructions: np.ndarray, epoch: int | None = None) -> None:
+        same_shape = self.originals is not None and self.originals.shape == originals.shape
+        self.originals, self.reconstructions, self.epoch = originals, reconstructions, epoch
+        self.updates += 1
+        self.border_subtitle = "" if epoch is None else f"epoch {epoch}"
+        self.refresh(layout=not same_shape)  # a new layout costs tens of ms: only when the size can change
+
+    def clear(self) -> None:
+        self.originals = self.reconstructions = self.epoch = None
+        self.border_subtitle = ""
+        self.refresh(layout=True)
+
+    def toggle_ascii(self) -> bool:
+        self.ascii = not self.ascii
+        self.refresh()
+        return self.ascii
+
+    def _budget(self, viewport: Size) -> int:
+        return max(8, viewport.height // 2 - 1)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if self.originals is None:
+            return 2
+        size, k, shown = layout(len(self.originals), width, self._budget(viewport))
+        if not shown:
+            return 2
+        return math.ceil(shown / k) * 2 * math.ceil(size / 2)
+
+    def render(self):
+        if self.originals is None or self.reconstructions is None:
+            return Text("real digits (top) and their reconstructions (below) appear here once a run starts",
+                        style="dim")
+        width, height = self.size.width, self.size.height
+        size, k, shown = layout(len(self.originals), width, height)
+        if not shown:
+            return Text("(too small to show images)", style="dim")
+        key = (self.updates, size, k, shown, self.ascii)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        originals = resize(self.originals[:shown], size)
+        recons = resize(self.reconstructions[:shown], size)
+        parts: list[Text] = []
+        for start in range(0, shown, k):
+            for images in (originals, recons):
+                parts.append(image_text(tile(images[start : start + k], gap=GAP), ascii=self.ascii))
+        self._cache = (key, Group(*parts))
+        return self._cache[1]
