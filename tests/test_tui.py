@@ -77,9 +77,30 @@ def test_pump_coalesces_steps_by_time_and_keeps_order():
 
     pump.feed(Finished("completed", {}))
     steps = [m for m in posted if isinstance(m, StepsDone)]
-    assert 3 <= len(steps) <= 5  # about one per 0.25 s
+    assert 1 <= len(steps) <= 3  # about one per STEP_INTERVAL (0.5 s)
     assert sum(len(m.losses) for m in steps) == 100  # no loss dropped
     assert isinstance(posted[-1], RunFinished) and isinstance(posted[-2], StepsDone)
+
+
+def test_pump_coalesces_images_but_always_shows_the_last():
+    import numpy as np
+
+    from glo.events import Epoch, Finished, Images
+    from tui.messages import ImagesReady
+
+    now = [0.0]
+    posted = []
+    pump = EventPump(posted.append, RunConfig(), clock=lambda: now[0])
+    img = np.zeros((2, 28, 28), dtype=np.uint8)
+    for epoch in range(1, 11):  # ten epochs in one second
+        now[0] = epoch * 0.1
+        pump.feed(Epoch(epoch, {"epoch": epoch, "recon_loss": 0.1}))
+        pump.feed(Images(epoch, img, img))
+    pump.feed(Finished("completed", {}))
+    shown = [m.epoch for m in posted if isinstance(m, ImagesReady)]
+    assert shown[0] == 1 and shown[-1] == 10  # the first at once, the newest at the end
+    assert len(shown) <= 3  # at most about one per IMAGES_INTERVAL in between
+    assert isinstance(posted[-1], RunFinished)
 
 
 def test_recon_layout_fits_and_resizes():
@@ -94,7 +115,8 @@ def test_recon_layout_fits_and_resizes():
 # --- the app ---
 
 @sync
-async def test_run_feeds_chart_images_and_status(tmp_path, split):
+async def test_run_feeds_chart_images_and_status(tmp_path, split, monkeypatch):
+    monkeypatch.setattr("tui.bridge.IMAGES_INTERVAL", 0.0)  # tiny epochs: show every one
     app = create_app(tmp_path, config=small(), split=split)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
@@ -105,6 +127,7 @@ async def test_run_feeds_chart_images_and_status(tmp_path, split):
         assert len(xs) >= 1 and all(y > 0 for y in ys)
         assert screen.chart.recon[0] == [1.0, 2.0, 3.0]
         assert screen.recon.updates == 4  # before training and after each epoch
+        assert screen.recon.epoch == 3
         assert screen.recon.reconstructions.shape == (10, 28, 28)
         run = screen.status.run
         assert (run.epoch, run.epochs, run.step, run.total_steps) == (3, 3, 15, 15)

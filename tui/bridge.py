@@ -1,8 +1,11 @@
 """Turn the core's training events into console messages, throttled by time.
 
-Step events are coalesced into one ``StepsDone`` per ``interval`` seconds, so the UI thread sees a
-few messages per second however fast training runs; every other event is delivered at once (after
-flushing the pending steps, so the order is kept).
+Step events are coalesced into one ``StepsDone`` per ``interval`` seconds, and image events into at
+most one ``ImagesReady`` per ``images_interval`` seconds (the newest wins; the last one of a run is
+always shown), so the UI thread sees a few messages per second however fast training runs. Every
+UI update costs the training thread time (it shares the GIL and two cores), so these intervals are
+what keeps training in the console at the headless speed. Every other event is delivered at once,
+after the pending steps and images, so the order is kept.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Any
 from glo import events as ev
 from tui import messages as m
 
-STEP_INTERVAL = 0.25
+STEP_INTERVAL = 0.5
+IMAGES_INTERVAL = 1.0
 
 
 class EventPump:
@@ -23,10 +27,15 @@ class EventPump:
         post: Callable[[Any], Any],
         cfg: Any,  # glo.config.RunConfig
         history: list[dict[str, Any]] | None = None,
-        interval: float = STEP_INTERVAL,
+        interval: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        images_interval: float | None = None,
     ) -> None:
-        self.post, self.interval, self.clock = post, interval, clock
+        self.post, self.clock = post, clock
+        self.interval = STEP_INTERVAL if interval is None else interval
+        self.images_interval = IMAGES_INTERVAL if images_interval is None else images_interval
+        self._images: ev.Images | None = None
+        self._images_posted = -float("inf")
         self.cfg = cfg
         self.history = history or []
         self._steps: list[tuple[int, float]] = []
@@ -40,17 +49,30 @@ class EventPump:
             if self.clock() - self._flushed >= self.interval:
                 self.flush()
             return
-        self.flush()
+        if isinstance(event, ev.Images):
+            self._images = event
+            if self.clock() - self._images_posted >= self.images_interval:
+                self.flush()
+            return
+        # steps (and images, if due) go out first to keep the order; before a pause, a change or
+        # the end the newest images go out whether due or not
+        self.flush(force_images=not isinstance(event, (ev.Epoch, ev.Checkpoint)))
         message = self.convert(event)
         if message is not None:
             self.post(message)
 
-    def flush(self) -> None:
+    def flush(self, force_images: bool = False) -> None:
         if self._steps and self._last is not None:
             last = self._last
             self.post(m.StepsDone(tuple(self._steps), last.step, last.epoch, last.batch, last.images_per_s))
             self._steps = []
         self._flushed = self.clock()
+        if self._images is not None and (
+            self._flushed - self._images_posted >= self.images_interval or force_images
+        ):
+            images, self._images = self._images, None
+            self._images_posted = self._flushed
+            self.post(m.ImagesReady(images.epoch, images.originals, images.reconstructions))
 
     def convert(self, event: ev.Event) -> m.Message | None:
         if isinstance(event, ev.Started):

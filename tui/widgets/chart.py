@@ -73,6 +73,15 @@ class LossChart(PlotextPlot):
         self.changes: list[tuple[float, str]] = []
         self.hint = "no run yet: press s (or F5) to start"
         self.dirty = False
+        self._version = 0
+        self._rendered: tuple[tuple, object] | None = None
+
+    def render(self):
+        """The plotext build, reused until the data, the size or the theme change."""
+        key = (self._version, self.size, self.app.theme)
+        if self._rendered is None or self._rendered[0] != key:
+            self._rendered = (key, super().render())
+        return self._rendered[1]
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -129,6 +138,7 @@ class LossChart(PlotextPlot):
 
     def replot(self) -> None:
         self.dirty = False
+        self._version += 1
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
