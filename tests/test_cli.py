@@ -116,3 +116,17 @@ def test_bad_input_is_one_line_exit_2(argv, message, tmp_path, capsys):
 
 def test_help_is_fast_to_import():
     assert main(["--help"]) == 0
+
+
+def test_live_changes_are_shown(tmp_path):
+    from glo.config import RunConfig
+    from glo.runs import RunStore
+
+    run = RunStore(tmp_path).create(RunConfig())
+    run.write_config(RunConfig())
+    run.append_metrics({"event": "change", "step": 5, "epoch": 2, "param": "sigma", "old": 0.3, "new": 0.9})
+    run.append_metrics({"event": "epoch", "epoch": 2, "step": 6, "recon_loss": 0.1, "train_loss": 0.2})
+    out = runner.invoke(app, ["runs", "show", run.id, "--runs-dir", str(tmp_path)]).output
+    assert "sigma 0.3->0.9 @2" in out
+    out = runner.invoke(app, ["compare", run.id, run.id, "--runs-dir", str(tmp_path)], env={"COLUMNS": "200"}).output
+    assert "live changes" in out

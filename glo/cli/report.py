@@ -53,7 +53,14 @@ class RunView:
         self.epochs = run.epochs()
         self.summary = run.read_summary() or {}
         self.last = self.epochs[-1] if self.epochs else {}
+        self.changes = [r for r in run.read_metrics() if r.get("event") == "change"]
         self.warnings = run.warnings
+
+    @property
+    def changes_label(self) -> str:
+        """Live changes made while training, e.g. 'sigma 0.3->0.9 @14'."""
+        return ", ".join(f"{c.get('param')} {fmt_setting(c.get('old'))}->{fmt_setting(c.get('new'))} @{c.get('epoch')}"
+                         for c in self.changes) or "-"
 
     @property
     def epochs_label(self) -> str:
@@ -98,6 +105,8 @@ def show_run(console: Console, run: Run, ascii: bool = False) -> None:
     if v.config is not None:
         for key in SETTINGS:
             table.add_row(key, fmt_setting(getattr(v.config, key)))
+    if v.changes:
+        table.add_row("live changes", v.changes_label)
     table.add_row("epochs done", v.epochs_label)
     for key in ("recon_loss", "recon_l1", "recon_l2", "psnr", "train_loss", "images_per_s"):
         table.add_row(key, fmt(v.last.get(key)))
@@ -125,6 +134,8 @@ def compare_table(runs: list[Run]) -> Table:
         values = [fmt_setting(c.get(key)) for c in configs]
         style = "bold" if len(set(values)) > 1 else ""
         table.add_row(Text(key, style=style), *[Text(x, style=style) for x in values])
+    if any(v.changes for v in views):
+        table.add_row("live changes", *[v.changes_label for v in views])
     table.add_row("status", *[v.status_text() for v in views])
     table.add_row("epochs", *[v.epochs_label for v in views])
     for key in METRICS:
