@@ -37,7 +37,7 @@ class RunConfig:
     loss: str = "l1+l2"  # reconstruction loss used for training: l1 | l2 | l1+l2
     epochs: int = 50  # passes over the training images
     batch_size: int = 32  # images per step
-    lr_generator: float = 1e-3  # Adam learning rate of the generator
+    lr_generator: float = 3e-3  # Adam learning rate of the generator
     lr_latent: float = 1e-2  # Adam learning rate of the class and content codes
     seed: int = 0  # seeds data order, code init and noise: runs are repeatable on the CPU
     device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | mps

@@ -21,7 +21,7 @@ def recon_loss(output: torch.Tensor, target: torch.Tensor, loss_type: str) -> to
     raise ValueError(f"unknown loss {loss_type!r}")
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model: GLO, images: torch.Tensor, labels: torch.Tensor, chunk: int = 500) -> dict[str, float]:
     """Noise-free reconstruction of every image: mean L1, mean L2, their sum, and PSNR (dB)."""
     was_training = model.training
@@ -41,7 +41,7 @@ def evaluate(model: GLO, images: torch.Tensor, labels: torch.Tensor, chunk: int 
     return {"recon_loss": l1 + l2, "recon_l1": l1, "recon_l2": l2, "psnr": psnr}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def reconstruct(model: GLO, index: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Noise-free reconstructions of the given training images (float, K x 1 x 28 x 28)."""
     was_training = model.training
