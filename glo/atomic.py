@@ -8,17 +8,20 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from glo import faults
+
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
     path = Path(path)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"  # see is_temp_name
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, like open()
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        faults.point(f"write-{path.name}")
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -28,13 +31,33 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+def is_temp_name(name: str) -> bool:
+    """True for the temp files write_bytes makes (left behind only by a killed writer)."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """Read a file, refusing to follow a symlink (a run folder may come from someone else)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read().decode("utf-8", errors="replace")
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
 
 
 def append_line(path: str | os.PathLike, line: str) -> None:
     """Append one line and fsync, so a record is either whole on disk or (at worst) a torn last line."""
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line.rstrip("\n") + "\n")
+    data = (line.rstrip("\n") + "\n").encode()
+    # O_NOFOLLOW: a metrics file that is a symlink (a run folder from elsewhere) is refused
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    with os.fdopen(fd, "wb") as fh:
+        if faults.enabled:
+            fh.write(data[: len(data) // 2])
+            fh.flush()
+            faults.point("metrics")
+            data = data[len(data) // 2 :]
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

@@ -64,7 +64,7 @@ class Run:
 
     def read_config(self) -> RunConfig:
         try:
-            data = json.loads(self.file(CONFIG).read_text())
+            data = json.loads(atomic.read_text(self.file(CONFIG)))
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             return RunConfig.from_dict(data)
@@ -78,8 +78,11 @@ class Run:
     def read_metrics(self) -> list[dict[str, Any]]:
         """Every whole record; a torn or garbled line (a killed writer) is skipped and noted."""
         try:
-            text = self.file(METRICS).read_text(encoding="utf-8", errors="replace")
+            text = atomic.read_text(self.file(METRICS))
         except FileNotFoundError:
+            return []
+        except OSError:
+            self._warnings.append("metrics.jsonl cannot be read")
             return []
         records = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -118,7 +121,7 @@ class Run:
 
     def read_summary(self) -> dict[str, Any] | None:
         try:
-            data = json.loads(self.file(SUMMARY).read_text())
+            data = json.loads(atomic.read_text(self.file(SUMMARY)))
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
@@ -170,6 +173,12 @@ class Run:
     @property
     def warnings(self) -> list[str]:
         return list(self._warnings)
+
+    def clean_temp_files(self) -> None:
+        """Remove temp files that a killed writer left (the files they were for are intact)."""
+        for p in self.path.iterdir():
+            if atomic.is_temp_name(p.name) and p.is_file() and not p.is_symlink():
+                p.unlink()
 
     # --- checkpoint and images (torch / numpy bytes handled by the caller) ---
     def write_file(self, name: str, data: bytes) -> None:

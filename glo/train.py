@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from glo import checkpoint
+from glo import checkpoint, faults
 from glo.config import RunConfig
 from glo.controls import Controls
 from glo.data import Split, load_split
@@ -148,6 +148,7 @@ def train(
         perm = state["perm"].cpu() if batch_pos else None
         elapsed_before = float(state["elapsed_s"])
         best = float(state.get("best_recon_loss", math.inf))
+        run.clean_temp_files()
         run.truncate_metrics(epoch_done, step)
     elif run is not None:
         run.write_config(cfg)
@@ -228,6 +229,7 @@ def train(
                 opt.step()
                 if cfg.content_radius > 0:
                     model.project_content_(cfg.content_radius)
+                faults.point("step")
                 value = loss.item()
                 if not math.isfinite(value):
                     raise FloatingPointError(f"training loss became {value} at step {step + 1}")
@@ -264,14 +266,15 @@ def train(
             path = save_checkpoint()
             if path:
                 yield Checkpoint(epoch, step, path)
-    except _Stop:
+    except (_Stop, GeneratorExit) as exc:
         status = "stopped"
-        save_checkpoint()
-    except GeneratorExit:
-        status = "stopped"
-        save_checkpoint()
-        _finish(run, cfg, status, None, last_record, best, step, epoch_done, elapsed())
-        raise
+        try:
+            save_checkpoint()
+        except OSError as write_error:
+            status, error = "failed", f"could not save the checkpoint: {write_error}"
+        if isinstance(exc, GeneratorExit):  # the consumer closed us: no more yields
+            _finish(run, cfg, status, error, last_record, best, step, epoch_done, elapsed())
+            raise
     except Exception as exc:  # the run fails, the caller stays alive
         status, error = "failed", f"{type(exc).__name__}: {exc}"
     summary = _finish(run, cfg, status, error, last_record, best, step, epoch_done, elapsed())
@@ -293,6 +296,10 @@ def _finish(run, cfg, status, error, last_record, best, step, epoch_done, elapse
     if run is not None:
         try:
             run.write_summary(summary)
-        finally:
+        except OSError as exc:  # disk full, folder gone: say so, never crash the caller
+            summary["error"] = (f"{error}; " if error else "") + f"could not write summary.json: {exc}"
+        try:
             run.clear_running()
+        except OSError:
+            pass
     return summary

@@ -130,3 +130,24 @@ def test_live_changes_are_shown(tmp_path):
     assert "sigma 0.3->0.9 @2" in out
     out = runner.invoke(app, ["compare", run.id, run.id, "--runs-dir", str(tmp_path)], env={"COLUMNS": "200"}).output
     assert "live changes" in out
+
+
+def test_unwritable_runs_folder_is_refused(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code = main(["run", "--headless", "--epochs", "1", "--runs-dir", str(blocker / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot create runs folder" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps"])
+def test_unavailable_device_is_refused(device, tmp_path, capsys):
+    import torch
+
+    available = torch.cuda.is_available() if device == "cuda" else torch.backends.mps.is_available()
+    if available:
+        pytest.skip(f"{device} is available here")
+    code = main(["run", "--headless", "--device", device, "--runs-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"device {device} is not available" in err
+    assert not any(tmp_path.iterdir())

@@ -349,3 +349,36 @@ async def test_help_screen_and_command_palette_entries(tmp_path):
         assert not isinstance(app.screen, HelpScreen)
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Start run", "Pause / resume run", "Stop run", "Saved runs", "Toggle log scale"} <= titles
+
+
+@sync
+async def test_damaged_runs_are_listed_and_marked(tmp_path, split):
+    from textual.widgets import DataTable
+
+    from tui.screens.compare import CompareScreen
+    from tui.screens.runs import RunsScreen
+
+    store = RunStore(tmp_path)
+    torn = store.create(small(name="torn"))
+    torn.write_config(small(name="torn"))
+    torn.append_metrics({"event": "epoch", "epoch": 1, "step": 5, "recon_loss": 0.3, "train_loss": 0.4})
+    with open(torn.file("metrics.jsonl"), "a") as fh:
+        fh.write('{"event": "epoch", "ep')  # killed mid-line
+    no_config = store.create(small(name="noconfig"))
+    no_config.append_metrics({"event": "epoch", "epoch": 1, "step": 5, "recon_loss": 0.3})
+    (tmp_path / "someone-elses-folder").mkdir()
+    app = create_app(tmp_path, config=small(), split=split)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
+        table = app.screen.query_one(DataTable)
+        rows = {table.get_row_at(i)[1]: str(table.get_row_at(i)[2]) for i in range(table.row_count)}
+        assert rows == {torn.id: "interrupted (damaged)", no_config.id: "damaged"}
+        table.move_cursor(row=list(rows).index(torn.id))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), what="open damaged run")
+        await pilot.press("escape")
+        table.move_cursor(row=list(rows).index(no_config.id))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.is_running  # opening it did not crash the console

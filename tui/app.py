@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,20 @@ class GloApp(App):
 
         if not isinstance(self.screen, RunsScreen):
             self.push_screen(RunsScreen())
+
+    def on_mount(self) -> None:
+        # a closed SSH session (SIGHUP) or a polite kill (SIGTERM) quits as `q` does: the run is
+        # stopped and saved as resumable first
+        loop = asyncio.get_running_loop()
+        for sig in (getattr(signal, "SIGHUP", None), signal.SIGTERM):
+            if sig is not None:
+                try:
+                    loop.add_signal_handler(sig, self._hang_up)
+                except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
+                    pass
+
+    def _hang_up(self) -> None:
+        self.call_later(self.action_quit)
 
     async def action_quit(self) -> None:
         """Stop a running run cleanly (saved as stopped, resumable), wait for its thread, then exit."""

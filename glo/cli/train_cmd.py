@@ -12,7 +12,7 @@ from glo.config import RunConfig
 from glo.controls import Controls
 from glo.data import Split, load_split
 from glo.errors import GloError
-from glo.runs import Run, RunStore
+from glo.runs import CHECKPOINT, Run, RunStore
 
 
 class PreparedRun:
@@ -33,6 +33,9 @@ def prepare(cfg: RunConfig, store: RunStore, resume: str | None) -> PreparedRun:
             raise GloError(f"run {run.id} is being trained by another process")
         if not run.has_checkpoint():
             raise GloError(f"run {run.id} has no checkpoint to resume from (it ended before its first epoch)")
+        from glo import checkpoint
+
+        checkpoint.load(run.file(CHECKPOINT))  # refuses a damaged or foreign file before any work
         cfg = run.read_config().validate()
         resolve_device(cfg.device)
         split = load_split(cfg.dataset, cfg.n_images, cfg.data_root, cfg.download)

@@ -1,0 +1,126 @@
+"""Crashes and signals: real training subprocesses killed at the dangerous moments, then resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from glo.runs import RunStore
+
+ARGS = ["--headless", "--epochs", "4", "--n-images", "60", "--batch-size", "20", "--device", "cpu"]
+
+
+def glo(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "glo", *args], env=full_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def wait_for(predicate, timeout: float = 90, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def only_run(root: Path):
+    runs = RunStore(root).runs()
+    assert len(runs) == 1
+    return runs[0]
+
+
+def every_json_file_parses(run_dir: Path) -> None:
+    for name in ("config.json", "summary.json"):
+        if (run_dir / name).exists():
+            json.loads((run_dir / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> float:
+    root = tmp_path_factory.mktemp("clean")
+    proc = glo("run", *ARGS, "--runs-dir", str(root))
+    assert proc.wait(120) == 0, proc.stderr.read()
+    return only_run(root).epochs()[-1]["recon_loss"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["step:5", "metrics:3", "write-checkpoint.pt:2", "write-images.npz:3", "write-summary.json:1"],
+    ids=["during-a-step", "mid-metrics-line", "mid-checkpoint", "mid-images", "mid-final-summary"],
+)
+def test_kill_9_then_resume_loses_nothing(tmp_path, uninterrupted, fault):
+    marker = tmp_path / "reached"
+    proc = glo("run", *ARGS, "--runs-dir", str(tmp_path / "runs"),
+               env={"GLO_FAULT": fault, "GLO_FAULT_MARKER": str(marker)})
+    wait_for(lambda: marker.exists() or proc.poll() is not None, what=f"fault point {fault}")
+    assert proc.poll() is None, proc.stderr.read()
+    proc.kill()  # SIGKILL at the dangerous moment
+    proc.wait(30)
+
+    run = only_run(tmp_path / "runs")
+    assert run.status() == "interrupted" and run.read_summary() is None
+    every_json_file_parses(run.path)
+    resumed = glo("run", "--headless", "--resume", run.id, "--runs-dir", str(tmp_path / "runs"))
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert json.loads((run.path / "summary.json").read_text())["status"] == "completed"
+    lines = [json.loads(x) for x in (run.path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines if r["event"] == "epoch"] == [1, 2, 3, 4]  # each exactly once
+    assert run.epochs()[-1]["recon_loss"] == uninterrupted  # same quality: bit-identical on the CPU
+    assert not [p for p in run.path.iterdir() if p.name.endswith(".tmp")]
+
+
+def _start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    proc = glo("run", "--headless", "--epochs", "500", "--n-images", "60", "--batch-size", "20",
+               "--device", "cpu", "--runs-dir", str(tmp_path))
+    wait_for(lambda: any(tmp_path.glob("*/metrics.jsonl")), what="first epoch")
+    return proc, next(tmp_path.glob("*/metrics.jsonl")).parent
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "hangup"])
+def test_signal_stops_cleanly_and_run_resumes(tmp_path, sig):
+    proc, run_dir = _start_long_run(tmp_path)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "stopped"
+    assert RunStore(tmp_path).get(run_dir.name).status() == "stopped"
+
+
+def test_second_ctrl_c_exits_at_once_without_damage(tmp_path):
+    """Ctrl-C while a slow checkpoint write holds the run up; a second Ctrl-C quits at once."""
+    marker = tmp_path / "reached"
+    proc = glo("run", *ARGS, "--runs-dir", str(tmp_path / "runs"),
+               env={"GLO_FAULT": "write-checkpoint.pt:2", "GLO_FAULT_MARKER": str(marker)})
+    wait_for(marker.exists, what="checkpoint write")
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert proc.poll() is None  # still held up by the write: the first Ctrl-C waits for it
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    run = only_run(tmp_path / "runs")
+    every_json_file_parses(run.path)
+    assert run.status() == "interrupted" and [r["epoch"] for r in run.epochs()] == [1, 2]
+    resumed = glo("run", "--headless", "--resume", run.id, "--runs-dir", str(tmp_path / "runs"))
+    assert resumed.wait(120) == 0
+    assert run.status() == "completed" and [r["epoch"] for r in run.epochs()] == [1, 2, 3, 4]
+
+
+def test_concurrent_runs_never_share_a_folder(tmp_path):
+    procs = [glo("run", "--headless", "--epochs", "1", "--n-images", "20", "--device", "cpu",
+                 "--runs-dir", str(tmp_path)) for _ in range(3)]
+    for p in procs:
+        assert p.wait(120) == 0
+    runs = RunStore(tmp_path).runs()
+    assert len(runs) == 3 and all(r.status() == "completed" for r in runs)
