@@ -124,3 +124,36 @@ def test_concurrent_runs_never_share_a_folder(tmp_path):
         assert p.wait(120) == 0
     runs = RunStore(tmp_path).runs()
     assert len(runs) == 3 and all(r.status() == "completed" for r in runs)
+
+
+def test_console_saves_the_run_when_the_ssh_session_closes(tmp_path):
+    """`glo run` (the console) on a pseudo-terminal gets SIGHUP mid-run: the run is saved as
+    stopped, resumable, and the process leaves (it used to hang restoring the dead terminal)."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    proc = subprocess.Popen([sys.executable, "-m", "glo", "run", "--epochs", "500", "--n-images", "60",
+                             "--batch-size", "20", "--device", "cpu", "--runs-dir", str(tmp_path)],
+                            stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    try:
+        drained = []
+        def has_epochs():
+            try:
+                drained.append(os.read(master, 65536))  # keep the terminal's buffer from filling
+            except OSError:
+                pass
+            runs = RunStore(tmp_path).runs()
+            return bool(runs and runs[0].epochs())
+        os.set_blocking(master, False)
+        wait_for(has_epochs, what="console training")
+        proc.send_signal(signal.SIGHUP)
+        os.close(master)
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    run = only_run(tmp_path)
+    assert run.status() == "stopped"
+    assert json.loads((run.path / "summary.json").read_text())["status"] == "stopped"

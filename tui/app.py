@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import os
 import signal
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -79,18 +80,29 @@ class GloApp(App):
             self.push_screen(RunsScreen())
 
     def on_mount(self) -> None:
-        # a closed SSH session (SIGHUP) or a polite kill (SIGTERM) quits as `q` does: the run is
-        # stopped and saved as resumable first
         loop = asyncio.get_running_loop()
         for sig in (getattr(signal, "SIGHUP", None), signal.SIGTERM):
             if sig is not None:
                 try:
-                    loop.add_signal_handler(sig, self._hang_up)
+                    loop.add_signal_handler(sig, self._on_signal, sig)
                 except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
                     pass
 
-    def _hang_up(self) -> None:
-        self.call_later(self.action_quit)
+    def _on_signal(self, sig: int) -> None:
+        """SIGTERM quits as `q` does. SIGHUP (the SSH session closed) saves the run as stopped,
+        then leaves at once: the terminal is gone, and restoring it could block forever."""
+        screen = self.train_screen
+        if sig != getattr(signal, "SIGHUP", None):
+            self.call_later(self.action_quit)
+            return
+        if screen.controls is not None:
+            screen.controls.stop()
+
+        def leave() -> None:
+            screen.idle.wait(120)  # the training thread writes its checkpoint and summary
+            os._exit(128 + sig)
+
+        threading.Thread(target=leave, name="glo-hangup", daemon=True).start()
 
     async def action_quit(self) -> None:
         """Stop a running run cleanly (saved as stopped, resumable), wait for its thread, then exit."""

@@ -6,6 +6,8 @@ messages (``tui.bridge.EventPump``, coalesced by time), never by blocking calls 
 
 from __future__ import annotations
 
+import threading
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -49,6 +51,8 @@ class TrainScreen(Screen):
         self.worker: Worker | None = None
         self.last_status: str | None = None
         self.active = False
+        self.idle = threading.Event()  # set while no training thread runs (for a hang-up exit)
+        self.idle.set()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -160,6 +164,7 @@ class TrainScreen(Screen):
         self.status.run = type(self.status.run)()
         self.status.set(state="starting", note="loading data and torch")
         self.form.set_running(True)
+        self.idle.clear()
         self.worker = self._train(cfg, resume_id, prepared, self.controls)
         return True
 
@@ -172,6 +177,7 @@ class TrainScreen(Screen):
             from glo.train import train  # torch loads here, in the worker, never at import time
         except Exception as exc:
             self.post_message(m.RunFinished("failed", error_line(exc)))
+            self.idle.set()
             return "failed"
         pump = EventPump(self.post_message, prepared.cfg)
         events = train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume)
@@ -190,6 +196,7 @@ class TrainScreen(Screen):
             self.post_message(m.RunFinished("failed", error_line(exc)))
         finally:
             events.close()
+            self.idle.set()
         return status
 
     # --- events from the worker ---
