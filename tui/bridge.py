@@ -18,7 +18,7 @@ from glo import events as ev
 from tui import messages as m
 
 STEP_INTERVAL = 0.5
-IMAGES_INTERVAL = 1.0
+IMAGES_INTERVAL = 2.0
 
 
 class EventPump:

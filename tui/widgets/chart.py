@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual_plotext import PlotextPlot
 
 MAX_POINTS = 300
-REPLOT_S = 1.0  # the live chart redraws at most this often (plotext builds cost CPU that training wants)
+REPLOT_S = 2.0  # the live chart redraws at most this often (each redraw costs the training thread time)
 CHANGE_SYMBOL = {"sigma": "σ", "decay": "λ", "loss": "loss "}
 
 
