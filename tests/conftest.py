@@ -33,3 +33,19 @@ def split() -> Split:
 @pytest.fixture
 def tiny_cfg() -> RunConfig:
     return RunConfig(n_images=40, epochs=2, batch_size=8, device="cpu", n_show=10)
+
+
+def stopped_run(root, epochs: int = 3, stop_at_step: int = 3):
+    """A real run on the bundled data (20 images), stopped mid-way: saved as stopped, resumable."""
+    from glo.controls import Controls
+    from glo.events import Step
+    from glo.runs import RunStore
+    from glo.train import train
+
+    cfg = RunConfig(n_images=20, epochs=epochs, batch_size=10, device="cpu")
+    run = RunStore(root).create(cfg)
+    controls = Controls()
+    for ev in train(cfg, run, controls):
+        if isinstance(ev, Step) and ev.step == stop_at_step:
+            controls.stop()
+    return run

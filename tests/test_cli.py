@@ -65,19 +65,10 @@ def test_delete(tmp_path):
     assert result.exit_code == 0 and not (tmp_path / run_id).exists()
 
 
-def test_resume_a_stopped_run(tmp_path, monkeypatch):
-    from glo.config import RunConfig
-    from glo.controls import Controls
-    from glo.events import Step
-    from glo.runs import RunStore
-    from glo.train import train
+def test_resume_a_stopped_run(tmp_path):
+    from conftest import stopped_run
 
-    cfg = RunConfig(n_images=20, epochs=2, batch_size=10, device="cpu")
-    run = RunStore(tmp_path).create(cfg)
-    controls = Controls()
-    for ev in train(cfg, run, controls):
-        if isinstance(ev, Step) and ev.step == 3:
-            controls.stop()
+    run = stopped_run(tmp_path, epochs=2)
     result = runner.invoke(app, ["run", "--headless", "--resume", run.id, "--runs-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "resuming" in result.output

@@ -13,12 +13,10 @@ from typer.testing import CliRunner
 
 from glo import checkpoint, faults
 from glo.cli.app import app, main
+from conftest import stopped_run
 from glo.config import RunConfig
-from glo.controls import Controls
 from glo.errors import RunStoreError
-from glo.events import Step
 from glo.runs import RunStore
-from glo.train import train
 
 runner = CliRunner()
 
@@ -31,16 +29,6 @@ class Payload:
 
     def __reduce__(self):
         return (open, (self.target, "w"))
-
-
-def stopped_run(root):
-    cfg = RunConfig(n_images=20, epochs=3, batch_size=10, device="cpu")
-    run = RunStore(root).create(cfg)
-    controls = Controls()
-    for ev in train(cfg, run, controls):
-        if isinstance(ev, Step) and ev.step == 3:
-            controls.stop()
-    return run
 
 
 def test_checkpoint_with_pickle_payload_is_refused_and_never_executed(tmp_path, capsys):
