@@ -142,3 +142,9 @@ def test_unavailable_device_is_refused(device, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and f"device {device} is not available" in err
     assert not any(tmp_path.iterdir())
+
+
+def test_run_without_a_terminal_trains_headless(tmp_path):
+    result = runner.invoke(app, ["run", "--epochs", "1", "--n-images", "20", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "training headless" in result.output and "epoch 1/1" in result.output

@@ -71,6 +71,9 @@ def run(
         n_images=n_images, sigma=sigma, decay=decay, loss=loss, epochs=epochs, batch_size=batch_size,
         lr_generator=lr_generator, lr_latent=lr_latent, seed=seed, device=device, name=name,
     )
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("glo: no terminal for the console: training headless", file=sys.stderr)
+        headless = True
     if headless:
         code = run_headless(cfg, store(runs_dir), resume, out())
     else:
