@@ -67,7 +67,10 @@ class RunConfig:
                 f"n_images must be at most {BUNDLED_SIZE} for the bundled data set, got {self.n_images}"
             )
         if self.dataset != "bundled" and not self.data_root:
-            raise ConfigError(f"dataset {self.dataset!r} needs --data-root (a torchvision data folder)")
+            raise ConfigError(
+                f"dataset {self.dataset!r} needs --data-root (a torchvision data folder; "
+                f"for the console: glo-tui --data-root DIR)"
+            )
         if self.name is not None:
             check_name(self.name)
         return self

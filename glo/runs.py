@@ -239,7 +239,8 @@ class RunStore:
         return out
 
     def get(self, run_id: str) -> Run:
-        """The run with this id, or the only run whose id starts with it; 'latest' is the newest."""
+        """The run with this id, the only run whose id starts with it or whose name it is;
+        'latest' is the newest."""
         if run_id == "latest":
             runs = self.runs()
             if not runs:
@@ -250,6 +251,8 @@ class RunStore:
         if run_id in ids:
             return Run(self.root, run_id)
         matches = [i for i in ids if i.startswith(run_id)]
+        if not matches:  # a run's name (the part after the timestamp), e.g. 'baseline'
+            matches = [i for i in ids if i[len("YYYYmmdd-HHMMSS-"):] == run_id]
         if len(matches) == 1:
             return Run(self.root, matches[0])
         if not matches:

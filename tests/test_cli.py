@@ -82,6 +82,7 @@ BAD = [
     (["run", "--headless", "--decay", "-0.1"], "decay must be >= 0"),
     (["run", "--headless", "--epochs", "0"], "epochs must be >= 1"),
     (["run", "--headless", "--batch-size", "0"], "batch_size must be >= 1"),
+    (["run", "--headless", "--resume", "x", "--sigma", "2"], "drop --sigma"),
     (["run", "--headless", "--n-images", "999999"], "n_images must be at most"),
     (["run", "--headless", "--loss", "l3"], "loss must be one of"),
     (["run", "--headless", "--dataset", "cifar"], "dataset must be one of"),
@@ -148,3 +149,10 @@ def test_run_without_a_terminal_trains_headless(tmp_path):
     result = runner.invoke(app, ["run", "--epochs", "1", "--n-images", "20", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "training headless" in result.output and "epoch 1/1" in result.output
+
+
+def test_a_run_can_be_named_by_its_name(tmp_path):
+    assert runner.invoke(app, ["run", "--headless", "--epochs", "1", "--n-images", "20", "--name", "baseline",
+                               "--runs-dir", str(tmp_path)]).exit_code == 0
+    result = runner.invoke(app, ["runs", "show", "baseline", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 0 and "-baseline" in result.output

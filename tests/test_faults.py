@@ -85,7 +85,7 @@ def _start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     return proc, next(tmp_path.glob("*/metrics.jsonl")).parent
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "hangup"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM], ids=["ctrl-c", "hangup", "term"])
 def test_signal_stops_cleanly_and_run_resumes(tmp_path, sig):
     proc, run_dir = _start_long_run(tmp_path)
     proc.send_signal(sig)

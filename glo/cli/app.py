@@ -45,6 +45,7 @@ def store(runs_dir: Optional[Path]):
 
 @app.command()
 def run(
+    ctx: typer.Context,
     sigma: float = typer.Option(0.3, help="Std of the Gaussian noise on content codes while training."),
     decay: float = typer.Option(0.001, help="Activation decay on content codes."),
     loss: str = typer.Option("l1+l2", help="Training loss: l1, l2 or l1+l2."),
@@ -65,6 +66,16 @@ def run(
 ) -> None:
     """Train one GLO run (defaults are the seed report's settings)."""
     from glo.cli.train_cmd import run_headless, start_console
+
+    if resume:  # a resumed run keeps its saved settings: refuse options that would silently be ignored
+        ignored = [
+            "--" + p.name.replace("_", "-")
+            for p in ctx.command.params
+            if p.name not in ("runs_dir", "headless", "resume")
+            and getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"
+        ]
+        if ignored:
+            raise UserError(f"--resume continues a run with its saved settings; drop {', '.join(ignored)}")
 
     cfg = RunConfig(
         dataset=dataset, data_root=str(data_root) if data_root else None, download=download,

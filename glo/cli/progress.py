@@ -49,7 +49,8 @@ class PlainReporter:
             self.say(f"resumed at step {ev.step}")
         elif isinstance(ev, Finished):
             tail = f": {ev.error}" if ev.error else ""
-            self.say(f"run {ev.status} after {ev.summary['epochs_done']} epochs{tail}")
+            n = ev.summary["epochs_done"]
+            self.say(f"run {ev.status} after {n} epoch{'' if n == 1 else 's'}{tail}")
 
 
 class RichReporter(PlainReporter):

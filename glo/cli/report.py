@@ -83,7 +83,7 @@ def runs_table(runs: list[Run]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("id", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    table.add_column("settings", ratio=1, min_width=10)
+    table.add_column("settings", ratio=1, min_width=10, overflow="fold")
     for col in ("epochs", "recon", "time"):
         table.add_column(col, no_wrap=True, justify="right")
     for run in runs:

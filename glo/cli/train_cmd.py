@@ -47,7 +47,7 @@ def prepare(cfg: RunConfig, store: RunStore, resume: str | None) -> PreparedRun:
 
 
 def install_stop_handlers(controls: Controls, say) -> None:
-    """First Ctrl-C or SIGHUP: stop cleanly (saved as stopped, resumable). Second: exit at once."""
+    """First Ctrl-C, SIGTERM or SIGHUP: stop cleanly (saved as stopped, resumable). Second: exit at once."""
 
     def handler(signum, frame):
         if controls.stop_requested:
@@ -56,6 +56,7 @@ def install_stop_handlers(controls: Controls, say) -> None:
         say("stopping after this step (Ctrl-C again to quit at once)")
 
     signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, handler)
 
