@@ -97,10 +97,13 @@ class Run:
                 records.append(rec)
         return records
 
-    def epochs(self) -> list[dict[str, Any]]:
-        """Epoch records, one per epoch (a later record for the same epoch supersedes)."""
+    def epochs(self, records: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Epoch records, one per epoch (a later record for the same epoch supersedes).
+
+        ``records`` are metrics already read (``read_metrics``), to avoid reading the file twice.
+        """
         by_epoch: dict[int, dict[str, Any]] = {}
-        for rec in self.read_metrics():
+        for rec in self.read_metrics() if records is None else records:
             if rec.get("event") == "epoch" and isinstance(rec.get("epoch"), int):
                 by_epoch[rec["epoch"]] = rec
         return [by_epoch[k] for k in sorted(by_epoch)]

@@ -50,10 +50,11 @@ class RunView:
             self.config = run.read_config()
         except RunStoreError:
             self.config = None
-        self.epochs = run.epochs()
+        records = run.read_metrics()
+        self.epochs = run.epochs(records)
         self.summary = run.read_summary() or {}
         self.last = self.epochs[-1] if self.epochs else {}
-        self.changes = [r for r in run.read_metrics() if r.get("event") == "change"]
+        self.changes = [r for r in records if r.get("event") == "change"]
         self.warnings = run.warnings
 
     @property
