@@ -12,7 +12,7 @@ from glo.errors import ConfigError
 LOSSES = ("l1", "l2", "l1+l2")
 DATASETS = ("bundled", "mnist", "fashionmnist", "kmnist")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-COMBINES = ("concat",)
+COMBINES = ("concat", "adain")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 BUNDLED_SIZE = 5000
 
@@ -32,7 +32,7 @@ class RunConfig:
     sigma: float = 0.3  # std of Gaussian noise added to content codes while training
     decay: float = 0.001  # activation decay on content codes: decay * mean_batch(sum(code**2))
     content_radius: float = 2.0  # content codes are kept inside an L2 ball of this radius (0 = no limit)
-    combine: str = "concat"  # how class and content codes feed the generator
+    combine: str = "concat"  # concat: [class, content] into the generator | adain: class code modulates its feature maps
     # --- optimisation ---
     loss: str = "l1+l2"  # reconstruction loss used for training: l1 | l2 | l1+l2
     epochs: int = 50  # passes over the training images

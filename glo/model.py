@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class Generator(nn.Module):
@@ -25,8 +26,41 @@ class Generator(nn.Module):
         return torch.sigmoid(self.up2(h))
 
 
+class AdaINGenerator(nn.Module):
+    """The same layers, but only the content code enters at the bottom; the class code sets the
+    scale and bias of every instance-normalised feature map (adaptive instance norm, as in LORD).
+
+    Instance norm removes each map's own mean and spread, so the content code can only decide
+    *where* strokes go, and the class code decides how strongly each feature is drawn.
+    """
+
+    def __init__(self, class_dim: int, content_dim: int, width: int = 64) -> None:
+        super().__init__()
+        self.width = width
+        self.fc = nn.Linear(content_dim, width * 7 * 7)
+        self.up1 = nn.ConvTranspose2d(width, width // 2, kernel_size=4, stride=2, padding=1)  # 14x14
+        self.up2 = nn.ConvTranspose2d(width // 2, 1, kernel_size=4, stride=2, padding=1)  # 28x28
+        self.act = nn.LeakyReLU(0.2)
+        self.sizes = (width, width // 2)
+        self.style = nn.Linear(class_dim, 2 * sum(self.sizes))  # a scale and a bias per channel per map
+        self.to(memory_format=torch.channels_last)
+
+    @staticmethod
+    def adain(h: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        h = F.instance_norm(h, eps=1e-5)
+        return h * (1 + scale[:, :, None, None]) + bias[:, :, None, None]
+
+    def forward(self, class_code: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        s1, b1, s2, b2 = self.style(class_code).split([self.sizes[0], self.sizes[0], self.sizes[1], self.sizes[1]], 1)
+        h = self.fc(content).view(-1, self.width, 7, 7)
+        h = self.act(self.adain(h, s1, b1))
+        h = self.act(self.adain(self.up1(h), s2, b2))
+        return torch.sigmoid(self.up2(h))
+
+
 class GLO(nn.Module):
-    """A class code (shared by a digit's images) and a content code per image, concatenated."""
+    """A class code (shared by a digit's images) and a content code per image, combined by
+    concatenation (``concat``) or by the class code modulating the generator (``adain``)."""
 
     def __init__(
         self,
@@ -36,27 +70,39 @@ class GLO(nn.Module):
         content_dim: int = 25,
         width: int = 64,
         init_std: float = 0.4,
+        combine: str = "concat",
     ) -> None:
         super().__init__()
+        self.combine = combine
         self.class_codes = nn.Embedding(n_classes, class_dim)
         self.content_codes = nn.Embedding(n_images, content_dim)
         nn.init.normal_(self.class_codes.weight, std=init_std)
         nn.init.normal_(self.content_codes.weight, std=init_std)
-        self.generator = Generator(class_dim + content_dim, width)
+        if combine == "concat":
+            self.generator: nn.Module = Generator(class_dim + content_dim, width)
+        elif combine == "adain":
+            self.generator = AdaINGenerator(class_dim, content_dim, width)
+        else:
+            raise ValueError(f"unknown combine {combine!r}")
 
-    def latent(self, index: torch.Tensor, label: torch.Tensor, noise: torch.Tensor | None = None):
-        """The generator input and the clean content codes (for the decay penalty).
+    def decode(self, class_code: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        """Images from any class codes and content codes (one row each): the generator proper."""
+        if self.combine == "adain":
+            return self.generator(class_code, content)
+        return self.generator(torch.cat([class_code, content], dim=1))
+
+    def codes(self, index: torch.Tensor, label: torch.Tensor, noise: torch.Tensor | None = None):
+        """(class codes, content codes fed to the generator, clean content codes) of a batch.
 
         ``noise`` (same shape as the content codes) is added to the content codes only; callers
         pass it while training and leave it out to reconstruct.
         """
         content = self.content_codes(index)
-        noisy = content if noise is None else content + noise
-        return torch.cat([self.class_codes(label), noisy], dim=1), content
+        return self.class_codes(label), content if noise is None else content + noise, content
 
     def forward(self, index: torch.Tensor, label: torch.Tensor, noise: torch.Tensor | None = None):
-        z, content = self.latent(index, label, noise)
-        return self.generator(z), content
+        class_code, fed, content = self.codes(index, label, noise)
+        return self.decode(class_code, fed), content
 
     @torch.no_grad()
     def project_content_(self, radius: float) -> None:

@@ -77,6 +77,7 @@ def model_args(cfg: RunConfig, n_images: int) -> dict[str, Any]:
         "content_dim": cfg.content_dim,
         "width": GENERATOR_WIDTH,
         "init_std": (cfg.content_radius or 2.0) / math.sqrt(cfg.content_dim),
+        "combine": cfg.combine,
     }
 
 

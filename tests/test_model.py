@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from glo.metrics import evaluate, recon_loss
@@ -11,19 +12,39 @@ def test_shapes_and_range():
     assert out.shape == (7, 1, 28, 28)
     assert content.shape == (7, 25)
     assert 0.0 <= out.min().item() and out.max().item() <= 1.0
-    z, _ = model.latent(torch.arange(7), torch.zeros(7, dtype=torch.long))
-    assert z.shape == (7, 50)
+    class_code, fed, clean = model.codes(torch.arange(7), torch.zeros(7, dtype=torch.long))
+    assert class_code.shape == (7, 25) and torch.equal(fed, clean)
+
+
+@pytest.mark.parametrize("combine", ["concat", "adain"])
+def test_combines_decode_any_code_pair(combine):
+    torch.manual_seed(0)
+    model = GLO(n_images=6, combine=combine)
+    out, content = model(torch.arange(6), torch.arange(6) % 10)
+    assert out.shape == (6, 1, 28, 28) and content.shape == (6, 25)
+    # the same content code under two class codes gives two different images
+    a = model.decode(model.class_codes.weight[:1], content[:1])
+    b = model.decode(model.class_codes.weight[1:2], content[:1])
+    assert a.shape == (1, 1, 28, 28) and not torch.allclose(a, b)
+    assert torch.allclose(model.decode(model.class_codes(torch.arange(6) % 10), content), out)
+
+
+def test_adain_class_code_acts_only_through_modulation():
+    model = GLO(n_images=2, combine="adain")
+    assert model.generator.fc.in_features == 25  # content code only at the bottom
+    assert model.generator.style.in_features == 25  # class code only into scales and biases
 
 
 def test_noise_reaches_content_codes_only():
     torch.manual_seed(0)
     model = GLO(n_images=4)
     idx, lab = torch.arange(4), torch.tensor([0, 1, 2, 3])
-    clean, _ = model.latent(idx, lab)
+    class_clean, clean, _ = model.codes(idx, lab)
     noise = torch.randn(4, 25)
-    noisy, _ = model.latent(idx, lab, noise)
-    assert torch.equal(noisy[:, :25], clean[:, :25])  # class part untouched
-    assert torch.allclose(noisy[:, 25:] - clean[:, 25:], noise, atol=1e-6)
+    class_noisy, noisy, content = model.codes(idx, lab, noise)
+    assert torch.equal(class_noisy, class_clean)  # class part untouched
+    assert torch.equal(content, clean)  # the decay acts on the clean code
+    assert torch.allclose(noisy - clean, noise, atol=1e-6)
 
 
 def test_evaluation_is_noise_free_and_repeatable():

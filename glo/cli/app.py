@@ -55,6 +55,7 @@ def run(
     dataset: str = typer.Option("bundled", help="bundled (real MNIST shipped with glo), mnist, fashionmnist, kmnist."),
     data_root: Optional[Path] = typer.Option(None, help="torchvision data folder for mnist, fashionmnist, kmnist."),
     download: bool = typer.Option(False, help="Let torchvision download the data set into --data-root."),
+    combine: str = typer.Option("concat", help="How class and content codes meet: concat or adain."),
     seed: int = typer.Option(0, help="Random seed (runs repeat exactly on the CPU)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
@@ -79,7 +80,7 @@ def run(
 
     cfg = RunConfig(
         dataset=dataset, data_root=str(data_root) if data_root else None, download=download,
-        n_images=n_images, sigma=sigma, decay=decay, loss=loss, epochs=epochs, batch_size=batch_size,
+        n_images=n_images, sigma=sigma, decay=decay, combine=combine, loss=loss, epochs=epochs, batch_size=batch_size,
         lr_generator=lr_generator, lr_latent=lr_latent, seed=seed, device=device, name=name,
     )
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -16,7 +16,7 @@ from glo.runs import Run
 METRICS = ("recon_loss", "train_loss", "psnr", "recon_l1", "recon_l2")
 STATUS_STYLE = {"completed": "green", "running": "cyan", "stopped": "yellow", "interrupted": "yellow",
                 "failed": "red", "damaged": "red"}
-SETTINGS = ("dataset", "n_images", "sigma", "decay", "loss", "epochs", "batch_size", "lr_generator",
+SETTINGS = ("dataset", "n_images", "sigma", "decay", "loss", "combine", "epochs", "batch_size", "lr_generator",
             "lr_latent", "seed", "device")
 
 
