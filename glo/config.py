@@ -14,6 +14,7 @@ DATASETS = ("bundled", "mnist", "fashionmnist", "kmnist")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMBINES = ("concat", "adain")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SWEEP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 BUNDLED_SIZE = 5000
 
 
@@ -43,6 +44,7 @@ class RunConfig:
     device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | mps
     # --- bookkeeping ---
     name: str | None = None  # optional human label, part of the run id
+    sweep: str | None = None  # id of the sweep this run belongs to (None for a single run)
     n_show: int = 10  # images shown as originals vs reconstructions (one per class first)
 
     def validate(self) -> "RunConfig":
@@ -73,6 +75,8 @@ class RunConfig:
             )
         if self.name is not None:
             check_name(self.name)
+        if self.sweep is not None and not (isinstance(self.sweep, str) and SWEEP_RE.match(self.sweep)):
+            raise ConfigError(f"sweep must be a sweep id; got {self.sweep!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,7 +91,7 @@ class RunConfig:
     def differences(self) -> dict[str, Any]:
         """The settings that differ from the defaults (for compact listings)."""
         default = RunConfig()
-        skip = {"name", "download", "data_root"}
+        skip = {"name", "download", "data_root", "sweep"}
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)

@@ -90,4 +90,29 @@ class Finished:
     error: str | None = None
 
 
-Event = Started | Step | Changed | Paused | Resumed | Epoch | Images | Checkpoint | Finished
+@dataclass(frozen=True)
+class SweepPoint:
+    """A sweep moves to point ``index`` (0-based) of ``total``: its run starts, resumes or is skipped."""
+
+    sweep_id: str
+    index: int
+    total: int
+    label: str  # the point's settings, e.g. 'sigma0.3'
+    run_id: str
+    action: str  # start | resume | skip
+    status: str  # the run's status before this point (pending, stopped, completed, ...)
+
+
+@dataclass(frozen=True)
+class SweepFinished:
+    """The sweep ended: completed (every point ran to its end) or stopped."""
+
+    sweep_id: str
+    status: str
+    completed: int  # points whose run completed
+    failed: int  # points whose run failed
+    total: int
+    run_ids: tuple[str, ...] = ()
+
+
+Event = Started | Step | Changed | Paused | Resumed | Epoch | Images | Checkpoint | Finished | SweepPoint | SweepFinished

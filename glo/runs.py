@@ -25,6 +25,7 @@ from glo.errors import RunStoreError
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.json", "metrics.jsonl", "summary.json", "checkpoint.pt"
 IMAGES_NPZ, IMAGES_PNG, RUNNING = "images.npz", "recon.png", "running.json"
+SWEEPS_DIR = "sweeps"  # sweep manifests live here, beside the run folders
 
 
 def default_runs_dir() -> Path:
@@ -230,7 +231,10 @@ class RunStore:
     def ids(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and ID_RE.match(p.name) and not p.is_symlink())
+        return sorted(
+            p.name for p in self.root.iterdir()
+            if p.is_dir() and ID_RE.match(p.name) and p.name != SWEEPS_DIR and not p.is_symlink()
+        )
 
     def runs(self) -> list[Run]:
         """Every folder that looks like a run (has config.json or metrics.jsonl), oldest first."""

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from glo.config import RunConfig
+from glo.cli.options import RUNS_DIR_HELP, config_from_options, with_run_options
 from glo.errors import GloError
 
 app = typer.Typer(
@@ -26,7 +26,6 @@ app = typer.Typer(
 runs_app = typer.Typer(help="List, show and delete saved runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
-RUNS_DIR_HELP = "Runs folder (default: $GLO_RUNS_DIR or ./runs)."
 
 
 class UserError(Exception):
@@ -44,26 +43,14 @@ def store(runs_dir: Optional[Path]):
 
 
 @app.command()
+@with_run_options
 def run(
     ctx: typer.Context,
-    sigma: float = typer.Option(0.3, help="Std of the Gaussian noise on content codes while training."),
-    decay: float = typer.Option(0.001, help="Activation decay on content codes."),
-    loss: str = typer.Option("l1+l2", help="Training loss: l1, l2 or l1+l2."),
-    epochs: int = typer.Option(50, help="Passes over the training images."),
-    batch_size: int = typer.Option(32, help="Images per step."),
-    n_images: int = typer.Option(2000, help="Training images, class-balanced."),
-    dataset: str = typer.Option("bundled", help="bundled (real MNIST shipped with glo), mnist, fashionmnist, kmnist."),
-    data_root: Optional[Path] = typer.Option(None, help="torchvision data folder for mnist, fashionmnist, kmnist."),
-    download: bool = typer.Option(False, help="Let torchvision download the data set into --data-root."),
-    combine: str = typer.Option("concat", help="How class and content codes meet: concat or adain."),
-    seed: int = typer.Option(0, help="Random seed (runs repeat exactly on the CPU)."),
-    device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
     name: Optional[str] = typer.Option(None, help="A label for the run id (letters, digits, . _ -)."),
-    lr_generator: float = typer.Option(RunConfig.lr_generator, help="Adam learning rate of the generator."),
-    lr_latent: float = typer.Option(RunConfig.lr_latent, help="Adam learning rate of the latent codes."),
     headless: bool = typer.Option(False, "--headless", help="Train in this terminal without the console."),
     resume: Optional[str] = typer.Option(None, help="Resume a stopped or interrupted run (its id)."),
+    **options,
 ) -> None:
     """Train one GLO run (defaults are the seed report's settings)."""
     from glo.cli.train_cmd import run_headless, start_console
@@ -78,11 +65,7 @@ def run(
         if ignored:
             raise UserError(f"--resume continues a run with its saved settings; drop {', '.join(ignored)}")
 
-    cfg = RunConfig(
-        dataset=dataset, data_root=str(data_root) if data_root else None, download=download,
-        n_images=n_images, sigma=sigma, decay=decay, combine=combine, loss=loss, epochs=epochs, batch_size=batch_size,
-        lr_generator=lr_generator, lr_latent=lr_latent, seed=seed, device=device, name=name,
-    )
+    cfg = config_from_options(options, name)
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("glo: no terminal for the console: training headless", file=sys.stderr)
         headless = True
@@ -134,23 +117,35 @@ def runs_delete(
 
 @app.command()
 def compare(
-    run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Two or more run ids."),
+    run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Run ids (or unique prefixes, names)."),
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
-    metric: str = typer.Option("recon_loss", help="Curve to plot: recon_loss, train_loss, psnr."),
+    metric: str = typer.Option("recon_loss", help="Curve to plot: recon_loss, train_loss, psnr, recon_l1, recon_l2."),
     log: bool = typer.Option(False, "--log", help="Log-scale y axis."),
     width: Optional[int] = typer.Option(None, help="Plot width in columns (default: the terminal's)."),
     height: int = typer.Option(20, help="Plot height in rows."),
+    analysis: bool = typer.Option(True, "--analysis/--no-analysis",
+                                  help="Compute the probe and held-out numbers of runs that lack them."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the table of final numbers as CSV."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also write originals and reconstructions as a PNG."),
+    ascii: bool = typer.Option(False, "--ascii", help="ASCII images (for terminals without colour)."),
 ) -> None:
-    """Compare runs: settings and results side by side, and their loss curves overlaid."""
-    from glo.cli.report import METRICS, compare_plot, compare_table
+    """Compare runs: final numbers, loss curves overlaid, and each run's reconstructions."""
+    from glo.cli.report import METRICS, analyse_missing, export_comparison, print_comparison
 
     if metric not in METRICS:
         raise UserError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     s = store(runs_dir)
     runs = [s.get(r) for r in run_ids]
     console = out()
-    console.print(compare_table(runs))
-    console.print(compare_plot(runs, metric, log, width or min(console.width, 120), height), markup=False)
+    if analysis:
+        analyse_missing(console, runs)
+    print_comparison(console, runs, metric, log, ascii=ascii, width=width, height=height)
+    export_comparison(console, runs, csv, png)
+
+
+from glo.cli import sweep_cmd  # noqa: E402
+
+sweep_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

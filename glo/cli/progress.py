@@ -8,7 +8,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from glo.events import Changed, Epoch, Event, Finished, Paused, Resumed, Started, Step
+from glo.events import Changed, Epoch, Event, Finished, Paused, Resumed, Started, Step, SweepFinished, SweepPoint
 
 
 def epoch_line(rec: dict, epochs: int) -> str:
@@ -51,6 +51,12 @@ class PlainReporter:
             tail = f": {ev.error}" if ev.error else ""
             n = ev.summary["epochs_done"]
             self.say(f"run {ev.status} after {n} epoch{'' if n == 1 else 's'}{tail}")
+        elif isinstance(ev, SweepPoint):
+            what = {"start": "starting", "resume": "resuming", "skip": f"skipping ({ev.status})"}[ev.action]
+            self.say(f"[{ev.index + 1}/{ev.total}] {ev.label}: {what} run {ev.run_id}")
+        elif isinstance(ev, SweepFinished):
+            failed = f", {ev.failed} failed" if ev.failed else ""
+            self.say(f"sweep {ev.status}: {ev.completed}/{ev.total} runs completed{failed}")
 
 
 class RichReporter(PlainReporter):
@@ -60,7 +66,7 @@ class RichReporter(PlainReporter):
         super().__init__(console.file)
         self.console = console
         self.progress = Progress(
-            TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            TextColumn("[bold]{task.fields[prefix]}epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             BarColumn(),
             TextColumn("loss {task.fields[loss]:.4f}  recon {task.fields[recon]}"),
             TextColumn("{task.fields[ips]:.0f} img/s"),
@@ -71,6 +77,7 @@ class RichReporter(PlainReporter):
             transient=True,
         )
         self.task = None
+        self.prefix = ""
 
     def __enter__(self) -> "RichReporter":
         self.progress.__enter__()
@@ -87,12 +94,17 @@ class RichReporter(PlainReporter):
             total = ev.epochs * ev.steps_per_epoch
             self.task = self.progress.add_task(
                 "train", total=total, completed=ev.epoch * ev.steps_per_epoch,
-                epoch=ev.epoch, epochs=ev.epochs, loss=float("nan"), recon="-", ips=0.0,
+                epoch=ev.epoch, epochs=ev.epochs, loss=float("nan"), recon="-", ips=0.0, prefix=self.prefix,
             )
         elif isinstance(ev, Step) and self.task is not None:
             self.progress.update(self.task, advance=1, epoch=ev.epoch, loss=ev.loss, ips=ev.images_per_s)
         elif isinstance(ev, Epoch) and self.task is not None:
             self.progress.update(self.task, recon=f"{ev.record['recon_loss']:.4f}")
+        elif isinstance(ev, Finished) and self.task is not None:  # a sweep's next run gets a fresh bar
+            self.progress.remove_task(self.task)
+            self.task = None
+        elif isinstance(ev, SweepPoint):  # the bar of each run of a sweep says where the sweep is
+            self.prefix = f"run {ev.index + 1}/{ev.total} {ev.label}  "
         super().handle(ev)
 
 

@@ -58,3 +58,29 @@ def comparison(
             parts.append(Text(title, style="bold"))
             parts.append(image_text(tile(chunk, gap=gap), ascii=ascii))
     return Group(*parts)
+
+
+def halve(images: np.ndarray) -> np.ndarray:
+    """K x 28 x 28 -> K x 14 x 14 by averaging 2x2 pixels (compact rows for comparisons)."""
+    k, h, w = images.shape
+    return images.reshape(k, h // 2, 2, w // 2, 2).astype(np.float32).mean(axis=(2, 4)).round().astype(np.uint8)
+
+
+def compact_rows(rows: list[tuple[str, np.ndarray]], width: int = 100, ascii: bool = False, gap: int = 1) -> Group:
+    """One line of images per row under its title, never wrapped: full size when every image of a
+    row fits in ``width``, else half size, and as many images as fit (the same ones in every row)."""
+    count = max(len(images) for _, images in rows)
+    size = rows[0][1].shape[-1]
+    half = per_line(count, width, cell=size, gap=gap) < count
+    cell = size // 2 if half else size
+    k = per_line(count, width, cell=cell, gap=gap)
+    parts: list[Text] = []
+    for title, images in rows:
+        chunk = images[:k]
+        if len(chunk) == 0:
+            continue
+        parts.append(Text(title, style="bold"))
+        parts.append(image_text(tile(halve(chunk) if half else chunk, gap=gap), ascii=ascii))
+    if k < count:
+        parts.append(Text(f"({k} of {count} images: a wider terminal shows more)", style="dim"))
+    return Group(*parts)

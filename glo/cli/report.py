@@ -9,7 +9,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from glo.cli.render import comparison
+from glo.cli.render import comparison, compact_rows
+from glo.compare import NUMBERS, curves, image_rows, rows
 from glo.errors import RunStoreError
 from glo.runs import Run
 
@@ -146,14 +147,6 @@ def compare_table(runs: list[Run]) -> Table:
     return table
 
 
-def curves(runs: list[Run], metric: str) -> list[tuple[str, list[int], list[float]]]:
-    out = []
-    for run in runs:
-        recs = [r for r in run.epochs() if isinstance(r.get(metric), (int, float))]
-        out.append((run.id, [r["epoch"] for r in recs], [float(r[metric]) for r in recs]))
-    return out
-
-
 def compare_plot(runs: list[Run], metric: str, log: bool, width: int, height: int) -> Group | Text:
     import plotext as plt
 
@@ -170,3 +163,100 @@ def compare_plot(runs: list[Run], metric: str, log: bool, width: int, height: in
     plt.title(f"{metric} per epoch" + (" (log scale)" if log else ""))
     plt.xlabel("epoch")
     return Text.from_ansi(plt.build())
+
+
+def numbers_table(runs: list[Run]) -> Table:
+    """One line per run: the settings that differ between the runs, then its final numbers.
+
+    Settings the runs share go in the caption. Probe and held-out columns come from each run's
+    analysis.json ('-' until ``glo analyze`` or a comparison has computed them).
+    """
+    table_rows = rows(runs)
+    keys = [k for k in SETTINGS if len({fmt_setting(r.settings.get(k)) for r in table_rows}) > 1]
+    common = [f"{k}={fmt_setting(table_rows[0].settings.get(k))}" for k in SETTINGS if k not in keys and table_rows]
+    show_status = any(r.status != "completed" for r in table_rows)
+    caption = ("probe: class predicted from content codes (chance 10%, lower = less class in the content); "
+               "held: images never trained on, codes fitted to the frozen generator. Same for all: " + " ".join(common))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, caption=caption,
+                  caption_justify="left")
+    table.add_column("run", no_wrap=True)
+    for k in keys:
+        table.add_column(k, no_wrap=True)
+    if show_status:
+        table.add_column("status", no_wrap=True)
+    table.add_column("ep", justify="right", no_wrap=True)
+    for _, heading in NUMBERS:
+        table.add_column(heading, justify="right", no_wrap=True)
+    for r in table_rows:
+        numbers = [fmt_number(key, r.numbers[key]) for key, _ in NUMBERS]
+        status = [Text(r.status, style=STATUS_STYLE.get(r.status, ""))] if show_status else []
+        table.add_row(r.label, *[fmt_setting(r.settings.get(k)) for k in keys], *status, str(r.epochs), *numbers)
+    return table
+
+
+def fmt_number(key: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if key == "probe_accuracy":
+        return f"{100 * value:.1f}%"
+    if "psnr" in key:
+        return f"{value:.2f}"
+    return f"{value:.4f}"
+
+
+def print_comparison(console: Console, runs: list[Run], metric: str = "recon_loss", log: bool = False,
+                     ascii: bool = False, width: int | None = None, height: int = 20) -> None:
+    """The whole comparison: final numbers, overlaid curves, and each run's reconstructions."""
+    width = width or min(console.width, 120)
+    console.print(numbers_table(runs))
+    if any(RunView(r).changes for r in runs):
+        for r in runs:
+            v = RunView(r)
+            if v.changes:
+                console.print(f"live changes in {r.id}: {v.changes_label}")
+    console.print(compare_plot(runs, metric, log, width, height), markup=False)
+    images = image_rows(runs)
+    if images:
+        console.print(compact_rows(images, width=width, ascii=ascii or console.color_system is None))
+
+
+def analyse_missing(console: Console, runs: list[Run]) -> None:
+    """Compute (and cache) the probe and held-out numbers of finished runs that lack them."""
+    from glo.analysis_store import read_analysis
+
+    todo = [r for r in runs if read_analysis(r) is None and r.has_checkpoint() and r.status() in ("completed", "stopped")]
+    if not todo:
+        return
+    from glo.analysis import analyze
+    from glo.errors import GloError
+
+    for i, run in enumerate(todo, 1):
+        console.print(f"analysing {run.id} ({i}/{len(todo)}): class-from-content probe, held-out fit", highlight=False)
+        try:
+            analyze(run)
+        except GloError as exc:
+            console.print(Text(f"warning: {run.id}: {exc}", style="yellow"))
+
+
+def export_comparison(console: Console, runs: list[Run], csv_path, png_path) -> None:
+    """Write the final numbers as CSV and the image rows as PNG (each only when asked for)."""
+    from glo.compare import write_csv
+
+    if csv_path is not None:
+        write_csv(rows(runs), csv_path)
+        console.print(f"wrote {csv_path}", highlight=False)
+    if png_path is not None:
+        images = image_rows(runs)
+        if not images:
+            console.print(Text("no images to write: the runs have not finished an epoch", style="yellow"))
+            return
+        from glo.analysis import save_grid_png
+
+        import numpy as np
+
+        k = max(len(x) for _, x in images)
+        grid = np.zeros((len(images), k, 28, 28), dtype=np.uint8)
+        for i, (_, x) in enumerate(images):
+            grid[i, : len(x)] = x
+        save_grid_png(grid, png_path)
+        console.print(f"wrote {png_path} (rows: {', '.join(label for label, _ in images)})", highlight=False)

@@ -1,0 +1,154 @@
+"""``glo sweep`` and ``glo sweeps``: one run per value, headless or in the console, then the comparison."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from glo.cli.options import RUN_OPTION_NAMES, RUNS_DIR_HELP, config_from_options, with_run_options
+from glo.errors import GloError
+
+sweeps_app = typer.Typer(help="List and show sweeps.", no_args_is_help=True)
+
+
+def _store(runs_dir: Optional[Path]):
+    from glo.runs import RunStore
+
+    return RunStore(runs_dir)
+
+
+def _given(ctx: typer.Context, names: list[str]) -> list[str]:
+    return ["--" + n.replace("_", "-") for n in names
+            if getattr(ctx.get_parameter_source(n), "name", "") == "COMMANDLINE"]
+
+
+@with_run_options
+def sweep(
+    ctx: typer.Context,
+    param: list[str] = typer.Option([], "--param", help="A setting to sweep (sigma, decay, loss, combine, ...); "
+                                    "give it twice, each with --values, for a grid."),
+    values: list[str] = typer.Option([], "--values", help="Comma-separated values of the --param before it."),
+    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    name: Optional[str] = typer.Option(None, help="A label for the sweep id."),
+    headless: bool = typer.Option(False, "--headless", help="Train in this terminal without the console."),
+    resume: Optional[str] = typer.Option(None, help="Resume a sweep (id, prefix, name or 'latest'): finished "
+                                         "runs are skipped, stopped ones resumed."),
+    log: bool = typer.Option(False, "--log", help="Log-scale loss curves in the final comparison."),
+    **options,
+) -> None:
+    """Train one run per value of a setting (or per point of a grid over two), then compare them.
+
+    Example: glo sweep --param sigma --values 0,0.3,2 --epochs 10 --headless
+    """
+    from glo.sweep import SweepStore, parse_values
+
+    store = _store(runs_dir)
+    sweeps = SweepStore(store)
+    if resume:
+        extra = _given(ctx, [*RUN_OPTION_NAMES, "param", "values", "name"])
+        if extra:
+            raise GloError(f"--resume continues a sweep with its saved settings; drop {', '.join(extra)}")
+        the_sweep = sweeps.get(resume)
+    else:
+        if not param or len(param) != len(values):
+            raise GloError("give each --param its --values, e.g. --param sigma --values 0,0.3,2")
+        params = [(p, parse_values(p, v)) for p, v in zip(param, values)]
+        given = _given(ctx, RUN_OPTION_NAMES)
+        for key, _ in params:
+            if "--" + key.replace("_", "-") in given:
+                raise GloError(f"--{key.replace('_', '-')} is swept; drop the option")
+        base = config_from_options(options)
+        base.validate()
+        from glo.train import resolve_device
+
+        resolve_device(base.device)
+        the_sweep = sweeps.create(base, params, name)
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("glo: no terminal for the console: sweeping headless", file=sys.stderr)
+        headless = True
+    if headless:
+        code = run_sweep_headless(the_sweep, store, Console(highlight=False), log)
+    else:
+        from tui.app import run_console
+
+        code = run_console(store.root, sweep=the_sweep)
+    raise typer.Exit(code)
+
+
+def run_sweep_headless(the_sweep, store, console: Console, log: bool = False) -> int:
+    from glo.cli.progress import reporter
+    from glo.cli.report import print_comparison
+    from glo.cli.train_cmd import _safe, install_stop_handlers
+    from glo.controls import Controls
+    from glo.events import SweepFinished
+    from glo.sweep import run_sweep
+
+    controls = Controls()
+    rep = reporter(console)
+    install_stop_handlers(controls, lambda line: _safe(rep.say, line))
+    _safe(console.print, f"sweep {the_sweep.id}: {len(the_sweep.points)} runs ({the_sweep.label})")
+    final = None
+    with rep:
+        for ev in run_sweep(the_sweep, store, controls):
+            _safe(rep.handle, ev)
+            if isinstance(ev, SweepFinished):
+                final = ev
+    runs = the_sweep.runs(store)
+    if runs:
+        _safe(print_comparison, console, runs, "recon_loss", log)
+    if final is None or final.status != "completed":
+        _safe(console.print, f"sweep stopped: resume it with  glo sweep --resume {the_sweep.id} --headless")
+        return 0 if final is not None else 1
+    return 1 if final.failed else 0
+
+
+@sweeps_app.command("list")
+def sweeps_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP)) -> None:
+    """The saved sweeps: what they vary, how many of their runs are done."""
+    from glo.sweep import SweepStore
+
+    store = _store(runs_dir)
+    found = SweepStore(store).sweeps()
+    console = Console(highlight=False)
+    if not found:
+        console.print(f"no sweeps in {store.root}")
+        return
+    table = Table(box=None, pad_edge=False)
+    for col in ("id", "status", "done", "varies"):
+        table.add_column(col, overflow="fold")
+    for s in found:
+        states = s.statuses(store)
+        table.add_row(s.id, s.status(store), f"{states.count('completed')}/{len(states)}", s.label)
+    console.print(table)
+
+
+@sweeps_app.command("show")
+def sweeps_show(
+    sweep_id: str = typer.Argument("latest", metavar="SWEEP", help="Sweep id, prefix, name or 'latest'."),
+    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    log: bool = typer.Option(False, "--log", help="Log-scale loss curves."),
+    ascii: bool = typer.Option(False, "--ascii", help="ASCII images (for terminals without colour)."),
+) -> None:
+    """A sweep's comparison: final numbers, loss curves and reconstructions of its runs."""
+    from glo.cli.report import print_comparison
+    from glo.sweep import SweepStore
+
+    store = _store(runs_dir)
+    the_sweep = SweepStore(store).get(sweep_id)
+    console = Console(highlight=False)
+    console.print(f"sweep {the_sweep.id}: {the_sweep.label}")
+    runs = the_sweep.runs(store)
+    if not runs:
+        console.print("(no runs yet)")
+        return
+    print_comparison(console, runs, "recon_loss", log, ascii=ascii)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(sweep)
+    app.add_typer(sweeps_app, name="sweeps")

@@ -1,0 +1,120 @@
+"""What a comparison of runs holds, independent of where it is shown (CLI, console, RESULTS.md).
+
+Final numbers per run (noise-free recon L1, L2, L1+L2, PSNR, and from ``analysis.json`` the
+class-from-content probe and the held-out loss), the loss curves, and the fixed real images with
+each run's reconstructions. Reading never imports torch; exports are written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from glo import atomic
+from glo.analysis_store import read_analysis
+from glo.errors import RunStoreError
+from glo.runs import Run
+
+# (key, heading) of the final-numbers table, in order; CSV columns use the keys
+NUMBERS = [
+    ("recon_l1", "recon\nL1"),
+    ("recon_l2", "recon\nL2"),
+    ("recon_loss", "recon\nL1+L2"),
+    ("psnr", "PSNR\ndB"),
+    ("probe_accuracy", "probe\nacc"),
+    ("heldout_loss", "held\nL1+L2"),
+    ("heldout_psnr", "held\nPSNR"),
+]
+
+
+def run_label(run: Run) -> str:
+    """A short name for a run in legends: its --name (a sweep point's settings) or its id."""
+    name = run.id[len("YYYYmmdd-HHMMSS-"):]
+    return name or run.id
+
+
+@dataclass
+class Row:
+    """One run's line of the comparison."""
+
+    run: Run
+    label: str
+    status: str
+    settings: dict[str, Any]
+    epochs: int
+    numbers: dict[str, float | None]
+    elapsed_s: float | None
+
+
+def row(run: Run) -> Row:
+    try:
+        settings = run.read_config().to_dict()
+    except RunStoreError:
+        settings = {}
+    epochs = run.epochs()
+    last = epochs[-1] if epochs else {}
+    analysis = read_analysis(run) or {}
+    heldout = analysis.get("heldout") or {}
+    numbers = {key: last.get(key) for key in ("recon_l1", "recon_l2", "recon_loss", "psnr")}
+    numbers["probe_accuracy"] = analysis.get("probe_accuracy")
+    numbers["heldout_loss"] = heldout.get("recon_loss")
+    numbers["heldout_psnr"] = heldout.get("psnr")
+    return Row(run, run_label(run), run.status(), settings, len(epochs), numbers, last.get("elapsed_s"))
+
+
+def rows(runs: list[Run]) -> list[Row]:
+    return [row(r) for r in runs]
+
+
+SETTING_COLUMNS = ("dataset", "n_images", "sigma", "decay", "loss", "combine", "epochs", "batch_size", "seed")
+
+
+def to_csv(table: list[Row]) -> bytes:
+    """One line per run: id, label, status, settings, epochs, final numbers, time."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["run", "label", "status", *SETTING_COLUMNS, "epochs_done", *[k for k, _ in NUMBERS],
+                     "elapsed_s"])
+    for r in table:
+        writer.writerow([r.run.id, r.label, r.status, *[r.settings.get(k, "") for k in SETTING_COLUMNS], r.epochs,
+                         *["" if r.numbers[k] is None else f"{r.numbers[k]:.6g}" for k, _ in NUMBERS],
+                         "" if r.elapsed_s is None else r.elapsed_s])
+    return buf.getvalue().encode()
+
+
+def write_csv(table: list[Row], path) -> None:
+    atomic.write_bytes(path, to_csv(table))
+
+
+def image_rows(runs: list[Run]) -> list[tuple[str, np.ndarray]]:
+    """('originals', K x 28 x 28) then (label, reconstructions) per run that has images.
+
+    Every run shows the same fixed real images (the first training image of each class, then the
+    second, ...), so one row of originals serves all runs trained on the same data; a run whose
+    originals differ gets its own originals row.
+    """
+    out: list[tuple[str, np.ndarray]] = []
+    shown: np.ndarray | None = None
+    for run in runs:
+        images = run.read_images()
+        if images is None:
+            continue
+        originals, recons, _ = images
+        if shown is None or originals.shape != shown.shape or not np.array_equal(originals, shown):
+            out.append(("originals" if shown is None else f"originals ({run_label(run)})", originals))
+            shown = originals
+        out.append((run_label(run), recons))
+    return out
+
+
+def curves(runs: list[Run], metric: str) -> list[tuple[str, list[int], list[float]]]:
+    """(label, epochs, values) of ``metric`` per run, for overlaid loss curves."""
+    out = []
+    for run in runs:
+        recs = [r for r in run.epochs() if isinstance(r.get(metric), (int, float))]
+        out.append((run_label(run), [r["epoch"] for r in recs], [float(r[metric]) for r in recs]))
+    return out
