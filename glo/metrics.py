@@ -35,8 +35,15 @@ def evaluate(model: GLO, images: torch.Tensor, labels: torch.Tensor, chunk: int 
         l1 += diff.abs().sum().item()
         l2 += diff.pow(2).sum().item()
     model.train(was_training)
-    pixels = images.numel()
-    l1, l2 = l1 / pixels, l2 / pixels
+    return scores(l1, l2, images.numel())
+
+
+def scores(l1_sum: float, l2_sum: float, pixels: int) -> dict[str, float]:
+    """The reported metrics from summed absolute and squared errors over ``pixels`` pixels.
+
+    One definition for training images and for new images fitted later, so they compare.
+    """
+    l1, l2 = l1_sum / pixels, l2_sum / pixels
     psnr = 10 * math.log10(1.0 / l2) if l2 > 0 else float("inf")
     return {"recon_loss": l1 + l2, "recon_l1": l1, "recon_l2": l2, "psnr": psnr}
 

@@ -7,6 +7,15 @@ from torch import nn
 from torch.nn import functional as F
 
 
+@torch.no_grad()
+def project_to_ball_(codes: torch.Tensor, radius: float) -> None:
+    """Scale rows of ``codes`` longer than ``radius`` back onto the ball, in place.
+
+    Shared by training and by fitting codes for new images, so both live in the same ball.
+    """
+    codes.mul_((radius / codes.norm(dim=1, keepdim=True).clamp_min(1e-12)).clamp(max=1.0))
+
+
 class Generator(nn.Module):
     """Maps a latent vector to a 28x28 image in [0, 1]: Linear to 7x7 maps, two 2x up-convolutions."""
 
@@ -111,8 +120,7 @@ class GLO(nn.Module):
         A bounded code makes sigma a noise-to-signal ratio: noise far larger than the code
         drowns it, and the generator falls back on the class code (the class average).
         """
-        w = self.content_codes.weight
-        w.mul_((radius / w.norm(dim=1, keepdim=True).clamp_min(1e-12)).clamp(max=1.0))
+        project_to_ball_(self.content_codes.weight, radius)
 
     def latent_parameters(self) -> list[nn.Parameter]:
         return [self.class_codes.weight, self.content_codes.weight]

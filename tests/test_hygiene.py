@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 CORE = ["glo", "glo.config", "glo.data", "glo.model", "glo.train", "glo.metrics", "glo.runs",
-        "glo.events", "glo.controls", "glo.checkpoint", "glo.textimage", "glo.atomic"]
+        "glo.events", "glo.controls", "glo.checkpoint", "glo.textimage", "glo.atomic", "glo.analysis",
+        "glo.analysis_store", "glo.probe", "glo.latent"]
 FORBIDDEN = ["textual", "rich", "typer", "click", "plotext", "textual_plotext"]
 
 

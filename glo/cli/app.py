@@ -147,6 +147,9 @@ from glo.cli import sweep_cmd  # noqa: E402
 
 sweep_cmd.register(app)
 
+from glo.cli import analysis_cmd  # noqa: E402
+analysis_cmd.register(app)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every user mistake is one line on stderr with exit code 2, never a traceback."""
