@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,7 @@ import numpy as np
 from glo import atomic
 from glo.analysis_store import read_analysis
 from glo.errors import RunStoreError
-from glo.runs import Run
+from glo.runs import EXPORTS_DIR, Run
 
 # (key, heading) of the final-numbers table, in order; CSV columns use the keys
 NUMBERS = [
@@ -88,6 +90,43 @@ def to_csv(table: list[Row]) -> bytes:
 
 def write_csv(table: list[Row], path) -> None:
     atomic.write_bytes(path, to_csv(table))
+
+
+def image_grid(images: list[tuple[str, np.ndarray]]) -> np.ndarray:
+    """Image rows (``image_rows``) as one R x K x 28 x 28 array, short rows padded with black."""
+    k = max(len(x) for _, x in images)
+    grid = np.zeros((len(images), k, *images[0][1].shape[1:]), dtype=np.uint8)
+    for i, (_, x) in enumerate(images):
+        grid[i, : len(x)] = x
+    return grid
+
+
+def export(runs: list[Run], csv_path=None, png_path=None) -> list[Path]:
+    """Write the final numbers as CSV and the image rows as PNG (each only when a path is given;
+    the PNG only when some run has images). Returns the paths written."""
+    written = []
+    if csv_path is not None:
+        write_csv(rows(runs), csv_path)
+        written.append(Path(csv_path))
+    images = image_rows(runs) if png_path is not None else []
+    if images:
+        from glo.analysis import save_grid_png  # torch: only for the PNG
+
+        save_grid_png(image_grid(images), png_path)
+        written.append(Path(png_path))
+    return written
+
+
+def export_paths(root: Path) -> tuple[Path, Path]:
+    """New, unused CSV and PNG paths under ROOT/exports/ (created), named by the time."""
+    folder = Path(root) / EXPORTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
+    for n in range(2, 1000):
+        if not (folder / f"{stem}.csv").exists() and not (folder / f"{stem}.png").exists():
+            break
+        stem = f"compare-{time.strftime('%Y%m%d-%H%M%S')}-{n}"
+    return folder / f"{stem}.csv", folder / f"{stem}.png"
 
 
 def image_rows(runs: list[Run]) -> list[tuple[str, np.ndarray]]:

@@ -26,6 +26,8 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.json", "metrics.jsonl", "summary.json", "checkpoint.pt"
 IMAGES_NPZ, IMAGES_PNG, RUNNING = "images.npz", "recon.png", "running.json"
 SWEEPS_DIR = "sweeps"  # sweep manifests live here, beside the run folders
+EXPORTS_DIR = "exports"  # comparison exports (CSV, PNG) written from the console
+RESERVED = (SWEEPS_DIR, EXPORTS_DIR)  # folders of the runs folder that are never runs
 
 
 def default_runs_dir() -> Path:
@@ -233,7 +235,7 @@ class RunStore:
             return []
         return sorted(
             p.name for p in self.root.iterdir()
-            if p.is_dir() and ID_RE.match(p.name) and p.name != SWEEPS_DIR and not p.is_symlink()
+            if p.is_dir() and ID_RE.match(p.name) and p.name not in RESERVED and not p.is_symlink()
         )
 
     def runs(self) -> list[Run]:

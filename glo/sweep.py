@@ -127,6 +127,28 @@ def _fmt(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def plan(base: RunConfig, params: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+    """Every point of the grid over ``params`` (in order), each validated over ``base``; writes nothing.
+
+    Raises ConfigError naming the first bad setting, a repeated setting, or a grid too large.
+    """
+    if not params:
+        raise ConfigError("a sweep needs at least one --param with --values")
+    names = [k for k, _ in params]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"each setting may be swept once; got {', '.join(names)}")
+    count = 1
+    for _, values in params:
+        count *= len(values)
+    if count > MAX_POINTS:
+        raise ConfigError(f"a sweep of {count} runs is too large (at most {MAX_POINTS})")
+    base.validate()
+    grid = [dict(zip(names, combo)) for combo in itertools.product(*(v for _, v in params))]
+    for values in grid:
+        RunConfig.from_dict({**base.to_dict(), **values}).validate()
+    return grid
+
+
 class SweepStore:
     """The sweeps of one runs folder."""
 
@@ -136,17 +158,9 @@ class SweepStore:
 
     def create(self, base: RunConfig, params: list[tuple[str, list[Any]]], name: str | None = None) -> Sweep:
         """Validate every point's settings, then write the manifest (no run folder yet)."""
-        if not params:
-            raise ConfigError("a sweep needs at least one --param with --values")
+        base = replace(base, name=None, sweep=None)
+        grid = plan(base, params)
         names = [k for k, _ in params]
-        if len(set(names)) != len(names):
-            raise ConfigError(f"each setting may be swept once; got {', '.join(names)}")
-        grid = [dict(zip(names, combo)) for combo in itertools.product(*(v for _, v in params))]
-        if len(grid) > MAX_POINTS:
-            raise ConfigError(f"a sweep of {len(grid)} runs is too large (at most {MAX_POINTS})")
-        base = replace(base, name=None, sweep=None).validate()
-        for values in grid:
-            RunConfig.from_dict({**base.to_dict(), **values}).validate()
         if name is not None:
             RunConfig(name=name).validate()
         try:
@@ -261,6 +275,7 @@ def run_sweep(
             continue
         if controls.stop_requested:
             break
+        controls.take_changes()  # a live change meant for the previous point must not leak into this one
         resume = run is not None and run.has_checkpoint()
         if run is None:
             run = store.create(cfg)

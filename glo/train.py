@@ -21,7 +21,18 @@ from glo.config import RunConfig
 from glo.controls import Controls
 from glo.data import Split, load_split
 from glo.errors import ConfigError, RunStoreError
-from glo.events import Changed, Checkpoint, Epoch, Event, Finished, Images, Paused, Resumed, Started, Step
+from glo.events import (
+    Changed,
+    Checkpoint,
+    Epoch,
+    Event,
+    Finished,
+    Images,
+    Paused,
+    Resumed,
+    Started,
+    Step,
+)
 from glo.metrics import evaluate, recon_loss, reconstruct
 from glo.model import GLO
 from glo.runs import CHECKPOINT, IMAGES_NPZ, IMAGES_PNG, Run

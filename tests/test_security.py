@@ -9,11 +9,11 @@ import socket
 
 import pytest
 import torch
+from conftest import stopped_run
 from typer.testing import CliRunner
 
 from glo import checkpoint, faults
 from glo.cli.app import app, main
-from conftest import stopped_run
 from glo.config import RunConfig
 from glo.errors import RunStoreError
 from glo.runs import RunStore

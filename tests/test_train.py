@@ -6,7 +6,17 @@ import torch
 from glo import checkpoint
 from glo.config import RunConfig
 from glo.controls import Controls
-from glo.events import Changed, Checkpoint, Epoch, Finished, Images, Paused, Resumed, Started, Step
+from glo.events import (
+    Changed,
+    Checkpoint,
+    Epoch,
+    Finished,
+    Images,
+    Paused,
+    Resumed,
+    Started,
+    Step,
+)
 from glo.runs import CHECKPOINT, RunStore
 from glo.train import train
 

@@ -8,7 +8,6 @@ import json
 import threading
 import time
 
-
 from glo.config import RunConfig
 from glo.controls import Controls
 from glo.events import Step
@@ -33,7 +32,7 @@ def sync(fn):
 
 
 def small(**kw) -> RunConfig:
-    base = dict(n_images=40, epochs=3, batch_size=8, device="cpu")
+    base = {"n_images": 40, "epochs": 3, "batch_size": 8, "device": "cpu"}
     base.update(kw)
     return RunConfig(**base)
 
@@ -291,7 +290,7 @@ async def test_saved_runs_list_compare_open_and_resume(tmp_path, split):
     from tui.screens.runs import RunsScreen
 
     done_a, done_b, stopped = make_runs(tmp_path, split)
-    app = create_app(tmp_path, config=small(), split=split)
+    app = create_app(tmp_path, config=small(), split=split, auto_analyse=False)  # analysis: test_tui_sweep
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
@@ -348,7 +347,8 @@ async def test_help_screen_and_command_palette_entries(tmp_path):
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        assert {"Start run", "Pause / resume run", "Stop run", "Saved runs", "Toggle log scale"} <= titles
+        assert {"Start run", "Start sweep", "Pause / resume run", "Stop run", "Saved runs",
+                "Toggle log scale"} <= titles
 
 
 @sync
@@ -362,8 +362,8 @@ async def test_damaged_runs_are_listed_and_marked(tmp_path, split):
     torn = store.create(small(name="torn"))
     torn.write_config(small(name="torn"))
     torn.append_metrics({"event": "epoch", "epoch": 1, "step": 5, "recon_loss": 0.3, "train_loss": 0.4})
-    with open(torn.file("metrics.jsonl"), "a") as fh:
-        fh.write('{"event": "epoch", "ep')  # killed mid-line
+    metrics = torn.file("metrics.jsonl")
+    metrics.write_text(metrics.read_text() + '{"event": "epoch", "ep')  # killed mid-line
     no_config = store.create(small(name="noconfig"))
     no_config.append_metrics({"event": "epoch", "epoch": 1, "step": 5, "recon_loss": 0.3})
     (tmp_path / "someone-elses-folder").mkdir()

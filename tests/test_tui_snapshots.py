@@ -36,3 +36,14 @@ def test_invalid_input_80x24(snap_compare, app):
 
 def test_help_screen_80x24(snap_compare, app):
     assert snap_compare(app, terminal_size=(80, 24), press=["question_mark"])
+
+
+def test_sweep_field_80x24(snap_compare, app):
+    async def type_sweep(pilot):
+        await pilot.pause()
+        field = pilot.app.screen.query_one("#f-sweep")
+        field.cursor_blink = False
+        field.value = "sigma=0.01,0.3,2"
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=type_sweep)

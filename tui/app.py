@@ -12,10 +12,10 @@ import signal
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from glo.config import RunConfig
@@ -27,17 +27,25 @@ class GloApp(App):
     CSS_PATH = "glo.tcss"
     TITLE = "glo"
     SUB_TITLE = "generative latent optimization"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help"),
     ]
 
     def __init__(self, runs_dir: str | os.PathLike | None = None, prepared: Any = None,
-                 config: RunConfig | None = None, split: Any = None, **kw: Any) -> None:
+                 config: RunConfig | None = None, split: Any = None, sweep: Any = None,
+                 auto_analyse: bool = True, analysis_heldout: int | None = None, **kw: Any) -> None:
         super().__init__(**kw)
+        # comparisons analyse runs that lack analysis.json (probe, held-out fit); tests make it small
+        self.auto_analyse, self.analysis_heldout = auto_analyse, analysis_heldout
         self.store = RunStore(runs_dir)
         self.prepared = prepared
-        self.base = config or (prepared.cfg if prepared is not None else RunConfig())
+        self.sweep = sweep  # a glo.sweep.Sweep to train (or resume) on mount
+        if config is None and prepared is not None:
+            config = prepared.cfg
+        if config is None and sweep is not None:
+            config = RunConfig.from_dict(sweep.base)
+        self.base = config or RunConfig()
         self.split = split  # tests: a ready Split instead of loading the data set
 
     def get_default_screen(self) -> Screen:
@@ -62,9 +70,27 @@ class GloApp(App):
 
     def resume_run(self, run_id: str) -> None:
         """Back to the training screen, resuming a stopped or interrupted run."""
+        if self.train_screen.running:
+            self.notify("a run is already training; stop it first", severity="warning")
+            return
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.train_screen.start(resume_id=run_id)
+
+    def resume_sweep(self, sweep: Any) -> None:
+        """Back to the training screen, going on with a sweep: completed runs skipped, stopped resumed."""
+        if self.train_screen.running:
+            self.notify("a run is already training; stop it first", severity="warning")
+            return
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.train_screen.start_sweep(sweep)
+
+    def open_compare(self, runs: list, title: str | None = None) -> None:
+        """The comparison of ``runs`` (one run: that run opened)."""
+        from tui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen(runs, title=title))
 
     # --- actions ---
     def action_help(self) -> None:
@@ -116,6 +142,8 @@ class GloApp(App):
         yield from super().get_system_commands(screen)
         train = self.train_screen
         yield SystemCommand("Start run", "Train with the settings in the form", train.action_start)
+        yield SystemCommand("Start sweep", "One run per value of the sweep field (e.g. sigma=0.01,0.3,2)",
+                            train.action_sweep)
         yield SystemCommand("Pause / resume run", "Pause the running run, or resume it", train.action_pause)
         yield SystemCommand("Stop run", "Stop the run (saved as stopped, resumable)", train.action_stop)
         yield SystemCommand("Toggle log scale", "Loss chart in log or linear scale", train.action_toggle_log)
@@ -125,13 +153,14 @@ class GloApp(App):
 
 
 def create_app(runs_dir: str | os.PathLike | None = None, prepared: Any = None, **kw: Any) -> GloApp:
-    """The console app. ``prepared`` (a glo.cli.train_cmd.PreparedRun) starts training on mount."""
+    """The console app. ``prepared`` (a glo.cli.train_cmd.PreparedRun) starts training on mount,
+    and so does ``sweep`` (a glo.sweep.Sweep; resumed if some of its runs are done)."""
     return GloApp(runs_dir, prepared=prepared, **kw)
 
 
-def run_console(runs_dir: str | os.PathLike | None, prepared: Any = None) -> int:
-    """Run the console until the user quits; the exit code is 1 if the last run failed."""
-    app = create_app(runs_dir, prepared=prepared)
+def run_console(runs_dir: str | os.PathLike | None, prepared: Any = None, sweep: Any = None) -> int:
+    """Run the console until the user quits; the exit code is 1 if the last run (or a sweep's run) failed."""
+    app = create_app(runs_dir, prepared=prepared, sweep=sweep)
     app.run()
     return app.return_code or 0
 

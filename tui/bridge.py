@@ -5,7 +5,8 @@ most one ``ImagesReady`` per ``images_interval`` seconds (the newest wins; the l
 always shown), so the UI thread sees a few messages per second however fast training runs. Every
 UI update costs the training thread time (it shares the GIL and two cores), so these intervals are
 what keeps training in the console at the headless speed. Every other event is delivered at once,
-after the pending steps and images, so the order is kept.
+after the pending steps and images, so the order is kept. A sweep's events are a run's events with
+``SweepPoint`` before each run and ``SweepFinished`` at the end; ``new_run`` switches settings.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class EventPump:
         self._steps: list[tuple[int, float]] = []
         self._last: ev.Step | None = None
         self._flushed = clock()
+
+    def new_run(self, cfg: Any, history: list[dict[str, Any]] | None = None) -> None:
+        """The next run of a sweep: its settings, and its first images shown at once."""
+        self.flush(force_images=True)
+        self.cfg, self.history = cfg, history or []
+        self._images_posted = -float("inf")
 
     def feed(self, event: ev.Event) -> None:
         if isinstance(event, ev.Step):
@@ -91,4 +98,10 @@ class EventPump:
             return m.PauseChanged(False, event.step)
         if isinstance(event, ev.Finished):
             return m.RunFinished(event.status, event.error, dict(event.summary))
+        if isinstance(event, ev.SweepPoint):
+            return m.SweepPointStarted(event.sweep_id, event.index, event.total, event.label, event.run_id,
+                                       event.action, event.status)
+        if isinstance(event, ev.SweepFinished):
+            return m.SweepEnded(event.sweep_id, event.status, event.completed, event.failed, event.total,
+                                tuple(event.run_ids))
         return None  # Checkpoint: nothing to show

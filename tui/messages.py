@@ -92,6 +92,68 @@ class LiveChangeRequested(Message):
 
 @dataclass
 class ResumedConfig(Message):
-    """A resumed run's settings (shown in the form)."""
+    """The settings of the run now training when they are not the form's own (a resumed run, or a
+    sweep's point): shown in the form."""
 
     config: Any  # glo.config.RunConfig
+
+
+@dataclass
+class SweepRequested(Message):
+    """The controls ask for a sweep: ``config`` is the base, ``params`` the swept (setting, values)."""
+
+    config: Any  # glo.config.RunConfig
+    params: list[tuple[str, list[Any]]]
+
+
+@dataclass
+class SweepPointStarted(Message):
+    """A sweep moves to point ``index`` (0-based) of ``total``; its run starts, resumes or is skipped."""
+
+    sweep_id: str
+    index: int
+    total: int
+    label: str
+    run_id: str
+    action: str  # start | resume | skip
+    status: str  # the point's status before (pending, stopped, completed, ...)
+
+
+@dataclass
+class SweepEnded(Message):
+    """The sweep ended: completed (every point ran to its end), stopped, or failed to go on."""
+
+    sweep_id: str
+    status: str
+    completed: int
+    failed: int
+    total: int
+    run_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class AnalysisProgress(Message):
+    """The comparison's analysis worker: ``done`` of ``total`` runs analysed; ``run_id`` is the one
+    being analysed now (None once all are done); ``error`` says why the last one could not be."""
+
+    done: int
+    total: int
+    run_id: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class ExportDone(Message):
+    """The comparison was exported: the files written, or why not."""
+
+    paths: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class TransferReady(Message):
+    """A run's transfer grid: ``rows`` of (title, uint8 K x 28 x 28), or why it could not be made."""
+
+    run_id: str
+    rows: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    error: str | None = None

@@ -130,7 +130,12 @@ def compare(
     ascii: bool = typer.Option(False, "--ascii", help="ASCII images (for terminals without colour)."),
 ) -> None:
     """Compare runs: final numbers, loss curves overlaid, and each run's reconstructions."""
-    from glo.cli.report import METRICS, analyse_missing, export_comparison, print_comparison
+    from glo.cli.report import (
+        METRICS,
+        analyse_missing,
+        export_comparison,
+        print_comparison,
+    )
 
     if metric not in METRICS:
         raise UserError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
@@ -148,6 +153,7 @@ from glo.cli import sweep_cmd  # noqa: E402
 sweep_cmd.register(app)
 
 from glo.cli import analysis_cmd  # noqa: E402
+
 analysis_cmd.register(app)
 
 

@@ -6,9 +6,26 @@ import sys
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-from glo.events import Changed, Epoch, Event, Finished, Paused, Resumed, Started, Step, SweepFinished, SweepPoint
+from glo.events import (
+    Changed,
+    Epoch,
+    Event,
+    Finished,
+    Paused,
+    Resumed,
+    Started,
+    Step,
+    SweepFinished,
+    SweepPoint,
+)
 
 
 def epoch_line(rec: dict, epochs: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -9,7 +10,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from glo.cli.render import comparison, compact_rows
+from glo.cli.render import compact_rows, comparison
 from glo.compare import NUMBERS, curves, image_rows, rows
 from glo.errors import RunStoreError
 from glo.runs import Run
@@ -240,23 +241,10 @@ def analyse_missing(console: Console, runs: list[Run]) -> None:
 
 def export_comparison(console: Console, runs: list[Run], csv_path, png_path) -> None:
     """Write the final numbers as CSV and the image rows as PNG (each only when asked for)."""
-    from glo.compare import write_csv
+    from glo.compare import export
 
-    if csv_path is not None:
-        write_csv(rows(runs), csv_path)
-        console.print(f"wrote {csv_path}", highlight=False)
-    if png_path is not None:
-        images = image_rows(runs)
-        if not images:
-            console.print(Text("no images to write: the runs have not finished an epoch", style="yellow"))
-            return
-        from glo.analysis import save_grid_png
-
-        import numpy as np
-
-        k = max(len(x) for _, x in images)
-        grid = np.zeros((len(images), k, 28, 28), dtype=np.uint8)
-        for i, (_, x) in enumerate(images):
-            grid[i, : len(x)] = x
-        save_grid_png(grid, png_path)
-        console.print(f"wrote {png_path} (rows: {', '.join(label for label, _ in images)})", highlight=False)
+    written = export(runs, csv_path, png_path)
+    for path in written:
+        console.print(f"wrote {path}", highlight=False)
+    if png_path is not None and Path(png_path) not in written:
+        console.print(Text("no images to write: the runs have not finished an epoch", style="yellow"))

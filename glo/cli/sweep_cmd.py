@@ -10,7 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from glo.cli.options import RUN_OPTION_NAMES, RUNS_DIR_HELP, config_from_options, with_run_options
+from glo.cli.options import (
+    RUN_OPTION_NAMES,
+    RUNS_DIR_HELP,
+    config_from_options,
+    with_run_options,
+)
 from glo.errors import GloError
 
 sweeps_app = typer.Typer(help="List and show sweeps.", no_args_is_help=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -13,8 +15,10 @@ from textual.widgets import Static
 KEYS = (
     ("Training screen", None),
     ("s / F5", "start a run with the settings on the left (Enter in a field starts too)"),
+    ("w", ("start a sweep: one run per value in the sweep field, e.g. sigma=0.01,0.3,2 "
+           "(a grid: sigma=0.1,2; loss=l1,l2); the comparison opens when it completes")),
     ("p / F6", "pause or resume the run"),
-    ("x / F7", "stop the run (saved as stopped: resume it later from the saved runs)"),
+    ("x / F7", "stop the run, or the sweep (saved as stopped: resume it later from the saved runs)"),
     ("Enter in sigma/decay", "while training: apply the new value live (next step); loss applies on pick"),
     ("Tab / Shift+Tab", "move between fields and buttons; Esc leaves a field so letter keys work"),
     ("l", "log scale on the loss chart"),
@@ -22,11 +26,14 @@ KEYS = (
     ("r / F2", "saved runs"),
     ("Saved runs", None),
     ("space", "mark a run (mark two or more to compare)"),
-    ("c", "compare the marked runs: curves, settings and reconstructions"),
+    ("w", "mark every run of the highlighted run's sweep (again: unmark)"),
+    ("c", "compare the marked runs: curves, final numbers and reconstructions"),
     ("Enter", "open the run under the cursor"),
-    ("R", "resume a stopped or interrupted run"),
+    ("R", "resume a stopped or interrupted run (a sweep's run: the whole sweep goes on)"),
     ("Opened or compared runs", None),
     ("m", "next metric (recon loss, train loss, PSNR)"),
+    ("e", "export the numbers (CSV) and the images (PNG) to RUNS/exports/"),
+    ("t", "transfer grid: content codes drawn as every digit (n / p: other runs)"),
     ("l / a", "log scale / ASCII images"),
     ("Anywhere", None),
     ("? / F1", "this help"),
@@ -49,7 +56,7 @@ def keys_table() -> Table:
 
 
 class HelpScreen(ModalScreen):
-    BINDINGS = [Binding("escape,q,question_mark,f1,enter", "app.pop_screen", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark,f1,enter", "app.pop_screen", "Close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:

@@ -1,27 +1,50 @@
-"""Saved runs: a list of the runs folder that refreshes itself; open, compare or resume runs."""
+"""Saved runs: a list of the runs folder that refreshes itself; open, compare or resume runs.
+
+Runs of a sweep say so in the sweep column; ``w`` marks every run of the highlighted run's sweep
+(then ``c`` compares the sweep), and ``R`` on a stopped run of a sweep goes on with the whole sweep.
+"""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from glo.cli.report import RunView, duration, fmt
 from glo.errors import GloError
 from glo.runs import Run
+from glo.sweep import Sweep, SweepStore
 
 REFRESH_S = 2.0
 RESUMABLE = ("stopped", "interrupted")
 
 
-def row_for(view: RunView, marked: bool) -> tuple:
+def sweep_label(sweep: Sweep | None) -> str:
+    """What a sweep varies, compactly: 'sigma 0.01,0.3,2' or 'sigma 0.1,2 x loss l1,l2'."""
+    return "" if sweep is None else sweep.label.replace(", ", ",")
+
+
+def sweep_cell(sweep: Sweep | None) -> str:
+    """The sweep column: when the sweep began (its id starts YYYYmmdd-HHMMSS) and what it varies,
+    so two sweeps over the same values stay apart: '19:28 sigma 0.01,0.3,2'."""
+    if sweep is None:
+        return ""
+    stamp = sweep.id[9:15]
+    when = f"{stamp[:2]}:{stamp[2:4]} " if sweep.id[8:9] == "-" and stamp.isdigit() else ""
+    return when + sweep_label(sweep)
+
+
+def row_for(view: RunView, marked: bool, sweep: Sweep | None = None) -> tuple:
     last = view.last
     return (
         Text("✓" if marked else " ", style="bold green"),
         view.run.id,
         view.status_text(),
+        Text(sweep_cell(sweep), style="magenta"),
         view.settings_label,
         view.epochs_label,
         fmt(last.get("recon_loss")),
@@ -31,11 +54,12 @@ def row_for(view: RunView, marked: bool) -> tuple:
 
 
 class RunsScreen(Screen):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,b", "app.pop_screen", "Back"),
         Binding("space", "mark", "Mark"),
         Binding("enter", "open", "Open", show=True),
         Binding("c", "compare", "Compare marked"),
+        Binding("w", "mark_sweep", "Mark sweep"),
         Binding("R", "resume", "Resume"),
         Binding("f5", "reload", "Refresh", show=False),
     ]
@@ -44,6 +68,7 @@ class RunsScreen(Screen):
         super().__init__()
         self.marked: set[str] = set()
         self.views: dict[str, RunView] = {}
+        self.sweeps: dict[str, Sweep] = {}  # by sweep id
         self._shown: list[tuple] = []
 
     def compose(self) -> ComposeResult:
@@ -55,7 +80,8 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in (("", 1), ("id", None), ("status", None), ("settings (vs defaults)", None),
+        for label, width in (("", 1), ("id", None), ("status", None), ("sweep", None),
+                             ("settings (vs defaults)", None),
                              ("epochs", None), ("recon", None), ("train", None), ("time", None)):
             table.add_column(label, key=label or "mark", width=width)
         self.reload()
@@ -75,10 +101,12 @@ class RunsScreen(Screen):
             self.query_one("#runs-info", Static).update(Text(f"cannot read {store.root}: {exc}", "red"))
             return
         self.views = {run.id: RunView(run) for run in runs}
+        self.sweeps = {s.id: s for s in SweepStore(store).sweeps()}
         self.marked &= set(self.views)
-        rows = [row_for(v, v.run.id in self.marked) for v in reversed(list(self.views.values()))]
-        info = (f"{len(rows)} runs in {store.root}   space marks, c compares marked runs, "
-                f"enter opens, R resumes a stopped run")
+        rows = [row_for(v, v.run.id in self.marked, self.sweep_of(v.run.id))
+                for v in reversed(list(self.views.values()))]
+        info = (f"{len(rows)} runs in {store.root}   space marks, w marks a sweep, c compares, "
+                f"enter opens, R resumes")
         self.query_one("#runs-info", Static).update(info)
         plain = [tuple(str(c) for c in row) for row in rows]
         if plain == self._shown:
@@ -101,12 +129,36 @@ class RunsScreen(Screen):
             return None
         try:
             return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:
+        except Exception:  # noqa: BLE001 - the table changed under the cursor: no current row
             return None
 
     def current_run(self) -> Run | None:
         run_id = self.current_id()
         return self.views[run_id].run if run_id in self.views else None
+
+    def sweep_of(self, run_id: str | None) -> Sweep | None:
+        """The sweep a run belongs to (its config names it), if its manifest is still there."""
+        view = self.views.get(run_id or "")
+        sweep_id = getattr(view.config, "sweep", None) if view is not None else None
+        return self.sweeps.get(sweep_id) if sweep_id else None
+
+    def set_marks(self, run_ids: set[str]) -> None:
+        self.marked = run_ids & set(self.views)
+        for run_id in self.views:
+            self.table.update_cell(run_id, "mark", Text("✓" if run_id in self.marked else " ", style="bold green"))
+        self._shown = []  # the marks changed: the next reload redraws
+
+    def action_mark_sweep(self) -> None:
+        """Mark every run of the highlighted run's sweep (again: unmark them)."""
+        sweep = self.sweep_of(self.current_id())
+        if sweep is None:
+            self.notify("this run is not part of a sweep", severity="warning")
+            return
+        ids = {r for r in sweep.run_ids() if r in self.views}
+        marking = not ids <= self.marked
+        self.set_marks(self.marked | ids if marking else self.marked - ids)
+        self.notify(f"{len(ids)} runs of sweep {sweep_label(sweep)} {'marked' if marking else 'unmarked'}"
+                    f"; c compares the marked runs", timeout=3)
 
     def action_mark(self) -> None:
         run_id = self.current_id()
@@ -133,9 +185,13 @@ class RunsScreen(Screen):
 
         ids = [i for i in self.views if i in self.marked]
         if len(ids) < 2:
-            self.notify("mark two or more runs with space, then press c", severity="warning")
+            self.notify("mark two or more runs with space (or a sweep's runs with w), then press c",
+                        severity="warning")
             return
-        self.app.push_screen(CompareScreen([self.views[i].run for i in ids]))
+        sweep = self.sweep_of(ids[0])  # exactly one sweep's runs marked: say so in the title
+        whole = sweep is not None and set(ids) == set(sweep.run_ids()) & set(self.views)
+        title = f"sweep {sweep.label}" if whole else None
+        self.app.push_screen(CompareScreen([self.views[i].run for i in ids], title=title))
 
     def action_resume(self) -> None:
         run = self.current_run()
@@ -145,7 +201,11 @@ class RunsScreen(Screen):
         if status not in RESUMABLE:
             self.notify(f"run {run.id} is {status}: only stopped or interrupted runs resume", severity="warning")
             return
+        sweep = self.sweep_of(run.id)
         try:
-            self.app.resume_run(run.id)
+            if sweep is not None:  # the whole sweep goes on: this run resumed, then the points not done
+                self.app.resume_sweep(sweep)
+            else:
+                self.app.resume_run(run.id)
         except GloError as exc:
             self.notify(str(exc), severity="error")

@@ -1,16 +1,20 @@
 """The main screen: settings and status on the left, live loss chart and reconstructions on the right.
 
-Training runs in a thread worker that iterates ``glo.train.train``; its events come back as
-messages (``tui.bridge.EventPump``, coalesced by time), never by blocking calls into the UI.
+Training runs in one thread worker that iterates ``glo.train.train`` for a run or
+``glo.sweep.run_sweep`` for a sweep (``tui.jobs``); its events come back as messages
+(``tui.bridge.EventPump``, coalesced by time), never by blocking calls into the UI. A sweep shows
+each point's run as it trains; when the sweep completes, the comparison of its runs opens.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -19,13 +23,15 @@ from textual.worker import Worker, get_current_worker
 from glo.config import RunConfig
 from glo.controls import Controls
 from glo.errors import GloError
-from glo.events import Started
+from glo.events import Started, SweepFinished, SweepPoint
+from glo.runs import Run
 from tui import messages as m
 from tui.bridge import EventPump
+from tui.jobs import RunJob, SweepJob
 from tui.widgets.chart import LossChart
 from tui.widgets.controls import ControlsPanel
 from tui.widgets.recon import ReconPanel
-from tui.widgets.status import StatusPanel
+from tui.widgets.status import RunState, StatusPanel
 
 
 def error_line(exc: BaseException) -> str:
@@ -34,8 +40,9 @@ def error_line(exc: BaseException) -> str:
 
 class TrainScreen(Screen):
     AUTO_FOCUS = "#start"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s,f5", "start", "Start"),
+        Binding("w", "sweep", "Sweep"),
         Binding("p,f6", "pause", "Pause"),
         Binding("x,f7", "stop", "Stop"),
         Binding("l", "toggle_log", "Log"),
@@ -50,6 +57,8 @@ class TrainScreen(Screen):
         self.controls: Controls | None = None
         self.worker: Worker | None = None
         self.last_status: str | None = None
+        self.sweep = None  # the glo.sweep.Sweep being trained, if any
+        self.point = ""  # the label of its point training now
         self.active = False
         self.idle = threading.Event()  # set while no training thread runs (for a hang-up exit)
         self.idle.set()
@@ -77,6 +86,10 @@ class TrainScreen(Screen):
         if prepared is not None:  # `glo run` without --headless: train at once
             self.app.prepared = None
             self.start(prepared=prepared)
+        sweep = getattr(self.app, "sweep", None)
+        if sweep is not None:  # `glo sweep` without --headless: train (or resume) it at once
+            self.app.sweep = None
+            self.start_sweep(sweep)
 
     # --- queries ---
     @property
@@ -107,6 +120,12 @@ class TrainScreen(Screen):
             return
         self.form.request_start()
 
+    def action_sweep(self) -> None:
+        if self.running:
+            self.notify("a run is already training; stop it first", severity="warning")
+            return
+        self.form.request_sweep()
+
     def action_pause(self) -> None:
         if not self.running or self.controls is None:
             return
@@ -124,8 +143,8 @@ class TrainScreen(Screen):
             self.status.set(state="stopping", note="saving a checkpoint")
 
     def action_toggle_log(self) -> None:
-        log = self.chart.toggle_log()
-        self.chart.border_title = "loss (log scale)" if log else "loss"
+        self.chart.toggle_log()
+        self._chart_title()
 
     def action_toggle_ascii(self) -> None:
         self.recon.toggle_ascii()
@@ -138,64 +157,110 @@ class TrainScreen(Screen):
         if self.controls is not None:
             self.controls.stop()
         if self.worker is not None:
-            try:
+            with contextlib.suppress(Exception):  # a failed worker has already said so
                 await self.worker.wait()
-            except Exception:  # a failed worker has already said so
-                pass
 
     def on_unmount(self) -> None:
         if self.controls is not None:  # the app is going away: never leave a training thread behind
             self.controls.stop()
 
-    # --- starting runs ---
+    # --- starting runs and sweeps ---
     def on_start_requested(self, message: m.StartRequested) -> None:
         self.start(message.config)
 
+    def on_sweep_requested(self, message: m.SweepRequested) -> None:
+        if self.running:
+            self.notify("a run is already training; stop it first", severity="warning")
+            return
+        from glo.sweep import SweepStore
+
+        try:  # validates every point, then writes the manifest (no run folder yet)
+            sweep = SweepStore(self.app.store).create(message.config, message.params)
+        except GloError as exc:
+            self.notify(str(exc), title="sweep refused", severity="error")
+            return
+        self.start_sweep(sweep)
+
     def start(self, cfg: RunConfig | None = None, resume_id: str | None = None, prepared=None) -> bool:
+        """Train one run: a new one with ``cfg``, a stopped one resumed, or one ``glo run`` prepared."""
         if self.running:
             self.notify("a run is already training; stop it first", severity="warning")
             return False
         if prepared is not None:
             self.form.set_values(prepared.cfg)
+        return self._begin(RunJob(cfg, resume_id, prepared))
+
+    def start_sweep(self, sweep) -> bool:
+        """Train a sweep's runs one after another (a resumed sweep skips its completed runs)."""
+        job = SweepJob(sweep)
+        if self.running:
+            self.notify("a run is already training; stop it first", severity="warning")
+            return False
+        self.form.set_values(job.base)
+        self.form.set_sweep(sweep.params)
+        self.sweep = sweep
+        return self._begin(job)
+
+    def _begin(self, job) -> bool:
+        if self.running:
+            self.notify("a run is already training; stop it first", severity="warning")
+            return False
         self.controls = Controls()
         self.active = True
         self.chart.reset(1)
         self.recon.clear()
-        self.status.run = type(self.status.run)()
+        self.status.run = RunState(sweep=self._sweep_line(job.sweep))
         self.status.set(state="starting", note="loading data and torch")
         self.form.set_running(True)
         self.idle.clear()
-        self.worker = self._train(cfg, resume_id, prepared, self.controls)
+        self.worker = self._train(job, self.controls)
         return True
 
+    @staticmethod
+    def _sweep_line(sweep, index: int = 0, label: str = "") -> str:
+        if sweep is None:
+            return ""
+        return f"sweep run {index + 1}/{len(sweep.points)} {label}".rstrip()
+
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
-    def _train(self, cfg, resume_id, prepared, controls: Controls) -> str:
+    def _train(self, job, controls: Controls) -> str:
+        """The one training worker: iterates a run's or a sweep's events, posts them as messages."""
         worker = get_current_worker()
+        sweep, ended = job.sweep, False
         try:
-            if prepared is None:
-                prepared = self.app.prepare_run(cfg, resume_id)
-            from glo.train import train  # torch loads here, in the worker, never at import time
-        except Exception as exc:
+            events, cfg = job.open(self.app, controls)
+        except Exception as exc:  # noqa: BLE001 - bad settings, missing data: shown, the console goes on
             self.post_message(m.RunFinished("failed", error_line(exc)))
+            if sweep is not None:
+                self.post_message(m.SweepEnded(sweep.id, *job.ended_early(self.app.store)))
             self.idle.set()
             return "failed"
-        pump = EventPump(self.post_message, prepared.cfg)
-        events = train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume)
+        pump = EventPump(self.post_message, cfg)
         status = "failed"
         try:
             for event in events:
                 if worker.is_cancelled and not controls.stop_requested:
                     controls.stop()
-                if prepared.resume and isinstance(event, Started):
-                    pump.history = prepared.run.read_metrics()  # after the core trimmed it to the checkpoint
-                    self.post_message(m.ResumedConfig(prepared.cfg))
+                if isinstance(event, SweepPoint) and event.action != "skip":
+                    pump.new_run(job.point_config(event.index))
+                    pump.feed(event)
+                    self.post_message(m.ResumedConfig(pump.cfg))
+                    continue
+                if isinstance(event, Started) and event.resumed and event.run_id:
+                    # the epochs already on disk (after the core trimmed them to the checkpoint)
+                    pump.history = Run(self.app.store.root, event.run_id).read_metrics()
+                    if sweep is None:
+                        self.post_message(m.ResumedConfig(pump.cfg))
                 pump.feed(event)
                 status = getattr(event, "status", status)
-        except Exception as exc:  # errors before training starts (bad device, unreadable checkpoint)
+                ended = ended or isinstance(event, SweepFinished)
+        except Exception as exc:  # noqa: BLE001 - errors before training starts (bad device, unreadable checkpoint)
             pump.flush()
             self.post_message(m.RunFinished("failed", error_line(exc)))
         finally:
             events.close()
+            if sweep is not None and not ended:
+                self.post_message(m.SweepEnded(sweep.id, *job.ended_early(self.app.store)))
             self.idle.set()
         return status
 
@@ -246,13 +311,53 @@ class TrainScreen(Screen):
 
     def on_run_finished(self, msg: m.RunFinished) -> None:
         self.last_status = msg.status
-        self.active = False
         self.status.set(state=msg.status, note="", error=msg.error)
+        if self.sweep is not None:  # one point of a sweep ended: the sweep goes on (SweepEnded ends it)
+            if msg.status == "failed":
+                self.notify(msg.error or "the run failed", title="a sweep run failed", severity="error", timeout=8)
+            return
+        self.active = False
         self.form.set_running(False)
         if msg.status == "failed":
             self.notify(msg.error or "the run failed", title="run failed", severity="error", timeout=8)
         elif msg.status == "stopped":
             self.notify("run stopped; resume it from the saved runs (r)", timeout=4)
+
+    # --- sweeps ---
+    def on_sweep_point_started(self, msg: m.SweepPointStarted) -> None:
+        if msg.action == "skip":
+            self.status.set(note=f"{msg.label}: {msg.status}, skipped")
+            return
+        self.status.run = RunState(sweep=self._sweep_line(self.sweep, msg.index, msg.label))
+        self.status.set(state="starting", note="resuming" if msg.action == "resume" else "", run_id=msg.run_id)
+        self.chart.reset(1)
+        self.chart.replot()
+        self.recon.clear()
+        self.point = msg.label
+        self._chart_title()
+
+    def on_sweep_ended(self, msg: m.SweepEnded) -> None:
+        sweep, self.sweep, self.point = self.sweep, None, ""
+        self.active = False
+        self._chart_title()
+        self.last_status = "failed" if msg.failed or msg.status == "failed" else msg.status
+        done = f"{msg.completed}/{msg.total} done" + (f", {msg.failed} failed" if msg.failed else "")
+        self.status.set(state=self.last_status, note="", sweep=f"sweep {msg.status}: {done}")
+        self.form.set_running(False)
+        if sweep is not None:
+            self.form.set_values(RunConfig.from_dict(sweep.base))
+        if msg.status == "completed" and sweep is not None:
+            runs = sweep.runs(self.app.store)
+            self.notify(f"sweep completed: {done}", timeout=4)
+            if runs:
+                self.app.open_compare(runs, title=f"sweep {sweep.label}")
+        else:
+            self.notify(f"sweep {msg.status} ({done}); R on one of its runs in the saved runs (r) resumes it",
+                        severity="error" if msg.status == "failed" else "information", timeout=6)
+
+    def _chart_title(self) -> None:
+        title = "loss (log scale)" if self.chart.log_scale else "loss"
+        self.chart.border_title = f"{title} · {self.point}" if self.point else title
 
     def on_live_change_requested(self, msg: m.LiveChangeRequested) -> None:
         if not self.running or self.controls is None:

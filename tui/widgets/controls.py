@@ -2,6 +2,9 @@
 
 While a run trains, only sigma, decay and loss stay editable: Enter in sigma or decay, or picking a
 loss, asks for a live change (applied by the training loop before its next step).
+
+The optional sweep field (``sigma=0.01,0.3,2``, or ``sigma=0.1,2; loss=l1,l2`` for a grid) asks for
+one run per point with the other fields as the base; ``w`` or Enter in it starts the sweep.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from glo.config import DATASETS, LOSSES, RunConfig, check_int, check_number
 from glo.errors import ConfigError
-from tui.messages import LiveChangeRequested, StartRequested
+from tui.messages import LiveChangeRequested, StartRequested, SweepRequested
+from tui.sweepspec import EXAMPLE, check_sweep, format_sweep, parse_sweep
 
 # key, label, kind ("float", "int" or a tuple of choices)
 FIELDS: tuple[tuple[str, str, object], ...] = (
@@ -71,6 +75,9 @@ class ControlsPanel(Vertical):
                 else:
                     yield Input(str(value), compact=True, id=f"f-{key}", select_on_focus=False,
                                 classes="live" if key in LIVE else "")
+        with Horizontal(classes="field"):
+            yield Label("sweep", classes="field-label")
+            yield Input("", placeholder=EXAMPLE, compact=True, id="f-sweep", select_on_focus=False)
         yield Static("", id="form-message")
         with Horizontal(id="buttons"):
             yield Button("Start", id="start", variant="success", compact=True)
@@ -81,7 +88,7 @@ class ControlsPanel(Vertical):
         self.validate_form()
 
     # --- values and validation ---
-    def widget(self, key: str) -> Input | Select:
+    def widget(self, key: str) -> Input | Select:  # a FIELDS key, or "sweep"
         return self.query_one(f"#f-{key}")
 
     def raw(self, key: str) -> str:
@@ -104,25 +111,37 @@ class ControlsPanel(Vertical):
             raise ConfigError(next(iter(errors.values())))
         return replace(self.base, **values).validate()
 
+    def sweep(self) -> list[tuple[str, list]]:
+        """The sweep field as [(setting, values), ...] ([] when empty); raises ConfigError."""
+        return parse_sweep(self.raw("sweep"))
+
     def validate_form(self) -> dict[str, str]:
         values, errors = self.values()
+        points = 0
         if not errors:
             try:
-                replace(self.base, **values).validate()
+                cfg = replace(self.base, **values).validate()
             except ConfigError as exc:
                 key = str(exc).split()[0]
                 errors[key if key in KINDS else "dataset"] = str(exc)
+            else:
+                try:
+                    params = self.sweep()
+                    points = check_sweep(cfg, params) if params else 0
+                except ConfigError as exc:
+                    errors["sweep"] = str(exc)
         self.errors = errors
-        for key, _, _ in FIELDS:
+        for key in (*KINDS, "sweep"):
             self.widget(key).set_class(key in errors, "-invalid")
         message = self.query_one("#form-message", Static)
         if errors:
             message.update(next(iter(errors.values())))
             message.set_class(True, "error")
         else:
-            message.update("Enter in sigma/decay applies it live" if self.running else "ready: Enter, s or F5 starts")
+            ready = f"ready: s starts a run, w a sweep of {points}" if points else "ready: Enter, s or F5 starts"
+            message.update("Enter in sigma/decay applies it live" if self.running else ready)
             message.set_class(False, "error")
-        self.query_one("#start", Button).disabled = self.running or bool(errors)
+        self.query_one("#start", Button).disabled = self.running or bool(set(errors) - {"sweep"})
         return errors
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -145,6 +164,8 @@ class ControlsPanel(Vertical):
             return
         if self.running and key in LIVE:
             self.post_message(LiveChangeRequested(key, parse(key, event.value)))
+        elif not self.running and key == "sweep":
+            self.request_sweep()
         elif not self.running:
             self.request_start()
 
@@ -169,11 +190,31 @@ class ControlsPanel(Vertical):
         self.post_message(StartRequested(cfg))
         return True
 
+    def request_sweep(self) -> bool:
+        """Ask for a sweep over the sweep field's values, with the other fields as the base."""
+        if self.running:
+            return False
+        try:
+            cfg = self.config()
+            params = self.sweep()
+            if params:
+                check_sweep(cfg, params)
+        except ConfigError as exc:
+            self.validate_form()
+            self.notify(str(exc), severity="error")
+            return False
+        if not params:
+            self.notify(f"type the values to sweep in the sweep field, e.g. {EXAMPLE}", severity="warning")
+            self.widget("sweep").focus()
+            return False
+        self.post_message(SweepRequested(cfg, params))
+        return True
+
     # --- run state ---
     def set_running(self, running: bool, paused: bool = False) -> None:
         self.running = running
         focused = self.screen.focused
-        for key, _, _ in FIELDS:
+        for key in (*KINDS, "sweep"):
             self.widget(key).disabled = running and key not in LIVE
         if focused is not None and focused.disabled:
             self.screen.set_focus(None)  # letter keys (p, x, l, a) work at once
@@ -183,9 +224,13 @@ class ControlsPanel(Vertical):
         self.validate_form()
 
     def set_values(self, cfg: RunConfig) -> None:
-        """Show a run's settings (e.g. one being resumed)."""
-        self.base = cfg
+        """Show a run's settings (e.g. one being resumed); its name and sweep are not carried over."""
+        self.base = replace(cfg, name=None, sweep=None)
         self._show({key: getattr(cfg, key) for key, _, _ in FIELDS})
+
+    def set_sweep(self, params: list[tuple[str, list]]) -> None:
+        """Show a sweep's swept settings in the sweep field."""
+        self._show({"sweep": format_sweep(params)})
 
     def set_live(self, live: dict) -> None:
         """Show the live values a run trains with now."""
@@ -195,5 +240,5 @@ class ControlsPanel(Vertical):
         for key, value in values.items():
             w = self.widget(key)
             with w.prevent(Input.Changed, Select.Changed):
-                w.value = value if isinstance(w, Select) else str(value)
+                w.value = value if isinstance(w, Select) else str(value).removesuffix(".0")  # 2.0 as 2
         self.validate_form()

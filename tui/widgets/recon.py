@@ -25,7 +25,7 @@ GAP = 1
 
 def resize(images: np.ndarray, size: int) -> np.ndarray:
     """Area-average K x H x W uint8 images to K x size x size (uint8)."""
-    k, h, w = images.shape
+    _, h, w = images.shape
     if (h, w) == (size, size):
         return images
 

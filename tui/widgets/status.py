@@ -31,6 +31,7 @@ class RunState:
     recon_loss: float | None = None
     error: str | None = None
     note: str = ""
+    sweep: str = ""  # e.g. "sweep run 2/3 sigma0.3" while a sweep trains
 
     @property
     def total_steps(self) -> int:
@@ -63,6 +64,8 @@ class StatusPanel(Static):
         text.append(r.state, STATE_STYLE.get(r.state, ""))
         if r.note:
             text.append(f"  {r.note}", "dim")
+        if r.sweep:
+            text.append(f"\n{r.sweep}", "bold magenta")
         if r.run_id:
             text.append(f"\n{r.run_id}", "bold")
             if r.device:

@@ -1,0 +1,313 @@
+"""Run the seed report's studies on the bundled data and write RESULTS.md (and its PNGs).
+
+    python scripts/results.py                 # about 15 minutes on 2 CPU cores
+    python scripts/results.py --epochs 5      # a quick look (numbers will not match the seed's)
+
+Each study is a glo sweep (runs/results/ by default), so running the script again resumes an
+interrupted study and reuses finished runs; the report is rewritten from the runs each time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from glo import atomic  # noqa: E402
+from glo.analysis import analyze, load_trained, read_analysis, samples, save_grid_png, transfer_grid  # noqa: E402
+from glo.compare import image_grid, image_rows, rows  # noqa: E402
+from glo.config import RunConfig  # noqa: E402
+from glo.data import load_split  # noqa: E402
+from glo.errors import RunStoreError  # noqa: E402
+from glo.events import Epoch, SweepFinished, SweepPoint  # noqa: E402
+from glo.runs import RunStore  # noqa: E402
+from glo.sweep import SweepStore, run_sweep  # noqa: E402
+
+# (name, setting, values, base overrides, the seed's figure and what it reports)
+STUDIES = [
+    ("sigma", "sigma", [0.0, 0.0001, 0.001, 0.01, 0.1, 0.3, 0.9, 2.0, 5.0], {},
+     "Fig. 1 and 2", "sigma <= 0.3 converges near 0.07; sigma >= 0.9 gets stuck near 0.15 (class averages); "
+     "no noise behaves like small noise"),
+    ("decay", "decay", [0.1, 0.01, 0.001], {"sigma": 0.3},
+     "Fig. 3", "decay 0.1, 0.01 and 0.001 give almost the same curves and images"),
+    ("loss", "loss", ["l1", "l2", "l1+l2"], {},
+     "Fig. 4", "L2 is blurry, L1 sharp but misses attributes, L1+L2 balanced"),
+    ("combine", "combine", ["concat", "adain"], {},
+     "Further work 2", "a better combination of class and content codes than concatenation"),
+]
+SEED_LOSS = {"sigma": {0.0: 0.07, 0.0001: 0.07, 0.001: 0.07, 0.1: 0.07, 0.3: 0.07, 0.9: 0.15, 2.0: 0.15, 5.0: 0.15}}
+
+
+def fmt(v, spec=".4f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def class_average_loss(split) -> float:
+    """The L1+L2 loss of drawing every image as its class's mean image (the 'average digit')."""
+    x = split.images.astype(np.float32) / 255
+    means = np.stack([x[split.labels == c].mean(axis=0) for c in range(10)])
+    diff = means[split.labels] - x
+    return float(np.abs(diff).mean() + (diff**2).mean())
+
+
+def run_study(store: RunStore, name: str, param: str, values: list, base: RunConfig):
+    sweeps = SweepStore(store)
+    try:
+        sweep = sweeps.get(f"results-{name}")
+    except RunStoreError:
+        sweep = sweeps.create(base, [(param, values)], name=f"results-{name}")
+    t0 = time.perf_counter()
+    for ev in run_sweep(sweep, store):
+        if isinstance(ev, SweepPoint):
+            print(f"  [{ev.index + 1}/{ev.total}] {ev.label}: {ev.action}", flush=True)
+        elif isinstance(ev, Epoch) and ev.epoch % 10 == 0:
+            print(f"    epoch {ev.epoch}: recon {ev.record['recon_loss']:.4f}", flush=True)
+        elif isinstance(ev, SweepFinished) and ev.status != "completed":
+            raise SystemExit(f"study {name} stopped: run the script again to resume it")
+    runs = sweep.runs(store)
+    for run in runs:
+        analyze(run)
+    print(f"  {name}: {len(runs)} runs in {time.perf_counter() - t0:.0f} s", flush=True)
+    return runs
+
+
+def curves_text(runs, log: bool = True, width: int = 96, height: int = 22) -> str:
+    import plotext as plt
+
+    from glo.compare import curves
+
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    for label, x, y in curves(runs, "recon_loss"):
+        if x:
+            plt.plot(x, y, label=label, marker="braille")
+    if log:
+        plt.yscale("log")
+    plt.title("noise-free recon loss (L1+L2) per epoch" + (", log scale" if log else ""))
+    plt.xlabel("epoch")
+    return re.sub(r"\x1b\[[0-9;]*m", "", plt.build())  # plain text for Markdown
+
+
+def midtones(model, split) -> float:
+    """Share of reconstructed pixels in the grey middle (64-191 of 255): blur shows up as mid-tones."""
+    import torch
+
+    from glo.metrics import reconstruct
+
+    n = len(split.images)
+    index = torch.arange(n)
+    out = reconstruct(model, index, torch.from_numpy(split.labels))
+    x = out.mul(255).round()
+    return float(((x >= 64) & (x <= 191)).float().mean())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=50)
+    ap.add_argument("--runs-dir", type=Path, default=ROOT / "runs" / "results")
+    ap.add_argument("--out", type=Path, default=ROOT / "RESULTS.md")
+    ap.add_argument("--images", type=Path, default=ROOT / "docs" / "results")
+    args = ap.parse_args()
+    store = RunStore(args.runs_dir)
+    args.images.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    base = RunConfig(epochs=args.epochs, device="cpu")
+    split = load_split("bundled", base.n_images)
+    x = split.images.astype(np.int32)
+    facts = {"average": class_average_loss(split), "midtones_real": float(((x >= 64) & (x <= 191)).mean())}
+    done: dict[str, list] = {}
+    for name, param, values, overrides, _, _ in STUDIES:
+        print(f"study {name}: {param} = {', '.join(map(str, values))}", flush=True)
+        cfg = RunConfig(**{**base.to_dict(), **overrides})
+        done[name] = run_study(store, name, param, values, cfg)
+    extra = {r.id: {"midtones": midtones(load_trained(r).model, split)} for runs in done.values() for r in runs}
+
+    md = header(base, facts)
+    md += findings(done, extra, facts)
+    for name, param, _, _, figure, claim in STUDIES:
+        md += study_section(name, param, figure, claim, done[name], extra, args.images, args.out.parent)
+    md += transfer_section(done["sigma"], args.images, args.out.parent)
+    md += differences(done, facts)
+    md += footer(time.perf_counter() - started)
+    atomic.write_bytes(args.out, "\n".join(md).encode())
+    print(f"wrote {args.out}")
+
+
+def rel(path: Path, base: Path) -> str:
+    return path.resolve().relative_to(base.resolve()).as_posix()
+
+
+def header(base: RunConfig, facts: dict) -> list[str]:
+    import torch
+
+    return [
+        "# Results: the seed report's studies, reproduced with glo",
+        "",
+        "Generated by `python scripts/results.py` (do not edit by hand: rerun it after changing the model; "
+        "finished runs under `runs/results/` are reused).",
+        f"Machine: {platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}. "
+        f"Every run: the bundled data ({base.n_images} real MNIST images, 200 per class), batch "
+        f"{base.batch_size}, {base.epochs} epochs, Adam, sigma {base.sigma:g}, decay {base.decay:g}, "
+        f"loss {base.loss}, concat, seed {base.seed}, unless the study varies it.",
+        "",
+        "How to read the numbers:",
+        "- **recon**: noise-free reconstruction loss of the 2000 training images, mean L1 + mean L2 (the "
+        "seed's 'loss'), whatever loss the run trained on. **PSNR** in dB from the mean L2.",
+        "- **linear / kNN probe**: how much digit identity the content codes carry: a linear classifier "
+        "(multinomial logistic regression) and a 10-nearest-neighbour vote predict the digit from the "
+        "content code alone, 5-fold cross-validated. Chance is 10%. Lower means less class information "
+        "leaked into the content code (LORD's disentanglement measure).",
+        "- **held-out**: 500 images the run never trained on (50 per class, from the bundled data's "
+        "held-out split). The generator and class codes are frozen; only fresh content codes are fitted "
+        "(100 Adam steps). **refit** is the same fitting on 500 training images, so **gap** = held-out - "
+        "refit is what the generator loses on new images (memorisation shows as a large gap).",
+        "- **mid-tones**: share of reconstructed pixels between 25% and 75% grey. Blurry images have many; "
+        f"the real training images have {100 * facts['midtones_real']:.1f}%.",
+        f"- **class-average level**: drawing every image as its class's mean image scores "
+        f"**{facts['average']:.4f}** recon. A run near it reconstructs class averages only.",
+        "",
+    ]
+
+
+def _value(run, key):
+    return run.read_config().to_dict()[key]
+
+
+def findings(done: dict, extra: dict, facts: dict) -> list[str]:
+    """The seed's claims next to what the runs above measured, as numbers."""
+    def recon(r):
+        return rows([r])[0].numbers["recon_loss"]
+
+    sig = done["sigma"]
+    low = [recon(r) for r in sig if _value(r, "sigma") <= 0.3]
+    high = [recon(r) for r in sig if _value(r, "sigma") >= 0.9]
+    decays = [recon(r) for r in done["decay"]]
+    loss = {_value(r, "loss"): (recon(r), extra[r.id]["midtones"]) for r in done["loss"]}
+    comb = {_value(r, "combine"): rows([r])[0] for r in done["combine"]}
+    knn = {_value(r, "sigma"): (read_analysis(r) or {}).get("knn_accuracy") for r in sig}
+    lin = [rows([r])[0].numbers["probe_accuracy"] for r in sig]
+    return [
+        "## Summary: the seed's claims, measured", "",
+        "| the seed says | glo measures |", "|---|---|",
+        f"| sigma <= 0.3 converges near 0.07 | {min(low):.4f} to {max(low):.4f} after the last epoch |",
+        f"| sigma >= 0.9 gets stuck near 0.15, the class averages | {min(high):.4f} to {max(high):.4f}; "
+        f"the class-average image scores {facts['average']:.4f} |",
+        f"| weight decay 0.1 / 0.01 / 0.001 hardly matters | recon {min(decays):.4f} to {max(decays):.4f} |",
+        f"| L2 blurs, L1 is sharp, L1+L2 balanced | mid-tones: L2 {100 * loss['l2'][1]:.1f}%, "
+        f"L1 {100 * loss['l1'][1]:.1f}%, L1+L2 {100 * loss['l1+l2'][1]:.1f}% (real images "
+        f"{100 * facts['midtones_real']:.1f}%); recon L2 {loss['l2'][0]:.4f}, L1 {loss['l1'][0]:.4f}, "
+        f"L1+L2 {loss['l1+l2'][0]:.4f} |",
+        f"| (not in the seed) class information in content codes | linear probe {100 * min(lin):.1f}% to "
+        f"{100 * max(lin):.1f}% at every sigma (chance 10%); kNN probe "
+        f"{100 * knn[0.0]:.1f}% at sigma 0, {100 * knn[0.3]:.1f}% at 0.3, {100 * knn[5.0]:.1f}% at 5 |",
+        f"| (further work) AdaIN instead of concatenation | recon adain {comb['adain'].numbers['recon_loss']:.4f} "
+        f"vs concat {comb['concat'].numbers['recon_loss']:.4f}; linear probe "
+        f"{100 * comb['adain'].numbers['probe_accuracy']:.1f}% vs {100 * comb['concat'].numbers['probe_accuracy']:.1f}%; "
+        f"kNN {100 * read_analysis(comb['adain'].run)['knn_accuracy']:.1f}% vs "
+        f"{100 * read_analysis(comb['concat'].run)['knn_accuracy']:.1f}% |",
+        "",
+    ]
+
+
+def study_section(name, param, figure, claim, runs, extra, images_dir: Path, md_dir: Path) -> list[str]:
+    out = [f"## {name}: seed {figure}", "", f"The seed: {claim}.", ""]
+    out += [f"| {param} | recon | L1 | L2 | PSNR | linear probe | kNN probe | refit | held-out | gap | "
+            "mid-tones | seed |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows(runs):
+        value = r.settings.get(param)
+        seed = SEED_LOSS.get(name, {}).get(value)
+        n, a = r.numbers, read_analysis(r.run) or {}
+        refit = (a.get("train_refit") or {}).get("recon_loss")
+        gap = None if refit is None or n["heldout_loss"] is None else n["heldout_loss"] - refit
+        cells = [f"{value:g}" if isinstance(value, float) else str(value), fmt(n["recon_loss"]),
+                 fmt(n["recon_l1"]), fmt(n["recon_l2"]), fmt(n["psnr"], ".2f"),
+                 pct(n["probe_accuracy"]), pct(a.get("knn_accuracy")), fmt(refit), fmt(n["heldout_loss"]),
+                 fmt(gap, "+.4f"), pct(extra[r.run.id]["midtones"]), f"~{seed:g}" if seed else "-"]
+        out.append("| " + " | ".join(cells) + " |")
+    out += ["", "```text", curves_text(runs), "```", ""]
+    images = image_rows(runs)
+    png = images_dir / f"{name}.png"
+    save_grid_png(image_grid(images), png)
+    out += [f"![{name}: originals, then each run's reconstructions]({rel(png, md_dir)})", "",
+            "Rows, top to bottom: " + ", ".join(label for label, _ in images) + ".", ""]
+    return out
+
+
+def pct(v) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def differences(done: dict, facts: dict) -> list[str]:
+    """Where glo's numbers differ from the seed's, and why (the seed gives no code or architecture)."""
+    return [
+        "## Where glo differs from the seed, and why", "",
+        "- **Lower loss at low sigma.** glo's low-sigma runs end below the seed's ~0.07. The seed gives "
+        "neither its generator nor its learning rates; glo's were tuned for this machine (generator lr "
+        "3e-3, code lr 1e-2, a channels-last Linear + 2 transposed-convolution generator; see README, "
+        "Performance). Its curves flatten later than the seed's, so the same 50 epochs reach further.",
+        "- **Why high sigma sticks.** Content codes live in an L2 ball of radius 2 (the GLO paper's code "
+        "constraint). Noise of std sigma on 25 dimensions has a norm near 5 sigma, so from sigma ~0.9 the "
+        "noise is larger than any code and the generator learns to ignore the content code: it draws the "
+        "class average, within a few hundredths of the class-average image's score. Without such a bound a "
+        "model can simply grow its codes until the noise is negligible, and sigma would mean nothing; the "
+        "seed does not say how it prevents that.",
+        "- **sigma 0 behaves like small sigma**, as the seed found: on MNIST the shared class code already "
+        "carries the digit, so there is little for the content code to leak.",
+        "- **The linear probe sits at chance everywhere**, even without noise: the content codes hold no "
+        "linearly readable digit identity. The kNN probe does find some (neighbours in code space often "
+        "share a digit, because similar strokes get similar codes); the seed has no such measurement, and "
+        "it shows that class information in the codes is not the same as the generator using it (at high "
+        "sigma the generator ignores the codes entirely).",
+        "- **The held-out gap is small**: fitting only content codes to the frozen generator reconstructs "
+        "never-seen digits almost as well as training digits, so the generator generalises within MNIST.",
+        "- **Not reproduced**: the seed's exact curves (its figures are images without data) and its "
+        "perceptual-loss remark (pretrained VGG weights cannot be downloaded here).",
+        "",
+    ]
+
+
+def transfer_section(runs, images_dir: Path, md_dir: Path) -> list[str]:
+    """Transfer grids and novel samples of the seed's final model (sigma 0.3)."""
+    run = next(r for r in runs if r.read_config().sigma == 0.3)
+    trained = load_trained(run)
+    show = np.arange(0, 2000, 200)[:8]  # one source image of each of eight digits
+    import torch
+
+    codes = trained.model.content_codes.weight[torch.as_tensor(show)].detach()
+    grid = transfer_grid(trained.model, codes)
+    originals = trained.split.images[show]
+    with_source = np.concatenate([originals[:, None], grid], axis=1)
+    png = images_dir / "transfer.png"
+    save_grid_png(with_source, png)
+    sample_png = images_dir / "samples.png"
+    drawn = samples(trained.model, [d for d in range(10) for _ in range(8)], seed=0)
+    save_grid_png(drawn.reshape(10, 8, 28, 28), sample_png)
+    return [
+        "## The final model (seed Fig. 5), its transfer grid and novel samples (not in the seed)", "",
+        f"The seed's final settings are the defaults: run `{run.id}`, whose reconstructions are the "
+        "'sigma0.3' row of the sigma figure above (`glo runs show RUN` draws them in the terminal).", "",
+        f"Run `{run.id}` (sigma 0.3). Each row: a training image (first column), then its content code "
+        "decoded with the class code of 0, 1, ..., 9. `glo transfer RUN` shows it in the terminal.", "",
+        f"![transfer grid]({rel(png, md_dir)})", "",
+        "Novel samples: content codes drawn from a Gaussian fitted to the learnt content codes, "
+        "decoded with each class code (one row per digit). `glo sample RUN` shows them in the terminal.", "",
+        f"![samples]({rel(sample_png, md_dir)})", "",
+    ]
+
+
+def footer(seconds: float) -> list[str]:
+    return ["---", "", f"Generated in {seconds / 60:.1f} minutes (runs already finished were reused).", ""]
+
+
+if __name__ == "__main__":
+    main()

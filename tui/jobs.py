@@ -1,0 +1,62 @@
+"""What the console's training worker iterates: one run, or a sweep of runs.
+
+Both are the core's own event generators (``glo.train.train``; ``glo.sweep.run_sweep``, which
+yields a ``SweepPoint`` before each run's events and ``SweepFinished`` at the end), so the one
+worker in ``tui.screens.train`` drives either, with the same pause, stop and live changes.
+``open`` runs in the worker thread: it loads the data and torch, never the UI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from glo.config import RunConfig
+from glo.controls import Controls
+from glo.events import Event
+
+
+class RunJob:
+    """One run: new (``cfg``), resumed (``resume_id``), or already prepared by ``glo run``."""
+
+    sweep = None
+
+    def __init__(self, cfg: RunConfig | None = None, resume_id: str | None = None, prepared: Any = None) -> None:
+        self.cfg, self.resume_id, self.prepared = cfg, resume_id, prepared
+
+    def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
+        """Validate, load the data and create (or reopen) the run folder; raises GloError."""
+        prepared = self.prepared or app.prepare_run(self.cfg, self.resume_id)
+        # torch loads here, in the worker, never at import time
+        from glo.train import train
+
+        self.prepared = prepared
+        return train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume), prepared.cfg
+
+
+class SweepJob:
+    """A sweep (new or resumed): completed points are skipped, stopped ones resumed."""
+
+    def __init__(self, sweep: Any) -> None:  # glo.sweep.Sweep
+        self.sweep = sweep
+
+    @property
+    def base(self) -> RunConfig:
+        return RunConfig.from_dict(self.sweep.base)
+
+    def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
+        from glo.sweep import run_sweep
+
+        split = app.split  # tests: a ready Split instead of loading the data set
+
+        load = (lambda cfg: split) if split is not None else None
+        return run_sweep(self.sweep, app.store, controls, load=load), self.base
+
+    def point_config(self, index: int) -> RunConfig:
+        return self.sweep.point_config(index)
+
+    def ended_early(self, store: Any) -> tuple[str, int, int, int, tuple[str, ...]]:
+        """(status, completed, failed, total, run ids) of a sweep whose generator failed."""
+        states = self.sweep.statuses(store)
+        return ("failed", states.count("completed"), states.count("failed"), len(states),
+                tuple(self.sweep.run_ids()))

@@ -1,0 +1,145 @@
+"""A run's transfer grid: each row a training image (left), then its content code drawn with every
+class code 0-9 (``glo.latent.transfer_grid``, as ``glo transfer RUN``). If the content code holds
+the style, a row is one hand writing every digit.
+
+The grid is computed in a thread worker (the model loads with torch); ``n`` / ``p`` switch runs.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from rich.console import Group
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from glo.cli.render import image_text
+from glo.compare import run_label
+from glo.errors import GloError
+from glo.runs import Run
+from glo.textimage import tile
+from tui import messages as m
+from tui.widgets.recon import resize
+
+ROWS = 6  # source images, one per digit first (as `glo transfer`)
+
+
+def fit_size(width: int, count: int, gap: int = 1) -> int:
+    """The largest pixel size (6 to 28) that puts ``count`` images side by side in ``width``."""
+    return max(6, min(28, (width + gap) // max(count, 1) - gap))
+
+
+class TransferGrid(Static):
+    """Rows of images, each under its title, sized so a whole row fits the width."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__("", **kw)
+        self.rows: list[tuple[str, np.ndarray]] = []
+        self.ascii = False
+
+    def show(self, rows: list[tuple[str, np.ndarray]]) -> None:
+        self.rows = rows
+        self.redraw()
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        if not self.rows:
+            return
+        # two columns spare for a scrollbar that may appear once the grid is drawn; never wrapped
+        size = fit_size(self.size.width - 2, max(len(images) for _, images in self.rows))
+        parts: list[Text] = []
+        for title, images in self.rows:
+            parts.append(Text(title, style="bold"))
+            row = image_text(tile(resize(images, size), gap=1), ascii=self.ascii)
+            row.no_wrap, row.overflow = True, "crop"
+            parts.append(row)
+        self.update(Group(*parts))
+
+
+class TransferScreen(Screen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,b", "app.pop_screen", "Back"),
+        Binding("n,right", "next_run(1)", "Next run"),
+        Binding("p,left", "next_run(-1)", "Previous run"),
+        Binding("a", "toggle_ascii", "ASCII"),
+    ]
+
+    def __init__(self, runs: list[Run], index: int = 0) -> None:
+        super().__init__()
+        self.runs, self.index = runs, index
+        self.grids: dict[str, list[tuple[str, np.ndarray]]] = {}
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="transfer-body"):
+            yield Static("", id="transfer-note")
+            yield TransferGrid(id="transfer-grid")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+        self.show_run()
+
+    @property
+    def run(self) -> Run:
+        return self.runs[self.index]
+
+    def show_run(self) -> None:
+        body = self.query_one(VerticalScroll)
+        which = f" ({self.index + 1}/{len(self.runs)}, n/p: other runs)" if len(self.runs) > 1 else ""
+        body.border_title = f"transfer: {run_label(self.run)}{which}"
+        grid = self.query_one(TransferGrid)
+        if self.run.id in self.grids:
+            self.query_one("#transfer-note", Static).update(Text(
+                "each row: a training image (left), then its content code drawn as every digit 0..9", style="dim"))
+            grid.show(self.grids[self.run.id])
+            return
+        grid.show([])
+        grid.update("")
+        self.query_one("#transfer-note", Static).update(Text(f"drawing {self.run.id}...", style="cyan"))
+        self.compute(self.run)
+
+    @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
+    def compute(self, run: Run) -> None:
+        try:
+            from glo.analysis import load_trained  # torch loads here, in the worker
+            from glo.latent import transfer_grid
+            from glo.train import display_indices
+
+            trained = load_trained(run)
+            labels, images = trained.split.labels, trained.split.images
+            idx = display_indices(labels, min(ROWS, len(labels)))
+            grid = transfer_grid(trained.model, trained.model.content_codes.weight[idx].detach())
+            full = np.concatenate([images[idx][:, None], grid], axis=1)
+            rows = [(f"a {int(labels[i])} -> 0..9", row) for i, row in zip(idx, full)]
+        except Exception as exc:  # noqa: BLE001 - no model this glo can rebuild, data missing: say so
+            error = str(exc) if isinstance(exc, GloError) else f"{type(exc).__name__}: {exc}"
+            self.post_message(m.TransferReady(run.id, [], error))
+            return
+        self.post_message(m.TransferReady(run.id, rows))
+
+    def on_transfer_ready(self, msg: m.TransferReady) -> None:
+        if msg.error:
+            if msg.run_id == self.run.id:
+                self.query_one("#transfer-note", Static).update(Text(f"{msg.run_id}: {msg.error}", style="red"))
+            return
+        self.grids[msg.run_id] = msg.rows
+        if msg.run_id == self.run.id:
+            self.show_run()
+
+    def action_next_run(self, step: int) -> None:
+        if len(self.runs) > 1:
+            self.index = (self.index + step) % len(self.runs)
+            self.show_run()
+
+    def action_toggle_ascii(self) -> None:
+        grid = self.query_one(TransferGrid)
+        grid.ascii = not grid.ascii
+        grid.redraw()
