@@ -58,9 +58,9 @@ def _fit_linear(x: torch.Tensor, y: torch.Tensor, n_classes: int, l2: float) -> 
     return weight.detach(), bias.detach()
 
 
-def probe_accuracy(codes: torch.Tensor, labels: torch.Tensor, folds: int = 5, seed: int = 0,
-                   l2: float = 1e-3) -> float:
-    """Mean held-out-fold accuracy of a linear classifier predicting ``labels`` from ``codes``."""
+def cross_validated(codes: torch.Tensor, labels: torch.Tensor, predict, folds: int = 5, seed: int = 0) -> float:
+    """Mean accuracy over stratified folds of ``predict(x_train, y_train, x_test, n_classes)``,
+    with features standardised by the training fold's mean and spread."""
     x, y = _as_inputs(codes, labels)
     n_classes = int(y.max()) + 1
     fold = stratified_folds(y, folds, seed)
@@ -68,10 +68,19 @@ def probe_accuracy(codes: torch.Tensor, labels: torch.Tensor, folds: int = 5, se
     for f in range(folds):
         train, test = fold != f, fold == f
         xtr, xte = _standardise(x[train], x[test])
-        with torch.enable_grad():
-            weight, bias = _fit_linear(xtr, y[train], n_classes, l2)
-        correct += ((xte @ weight + bias).argmax(1) == y[test]).double().mean().item()
+        correct += (predict(xtr, y[train], xte, n_classes) == y[test]).double().mean().item()
     return correct / folds
+
+
+def probe_accuracy(codes: torch.Tensor, labels: torch.Tensor, folds: int = 5, seed: int = 0,
+                   l2: float = 1e-3) -> float:
+    """Mean held-out-fold accuracy of a linear classifier predicting ``labels`` from ``codes``."""
+    def predict(xtr, ytr, xte, n_classes):
+        with torch.enable_grad():
+            weight, bias = _fit_linear(xtr, ytr, n_classes, l2)
+        return (xte @ weight + bias).argmax(1)
+
+    return cross_validated(codes, labels, predict, folds, seed)
 
 
 def knn_accuracy(codes: torch.Tensor, labels: torch.Tensor, k: int = 10, folds: int = 5, seed: int = 0) -> float:
@@ -80,17 +89,12 @@ def knn_accuracy(codes: torch.Tensor, labels: torch.Tensor, k: int = 10, folds: 
     A linear probe at chance does not prove the class is gone: it may sit in the codes along
     curved boundaries. The neighbour vote catches that.
     """
-    x, y = _as_inputs(codes, labels)
-    n_classes = int(y.max()) + 1
-    fold = stratified_folds(y, folds, seed)
-    correct = 0.0
-    for f in range(folds):
-        train, test = fold != f, fold == f
-        xtr, xte = _standardise(x[train], x[test])
+    def predict(xtr, ytr, xte, n_classes):
         near = torch.cdist(xte, xtr).topk(min(k, len(xtr)), largest=False).indices
-        votes = F.one_hot(y[train][near], n_classes).sum(1)  # ties go to the lower class
-        correct += (votes.argmax(1) == y[test]).double().mean().item()
-    return correct / folds
+        votes = F.one_hot(ytr[near], n_classes).sum(1)  # ties go to the lower class
+        return votes.argmax(1)
+
+    return cross_validated(codes, labels, predict, folds, seed)
 
 
 def _as_inputs(codes: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
