@@ -120,6 +120,8 @@ class Sweep:
             return "completed"
         if "running" in states:
             return "running"
+        if any(s in ("stopped", "interrupted") for s in states):
+            return "stopped"  # resumable: glo sweep --resume ID
         return "partial" if any(s in ("completed", "failed") for s in states) else "pending"
 
 

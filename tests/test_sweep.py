@@ -76,6 +76,7 @@ def test_an_interrupted_sweep_resumes_and_skips_finished_runs(tmp_path):
             controls.stop()  # mid-way through the second run
     assert seen[-1].status == "stopped" and seen[-1].completed == 1
     assert SweepStore(store).get(sweep.id).statuses(store) == ["completed", "stopped", "pending"]
+    assert SweepStore(store).get(sweep.id).status(store) == "stopped"
 
     again = list(run_sweep(SweepStore(store).get(sweep.id), store, load=load_synthetic))
     assert points(again) == [("sigma0.1", "skip"), ("sigma0.3", "resume"), ("sigma2", "start")]
