@@ -18,7 +18,7 @@ import numpy as np
 
 from glo import atomic
 from glo.analysis_store import read_analysis
-from glo.errors import RunStoreError
+from glo.errors import GloError, RunStoreError
 from glo.runs import EXPORTS_DIR, Run
 
 # (key, heading) of the final-numbers table, in order; CSV columns use the keys
@@ -89,7 +89,17 @@ def to_csv(table: list[Row]) -> bytes:
 
 
 def write_csv(table: list[Row], path) -> None:
-    atomic.write_bytes(path, to_csv(table))
+    try:
+        atomic.write_bytes(path, to_csv(table))
+    except OSError as exc:
+        raise GloError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def check_export_path(path) -> None:
+    """Refuse an export path whose folder does not exist, before any work is done."""
+    folder = Path(path).expanduser().parent
+    if not folder.is_dir():
+        raise GloError(f"cannot write {path}: folder {folder} does not exist")
 
 
 def image_grid(images: list[tuple[str, np.ndarray]]) -> np.ndarray:

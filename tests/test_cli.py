@@ -93,7 +93,12 @@ BAD = [
     (["run", "--headless", "--resume", "no-such-run"], "no run"),
     (["runs", "show", "../../etc"], "invalid run id"),
     (["compare", "a", "--metric", "bogus"], "metric must be one of"),
+    (["compare", "a", "--csv", "/nonexistent/dir/t.csv"], "folder /nonexistent/dir does not exist"),
     (["nonsense"], "No such command"),
+    (["serve", "--host", "0.0.0.0"], "add --allow-remote"),
+    (["serve", "--host", "192.0.2.1"], "add --allow-remote"),
+    (["serve", "--port", "0"], "--port"),
+    (["serve", "--n-images", "5"], "n_images must be at least 10"),
 ]
 
 
@@ -156,3 +161,37 @@ def test_a_run_can_be_named_by_its_name(tmp_path):
                                "--runs-dir", str(tmp_path)]).exit_code == 0
     result = runner.invoke(app, ["runs", "show", "baseline", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 0 and "-baseline" in result.output
+
+
+def _busy_port(host: str):
+    import socket
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.bind((host, 0))
+    sock.listen()
+    return sock
+
+
+@pytest.mark.parametrize("argv", [[], ["--host", "0.0.0.0", "--allow-remote"]], ids=["loopback", "allow-remote"])
+def test_serve_refuses_a_port_in_use(argv, capsys):
+    with _busy_port(argv[1] if argv else "127.0.0.1") as sock:
+        code = main(["serve", *argv, "--port", str(sock.getsockname()[1])])
+    err = capsys.readouterr().err
+    assert code == 2 and "is already in use" in err and err.count("\n") == 1
+
+
+def test_serve_warns_before_listening_beyond_loopback(tmp_path, monkeypatch, capsys):
+    """The URL, SSH line and console command are checked against the real server in
+    tests/test_browser.py; listening on every interface is not something a test should do, so here
+    the server is replaced once the checks and messages are done."""
+    import tui.serve
+
+    served = {}
+    monkeypatch.setattr(tui.serve, "serve_console", lambda command, host, port, remote, on_ready: (
+        served.update(host=host, remote=remote), on_ready()))
+    with _busy_port("127.0.0.1") as sock:
+        port = sock.getsockname()[1]
+    assert main(["serve", "--host", "0.0.0.0", "--allow-remote", "--port", str(port), "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert served == {"host": "0.0.0.0", "remote": True}
+    assert "warning: anyone who can reach port" in out.err and "delete saved runs" in out.err

@@ -166,11 +166,26 @@ def run_console(runs_dir: str | os.PathLike | None, prepared: Any = None, sweep:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="glo-tui", description="The glo console: train, watch and compare GLO runs.")
+    from glo.cli.options import RUN_OPTIONS
+    from glo.errors import ConfigError
+
+    parser = argparse.ArgumentParser(prog="glo-tui", description="The glo console: train, watch and compare GLO "
+                                     "runs. The run options (as glo run's) set the settings form's initial values.")
     parser.add_argument("--runs-dir", type=Path, default=None, help="runs folder (default: $GLO_RUNS_DIR or ./runs)")
-    parser.add_argument("--data-root", default=None, help="torchvision data folder for mnist, fashionmnist, kmnist")
+    for name, kind, opt in RUN_OPTIONS:
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", default=None, help=opt.help)
+        else:
+            parser.add_argument(flag, type=kind if kind in (int, float) else str, help=opt.help)
     args = parser.parse_args(argv)
-    config = RunConfig(data_root=args.data_root) if args.data_root else None
+    given = {name: getattr(args, name) for name, _, _ in RUN_OPTIONS if getattr(args, name) is not None}
+    config = RunConfig(**given) if given else None
+    if config is not None:
+        try:
+            config.validate()
+        except ConfigError as exc:
+            parser.error(str(exc))  # one line, exit 2
     app = create_app(args.runs_dir, config=config)
     app.run()
     code = app.return_code or 0

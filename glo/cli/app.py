@@ -139,6 +139,11 @@ def compare(
 
     if metric not in METRICS:
         raise UserError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    from glo.compare import check_export_path
+
+    for path in (csv, png):
+        if path is not None:
+            check_export_path(path)
     s = store(runs_dir)
     runs = [s.get(r) for r in run_ids]
     console = out()
@@ -155,6 +160,10 @@ sweep_cmd.register(app)
 from glo.cli import analysis_cmd  # noqa: E402
 
 analysis_cmd.register(app)
+
+from glo.cli import serve_cmd  # noqa: E402
+
+serve_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

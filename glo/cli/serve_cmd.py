@@ -1,0 +1,144 @@
+"""``glo serve``: the console in a web browser (textual-serve), one console process per tab.
+
+Every check runs before the server starts (bad input: one line, exit 2); the server itself lives in
+``tui.serve`` and is imported only when it is needed, so ``glo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from glo.cli.options import (
+    RUN_OPTION_NAMES,
+    RUNS_DIR_HELP,
+    config_from_options,
+    with_run_options,
+)
+from glo.errors import GloError
+
+REMOTE_WARNING = ("anyone who can reach port {port} on this machine can use this console: start runs, and "
+                  "delete saved runs (there is no password and no encryption)")
+
+
+def is_loopback(host: str | None) -> bool:
+    """A loopback address or the name localhost (only this machine can connect)."""
+    import ipaddress
+
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise GloError when ``host:port`` can't be listened on (in use, or no such address here)."""
+    import errno
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise GloError(f"cannot listen on {host}: {exc.strerror or exc}") from exc
+    for family, kind, proto, _, addr in infos:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(addr)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise GloError(f"port {port} on {host} is already in use (another glo serve?); "
+                                   f"pick another with --port") from exc
+                raise GloError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host
+
+
+def console_args(ctx: typer.Context, options: dict) -> list[str]:
+    """The run options given on the command line, for the console's form."""
+    args: list[str] = []
+    for name in RUN_OPTION_NAMES:
+        if getattr(ctx.get_parameter_source(name), "name", "") != "COMMANDLINE":
+            continue
+        flag, value = "--" + name.replace("_", "-"), options[name]
+        if isinstance(value, bool):
+            args += [flag] if value else []
+        else:
+            args += [flag, str(value)]
+    return args
+
+
+@with_run_options
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on. Only loopback addresses unless "
+                             "--allow-remote is given."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    allow_remote: bool = typer.Option(False, "--allow-remote",
+                                      help="Allow a non-loopback --host (e.g. 0.0.0.0): anyone who can "
+                                      "reach the port can start runs and delete saved runs."),
+    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    **options,
+) -> None:
+    """The console in a web browser: the same screens, keys and runs as glo-tui, one console per tab.
+
+    The run options (--sigma, --epochs, ...) set the settings form's initial values.
+
+    Closing a tab quits its console as q does: a training run is stopped and saved as resumable.
+
+    From another machine: ssh -L 8000:127.0.0.1:8000 user@host, then open http://127.0.0.1:8000 there.
+    """
+    from glo.runs import RunStore
+
+    if not is_loopback(host) and not allow_remote:
+        raise GloError(f"--host {host} is not a loopback address: anyone who can reach it could start runs "
+                       f"and delete saved runs; add --allow-remote to do it anyway, or forward the port "
+                       f"over SSH (see glo serve --help)")
+    config_from_options(options).validate()  # the form's settings: refused here rather than in each tab
+    runs = RunStore(runs_dir).root.resolve()
+    check_port(host, port)
+
+    from tui.serve import console_command, serve_console
+
+    url = f"http://{url_host(host)}:{port}"
+    user = _user()
+
+    def ready() -> None:
+        print(f"glo serve: open {url} in a browser (one console per tab; runs in {runs})", flush=True)
+        if is_loopback(host):
+            target = f"[{host}]" if ":" in host else host
+            print(f"from another machine: ssh -L {port}:{target}:{port} {user}@{socket.gethostname()} "
+                  f"then open http://127.0.0.1:{port} there", flush=True)
+        else:
+            print(f"glo: warning: {REMOTE_WARNING.format(port=port)}", file=sys.stderr, flush=True)
+        print("Ctrl-C stops the server (each tab's training run is saved as stopped first)", flush=True)
+
+    serve_console(console_command(runs, console_args(ctx, options)), host, port, remote=not is_loopback(host),
+                  on_ready=ready)
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        return "user"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
