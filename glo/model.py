@@ -35,7 +35,7 @@ class Generator(nn.Module):
         return torch.sigmoid(self.up2(h))
 
 
-class AdaINGenerator(nn.Module):
+class AdaINGenerator(Generator):
     """The same layers, but only the content code enters at the bottom; the class code sets the
     scale and bias of every instance-normalised feature map (adaptive instance norm, as in LORD).
 
@@ -44,15 +44,9 @@ class AdaINGenerator(nn.Module):
     """
 
     def __init__(self, class_dim: int, content_dim: int, width: int = 64) -> None:
-        super().__init__()
-        self.width = width
-        self.fc = nn.Linear(content_dim, width * 7 * 7)
-        self.up1 = nn.ConvTranspose2d(width, width // 2, kernel_size=4, stride=2, padding=1)  # 14x14
-        self.up2 = nn.ConvTranspose2d(width // 2, 1, kernel_size=4, stride=2, padding=1)  # 28x28
-        self.act = nn.LeakyReLU(0.2)
+        super().__init__(content_dim, width)
         self.sizes = (width, width // 2)
         self.style = nn.Linear(class_dim, 2 * sum(self.sizes))  # a scale and a bias per channel per map
-        self.to(memory_format=torch.channels_last)
 
     @staticmethod
     def adain(h: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
