@@ -15,27 +15,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from glo.cli.options import RUNS_DIR_HELP, make_console, open_store
 from glo.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from glo.runs import RunStore
 
-RUNS_DIR_HELP = "Runs folder (default: $GLO_RUNS_DIR or ./runs)."
 RUN_HELP = "Run id (a unique prefix, its name or 'latest' works)."
 ASCII_HELP = "ASCII images (for terminals without colour)."
 N_CLASSES = 10  # glo models always have ten class codes (see glo.train.model_args)
-
-
-def _out() -> Console:
-    return Console(highlight=False)
-
-
-def _store(runs_dir: Path | None) -> RunStore:
-    from glo.runs import RunStore
-
-    return RunStore(runs_dir)
 
 
 def _pct(value: Any) -> str:
@@ -86,12 +75,12 @@ def analyze(
 
     if heldout < 1:
         raise ConfigError(f"--heldout must be at least 1, got {heldout}")
-    store = _store(runs_dir)
+    store = open_store(runs_dir)
     runs = [store.get(r) for r in run_ids]  # resolve every id before any work
     for run in runs:
         if not run.has_checkpoint():
             raise RunStoreError(f"run {run.id} has no checkpoint yet (one is written after each epoch and on stop)")
-    console = _out()
+    console = make_console()
     results = []
     for run in runs:
         with console.status(f"analysing {run.id} ..."):
@@ -156,7 +145,7 @@ def transfer(
 
     if not 1 <= rows <= 100:
         raise ConfigError(f"--rows must be 1-100, got {rows}")
-    run = _store(runs_dir).get(run_id)
+    run = open_store(runs_dir).get(run_id)
     trained = load_trained(run)
     split = trained.split
     idx = display_indices(split.labels, rows)
@@ -164,7 +153,7 @@ def transfer(
     full = np.concatenate([split.images[idx][:, None], grid], axis=1)  # R x (1 + classes)
     if png is not None:
         save_grid_png(full, png)
-    console = _out()
+    console = make_console()
     console.print(f"{run.id}: training images (first) and their content codes drawn with the class codes 0..9")
     _print_rows(console, [(f"a {int(split.labels[i])}, drawn as 0..9", row) for i, row in zip(idx, grid)],
                 ascii or console.color_system is None, leads=split.images[idx])
@@ -192,11 +181,11 @@ def sample(
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
     digits = list(range(N_CLASSES)) if digit is None else [digit]
-    trained = load_trained(_store(runs_dir).get(run_id))
+    trained = load_trained(open_store(runs_dir).get(run_id))
     images = samples(trained.model, [d for d in digits for _ in range(n)], seed).reshape(len(digits), n, 28, 28)
     if png is not None:
         save_grid_png(images, png)
-    console = _out()
+    console = make_console()
     _print_rows(console, [(f"digit {d}", row) for d, row in zip(digits, images)], ascii or console.color_system is None)
     if png is not None:
         console.print(f"wrote {png}")

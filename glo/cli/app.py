@@ -11,9 +11,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-from glo.cli.options import RUNS_DIR_HELP, config_from_options, with_run_options
+from glo.cli.options import (
+    RUNS_DIR_HELP,
+    config_from_options,
+    make_console,
+    open_store,
+    with_run_options,
+)
 from glo.errors import GloError
 
 app = typer.Typer(
@@ -32,14 +37,7 @@ class UserError(Exception):
     """Bad input or usage: one line on stderr, exit code 2."""
 
 
-def out() -> Console:
-    return Console(highlight=False)
-
-
-def store(runs_dir: Optional[Path]):
-    from glo.runs import RunStore
-
-    return RunStore(runs_dir)
+out, store = make_console, open_store
 
 
 @app.command()

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from glo.config import RunConfig
 
@@ -46,6 +49,20 @@ def with_run_options(fn: Callable) -> Callable:
     fn.__signature__ = sig.replace(parameters=own + extra)
     fn.__annotations__ = {**fn.__annotations__, **{name: kind for name, kind, _ in RUN_OPTIONS}}
     return fn
+
+
+def open_store(runs_dir: Optional[Path]):
+    """The run store of ``--runs-dir`` (imported here, not at start-up: ``glo --help`` stays fast)."""
+    from glo.runs import RunStore
+
+    return RunStore(runs_dir)
+
+
+def make_console() -> "Console":
+    """Where commands print: rich, without guessing highlights in run ids and numbers."""
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 def config_from_options(values: dict[str, Any], name: str | None = None) -> RunConfig:

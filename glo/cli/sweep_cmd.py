@@ -14,17 +14,13 @@ from glo.cli.options import (
     RUN_OPTION_NAMES,
     RUNS_DIR_HELP,
     config_from_options,
+    make_console,
+    open_store,
     with_run_options,
 )
 from glo.errors import GloError
 
 sweeps_app = typer.Typer(help="List and show sweeps.", no_args_is_help=True)
-
-
-def _store(runs_dir: Optional[Path]):
-    from glo.runs import RunStore
-
-    return RunStore(runs_dir)
 
 
 def _given(ctx: typer.Context, names: list[str]) -> list[str]:
@@ -52,7 +48,7 @@ def sweep(
     """
     from glo.sweep import SweepStore, parse_values
 
-    store = _store(runs_dir)
+    store = open_store(runs_dir)
     sweeps = SweepStore(store)
     if resume:
         extra = _given(ctx, [*RUN_OPTION_NAMES, "param", "values", "name"])
@@ -77,7 +73,7 @@ def sweep(
         print("glo: no terminal for the console: sweeping headless", file=sys.stderr)
         headless = True
     if headless:
-        code = run_sweep_headless(the_sweep, store, Console(highlight=False), log)
+        code = run_sweep_headless(the_sweep, store, make_console(), log)
     else:
         from tui.app import run_console
 
@@ -117,9 +113,9 @@ def sweeps_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP
     """The saved sweeps: what they vary, how many of their runs are done."""
     from glo.sweep import SweepStore
 
-    store = _store(runs_dir)
+    store = open_store(runs_dir)
     found = SweepStore(store).sweeps()
-    console = Console(highlight=False)
+    console = make_console()
     if not found:
         console.print(f"no sweeps in {store.root}")
         return
@@ -143,9 +139,9 @@ def sweeps_show(
     from glo.cli.report import print_comparison
     from glo.sweep import SweepStore
 
-    store = _store(runs_dir)
+    store = open_store(runs_dir)
     the_sweep = SweepStore(store).get(sweep_id)
-    console = Console(highlight=False)
+    console = make_console()
     console.print(f"sweep {the_sweep.id}: {the_sweep.label}")
     runs = the_sweep.runs(store)
     if not runs:
