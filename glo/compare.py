@@ -39,6 +39,25 @@ def run_label(run: Run) -> str:
     return name or run.id
 
 
+def labels(runs: list[Run]) -> dict[str, str]:
+    """Legend names for RUNS, unique among them (run id -> label).
+
+    A run's --name (``run_label``) where no other run shares it; runs that do (the same sweep point
+    in two sweeps) get the time from their id (``sigma2@195707``), or the whole id if that is not
+    enough either.
+    """
+    def dupes(names: dict[str, str]) -> set[str]:
+        seen = list(names.values())
+        return {k for k, v in names.items() if seen.count(v) > 1}
+
+    out = {run.id: run_label(run) for run in runs}
+    for key in dupes(out):
+        out[key] = f"{out[key]}@{key[9:15]}" if out[key] != key else key
+    for key in dupes(out):
+        out[key] = key
+    return out
+
+
 @dataclass
 class Row:
     """One run's line of the comparison."""
@@ -52,7 +71,7 @@ class Row:
     elapsed_s: float | None
 
 
-def row(run: Run) -> Row:
+def row(run: Run, label: str | None = None) -> Row:
     try:
         settings = run.read_config().to_dict()
     except RunStoreError:
@@ -65,11 +84,12 @@ def row(run: Run) -> Row:
     numbers["probe_accuracy"] = analysis.get("probe_accuracy")
     numbers["heldout_loss"] = heldout.get("recon_loss")
     numbers["heldout_psnr"] = heldout.get("psnr")
-    return Row(run, run_label(run), run.status(), settings, len(epochs), numbers, last.get("elapsed_s"))
+    return Row(run, label or run_label(run), run.status(), settings, len(epochs), numbers, last.get("elapsed_s"))
 
 
 def rows(runs: list[Run]) -> list[Row]:
-    return [row(r) for r in runs]
+    names = labels(runs)
+    return [row(r, names[r.id]) for r in runs]
 
 
 SETTING_COLUMNS = ("dataset", "n_images", "sigma", "decay", "loss", "combine", "epochs", "batch_size", "seed")
@@ -148,22 +168,24 @@ def image_rows(runs: list[Run]) -> list[tuple[str, np.ndarray]]:
     """
     out: list[tuple[str, np.ndarray]] = []
     shown: np.ndarray | None = None
+    names = labels(runs)
     for run in runs:
         images = run.read_images()
         if images is None:
             continue
         originals, recons, _ = images
         if shown is None or originals.shape != shown.shape or not np.array_equal(originals, shown):
-            out.append(("originals" if shown is None else f"originals ({run_label(run)})", originals))
+            out.append(("originals" if shown is None else f"originals ({names[run.id]})", originals))
             shown = originals
-        out.append((run_label(run), recons))
+        out.append((names[run.id], recons))
     return out
 
 
 def curves(runs: list[Run], metric: str) -> list[tuple[str, list[int], list[float]]]:
     """(label, epochs, values) of ``metric`` per run, for overlaid loss curves."""
     out = []
+    names = labels(runs)
     for run in runs:
         recs = [r for r in run.epochs() if isinstance(r.get(metric), (int, float))]
-        out.append((run_label(run), [r["epoch"] for r in recs], [float(r[metric]) for r in recs]))
+        out.append((names[run.id], [r["epoch"] for r in recs], [float(r[metric]) for r in recs]))
     return out

@@ -43,7 +43,8 @@ def check_run_id(run_id: str) -> str:
 def _label(cfg: RunConfig) -> str:
     if cfg.name:
         return cfg.name
-    return f"s{cfg.sigma:g}-{cfg.loss.replace('+', '')}"
+    label = f"s{cfg.sigma:g}-{cfg.loss.replace('+', '')}"
+    return label + ("-adain" if cfg.combine == "adain" else "")
 
 
 @dataclass
@@ -266,7 +267,8 @@ class RunStore:
             return Run(self.root, matches[0])
         if not matches:
             raise RunStoreError(f"no run {run_id!r} in {self.root}")
-        raise RunStoreError(f"{run_id!r} matches {len(matches)} runs in {self.root}: give more of the id")
+        shown = ", ".join(matches[:4]) + (f" and {len(matches) - 4} more" if len(matches) > 4 else "")
+        raise RunStoreError(f"{run_id!r} matches {len(matches)} runs in {self.root} ({shown}): give more of the id")
 
     def delete(self, run_id: str) -> Run:
         run = self.get(run_id)

@@ -136,3 +136,37 @@ def test_bad_sweeps_are_one_line_exit_2(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.json"))
+
+
+def test_runs_of_two_sweeps_get_distinct_labels_and_their_name_is_ambiguous(tmp_path):
+    from glo.compare import labels
+    from glo.errors import RunStoreError
+    from glo.runs import Run
+
+    ids = ["20261125-195707-sigma2", "20261126-101500-sigma2", "20261126-101500-sigma2-2", "20261126-101600-x"]
+    runs = [Run(tmp_path, i) for i in ids]
+    assert list(labels(runs).values()) == ["sigma2@195707", "sigma2@101500", "sigma2-2", "x"]
+    same_time = [Run(tmp_path, "20261125-101500-a"), Run(tmp_path, "20261126-101500-a")]
+    assert list(labels(same_time).values()) == [r.id for r in same_time]  # the time is not enough: whole ids
+    for i in ids[:2]:
+        (tmp_path / i).mkdir()
+    with pytest.raises(RunStoreError, match="matches 2 runs .*20261125-195707-sigma2, 20261126-101500-sigma2"):
+        RunStore(tmp_path).get("sigma2")
+
+
+def test_the_comparison_fits_80_columns_without_cutting_a_number(tmp_path):
+    store = RunStore(tmp_path)
+    sweep = SweepStore(store).create(BASE, [("sigma", [0.1, 2.0]), ("loss", ["l1", "l2"])])
+    for _ in run_sweep(sweep, store, load=load_synthetic):
+        pass
+    result = runner.invoke(app, ["compare", *sweep.run_ids(), "--runs-dir", str(tmp_path), "--ascii"],
+                           env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    tables = result.output.split("recon_loss per epoch")[0]
+    assert "\u2026" not in tables and max(len(line) for line in tables.splitlines()) <= 80
+    for heading in ("sigma", "loss", "L1+L2", "PSNR", "probe", "held"):
+        assert heading in tables
+    assert not any("PSNR" in line and "probe" in line for line in tables.splitlines())  # two tables
+    assert "sigma0.1-lossl1" in tables and "(epochs done 2)" in tables
+    wide = runner.invoke(app, ["compare", *sweep.run_ids(), "--runs-dir", str(tmp_path)], env={"COLUMNS": "140"})
+    assert any("PSNR" in line and "probe" in line for line in wide.output.splitlines())  # one table

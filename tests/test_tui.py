@@ -201,6 +201,9 @@ async def test_inputs_validate_as_you_type(tmp_path, split):
         form.widget("n_images").value = "40"
         await pilot.pause()
         assert form.errors == {} and not form.query_one("#start").disabled
+        form.widget("combine").value = "adain"  # the generator's combination is a form field too
+        await pilot.pause()
+        assert form.config().combine == "adain" and form.config().sigma == 0.2
         assert list(tmp_path.iterdir()) == []  # validation never creates a run folder
 
 

@@ -47,13 +47,15 @@ async def test_sweep_from_the_form_trains_each_point_then_compares(tmp_path, spl
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
         form = screen.form
+        await pilot.press("w", "w")  # an empty sweep field: w asks for values (and focuses it), never types
+        assert form.raw("sweep") == "" and app.focused is form.widget("sweep")
         form.widget("sweep").value = "sigma=-1"
         await pilot.pause()
         assert "sweep" in form.errors and form.widget("sweep").has_class("-invalid")
         assert not form.query_one("#start").disabled  # a bad sweep field never blocks a single run
         form.widget("sweep").value = "sigma=0.1,0.5"
         await pilot.pause()
-        assert form.errors == {} and "w a sweep of 2" in str(form.query_one("#form-message").render())
+        assert form.errors == {} and "2 runs: w, or Enter in sweep" in str(form.query_one("#form-message").render())
         await pilot.press("escape", "w")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=60, what="comparison")
         await pilot.pause()
@@ -104,7 +106,7 @@ async def test_saved_runs_show_sweeps_mark_them_and_resume_a_stopped_one(tmp_pat
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
         runs = app.screen
         table = runs.query_one(DataTable)
-        sweeps = {table.get_row_at(i)[1]: str(table.get_row_at(i)[3]) for i in range(table.row_count)}
+        sweeps = {table.get_row_at(i)[1]: str(table.get_row_at(i)[6]) for i in range(table.row_count)}
         began = {s.id: f"{s.id[9:11]}:{s.id[11:13]} " for s in (done, long)}  # when each sweep began
         assert sweeps == {done.run_ids()[0]: began[done.id] + "sigma 0.1,0.5",
                           done.run_ids()[1]: began[done.id] + "sigma 0.1,0.5", stopped[0]: began[long.id] + "loss l1,l2"}

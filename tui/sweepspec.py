@@ -12,7 +12,7 @@ from glo.config import RunConfig
 from glo.errors import ConfigError
 from glo.sweep import parse_values, plan
 
-EXAMPLE = "sigma=0.01,0.3,2"
+EXAMPLE = "sigma=0.1,2"
 
 
 def parse_sweep(text: str) -> list[tuple[str, list[Any]]]:

@@ -166,32 +166,63 @@ def compare_plot(runs: list[Run], metric: str, log: bool, width: int, height: in
     return Text.from_ansi(plt.build())
 
 
-def numbers_table(runs: list[Run]) -> Table:
+CAPTION = ("probe: class predicted from content codes (chance 10%, lower = less class in the content); "
+           "held: images never trained on, codes fitted to the frozen generator.")
+ANALYSIS_KEYS = ("probe_accuracy", "heldout_loss", "heldout_psnr")  # the second table when one is too wide
+
+
+def numbers_tables(runs: list[Run], width: int | None = None) -> list[Table | Text]:
     """One line per run: the settings that differ between the runs, then its final numbers.
 
     Settings the runs share go in the caption. Probe and held-out columns come from each run's
-    analysis.json ('-' until ``glo analyze`` or a comparison has computed them).
+    analysis.json ('-' until ``glo analyze`` or a comparison has computed them). Where the table is
+    wider than WIDTH, the probe and held-out columns move to a second table (same rows), so that
+    no number or heading is cut at 80 columns. The last item is the caption, as its own text so it
+    wraps to the screen rather than to the table.
     """
     table_rows = rows(runs)
     keys = [k for k in SETTINGS if len({fmt_setting(r.settings.get(k)) for r in table_rows}) > 1]
     common = [f"{k}={fmt_setting(table_rows[0].settings.get(k))}" for k in SETTINGS if k not in keys and table_rows]
-    show_status = any(r.status != "completed" for r in table_rows)
-    caption = ("probe: class predicted from content codes (chance 10%, lower = less class in the content); "
-               "held: images never trained on, codes fitted to the frozen generator. Same for all: " + " ".join(common))
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, caption=caption,
-                  caption_justify="left")
-    table.add_column("run", no_wrap=True)
+    done = {r.epochs for r in table_rows}
+    epochs = len(done) > 1  # an 'ep' column only where the runs got different numbers of epochs done
+    if not epochs and table_rows:
+        common.append(f"(epochs done {done.pop()})")
+    missing = any(r.numbers["probe_accuracy"] is None for r in table_rows)
+    hint = " '-': not analysed yet (glo compare or glo analyze computes it)." if missing else ""
+    caption = Text(CAPTION + hint + " Same for all: " + " ".join(common), style="dim")
+    whole = _numbers_table(table_rows, keys, [k for k, _ in NUMBERS], epochs)
+    if width is None or _width(whole) <= width:
+        return [whole, caption]
+    first = _numbers_table(table_rows, keys, [k for k, _ in NUMBERS if k not in ANALYSIS_KEYS], epochs)
+    second = _numbers_table(table_rows, [], list(ANALYSIS_KEYS), False, settings=False)
+    return [first, second, caption]
+
+
+def _width(table: Table) -> int:
+    from rich.measure import Measurement
+
+    console = Console(width=10_000)
+    return Measurement.get(console, console.options, table).maximum
+
+
+def _numbers_table(table_rows, keys: list[str], numbers: list[str], epochs: bool, settings: bool = True) -> Table:
+    headings = dict(NUMBERS)
+    show_status = settings and any(r.status != "completed" for r in table_rows)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    table.add_column("run", no_wrap=True, min_width=min(24, max([len(r.label) for r in table_rows] + [3])))
     for k in keys:
-        table.add_column(k, no_wrap=True)
+        table.add_column(k, no_wrap=True, min_width=len(k))
     if show_status:
         table.add_column("status", no_wrap=True)
-    table.add_column("ep", justify="right", no_wrap=True)
-    for _, heading in NUMBERS:
-        table.add_column(heading, justify="right", no_wrap=True)
+    if epochs:
+        table.add_column("ep", justify="right", no_wrap=True)
+    for key in numbers:
+        table.add_column(headings[key], justify="right", no_wrap=True, min_width=6)
     for r in table_rows:
-        numbers = [fmt_number(key, r.numbers[key]) for key, _ in NUMBERS]
+        cells = [fmt_number(key, r.numbers[key]) for key in numbers]
         status = [Text(r.status, style=STATUS_STYLE.get(r.status, ""))] if show_status else []
-        table.add_row(r.label, *[fmt_setting(r.settings.get(k)) for k in keys], *status, str(r.epochs), *numbers)
+        front = [*[fmt_setting(r.settings.get(k)) for k in keys], *status, *([str(r.epochs)] if epochs else [])]
+        table.add_row(r.label, *front, *cells)
     return table
 
 
@@ -209,7 +240,8 @@ def print_comparison(console: Console, runs: list[Run], metric: str = "recon_los
                      ascii: bool = False, width: int | None = None, height: int = 20) -> None:
     """The whole comparison: final numbers, overlaid curves, and each run's reconstructions."""
     width = width or min(console.width, 120)
-    console.print(numbers_table(runs))
+    for part in numbers_tables(runs, console.width):
+        console.print(part)
     if any(RunView(r).changes for r in runs):
         for r in runs:
             v = RunView(r)

@@ -1,6 +1,6 @@
 """One run opened, or several compared: loss curves overlaid, final numbers one line per run, images.
 
-The numbers are ``glo.cli.report.numbers_table`` (the CLI's comparison table): noise-free recon
+The numbers are ``glo.cli.report.numbers_tables`` (the CLI's comparison table): noise-free recon
 losses, PSNR, and from each run's analysis.json the class-from-content probe and the held-out fit.
 Runs without an analysis get one in a thread worker after the screen opens (a child process per
 run, a few seconds each, see ``tui.analyse``; the table refreshes as each lands). ``e`` exports the table as CSV and the image rows as PNG into
@@ -23,8 +23,8 @@ from textual.worker import get_current_worker
 
 from glo.analysis_store import read_analysis
 from glo.cli.render import comparison
-from glo.cli.report import RunView, numbers_table
-from glo.compare import curves, image_rows, run_label
+from glo.cli.report import RunView, numbers_tables
+from glo.compare import curves, image_rows, labels
 from glo.errors import GloError
 from glo.runs import Run
 from tui import messages as m
@@ -58,9 +58,9 @@ class CompareImages(Static):
         parts = []
         if rows:
             parts.append(comparison(rows, width=max(self.size.width, IMAGE_SIZE), ascii=self.ascii))
-        for run in self.runs:
-            if run_label(run) not in shown:
-                parts.append(Text(f"{run_label(run)}: no images yet", style="dim"))
+        for label in labels(self.runs).values():
+            if label not in shown:
+                parts.append(Text(f"{label}: no images yet", style="dim"))
         self.update(Group(*parts))
 
 
@@ -82,6 +82,7 @@ class CompareScreen(Screen):
         self.metric = METRICS[0]
         self.analysing: tuple[int, int] | None = None  # (done, total) while the worker runs
         self.exported: list[str] = []
+        self.names = labels(runs)  # legend names, unique among these runs
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="compare-body"):  # the numbers first: at 80x24 they fit above the fold
@@ -104,15 +105,20 @@ class CompareScreen(Screen):
         self.analyse()
 
     # --- the numbers ---
+    def on_resize(self) -> None:
+        self.show_table()
+
     def show_table(self) -> None:
-        table = numbers_table(self.runs)
-        table.show_edge = False  # no blank edge rows: every line counts at 80x24
-        parts: list = [table]
+        box = self.query_one("#compare-table", Static)
+        width = box.content_size.width or self.app.size.width - 4
+        parts: list = numbers_tables(self.runs, width)
+        for part in parts[:-1]:
+            part.show_edge = False  # no blank edge rows: every line counts at 80x24
         for run in self.runs:
             view = RunView(run)
             if view.changes:
-                parts.append(Text(f"live changes in {run_label(run)}: {view.changes_label}", style="dim"))
-        self.query_one("#compare-table", Static).update(Group(*parts))
+                parts.append(Text(f"live changes in {self.names[run.id]}: {view.changes_label}", style="dim"))
+        box.update(Group(*parts))
 
     def note(self, text: str, style: str = "cyan") -> None:
         self.query_one("#compare-note", Static).update(Text(text, style=style))
@@ -135,7 +141,7 @@ class CompareScreen(Screen):
             why = analyse_in_child(run.root, run.id, heldout_n, cancelled=lambda: worker.is_cancelled)
             if why == "cancelled" or worker.is_cancelled:
                 return i
-            error = None if why is None else f"{run_label(run)}: {why}"
+            error = None if why is None else f"{self.names[run.id]}: {why}"
         self.post_message(m.AnalysisProgress(len(todo), len(todo), None, error))
         return len(todo)
 
@@ -146,7 +152,7 @@ class CompareScreen(Screen):
             self.notify(msg.error, title="analysis failed", severity="warning", timeout=6)
         if msg.run_id is not None:
             self.analysing = (msg.done, msg.total)
-            label = next((run_label(r) for r in self.runs if r.id == msg.run_id), msg.run_id)
+            label = self.names.get(msg.run_id, msg.run_id)
             self.note(f"analysing {msg.done + 1}/{msg.total}: {label} (class probe, held-out fit)...")
         else:
             self.analysing = None

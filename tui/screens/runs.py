@@ -44,12 +44,12 @@ def row_for(view: RunView, marked: bool, sweep: Sweep | None = None) -> tuple:
         Text("✓" if marked else " ", style="bold green"),
         view.run.id,
         view.status_text(),
+        fmt(last.get("recon_loss")),
+        view.epochs_label,
+        duration(last.get("elapsed_s")),
         Text(sweep_cell(sweep), style="magenta"),
         view.settings_label,
-        view.epochs_label,
-        fmt(last.get("recon_loss")),
         fmt(last.get("train_loss")),
-        duration(last.get("elapsed_s")),
     )
 
 
@@ -80,9 +80,9 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in (("", 1), ("id", None), ("status", None), ("sweep", None),
-                             ("settings (vs defaults)", None),
-                             ("epochs", None), ("recon", None), ("train", None), ("time", None)):
+        # what tells runs apart first (recon, epochs, time fit at 80 columns); the rest scrolls right
+        for label, width in (("", 1), ("id", None), ("status", None), ("recon", None), ("epochs", None),
+                             ("time", None), ("sweep", None), ("settings (vs defaults)", None), ("train", None)):
             table.add_column(label, key=label or "mark", width=width)
         self.reload()
         self.set_interval(REFRESH_S, self.reload)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
-from glo.config import DATASETS, LOSSES, RunConfig, check_int, check_number
+from glo.config import COMBINES, DATASETS, LOSSES, RunConfig, check_int, check_number
 from glo.errors import ConfigError
 from tui.messages import LiveChangeRequested, StartRequested, SweepRequested
 from tui.sweepspec import EXAMPLE, check_sweep, format_sweep, parse_sweep
@@ -26,6 +27,7 @@ FIELDS: tuple[tuple[str, str, object], ...] = (
     ("sigma", "sigma", "float"),
     ("decay", "decay", "float"),
     ("loss", "loss", LOSSES),
+    ("combine", "combine", COMBINES),
     ("epochs", "epochs", "int"),
     ("batch_size", "batch size", "int"),
     ("n_images", "images", "int"),
@@ -55,6 +57,19 @@ def parse(key: str, text: str):
     return text
 
 
+class SweepInput(Input):
+    """The sweep field. While it is empty, ``w`` still means "start the sweep" (no setting name
+    starts with w), so pressing w twice does not type a w into the field."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.character == "w" and not self.value:
+            event.stop()
+            event.prevent_default()
+            await self.screen.run_action("sweep")
+            return
+        await super()._on_key(event)
+
+
 class ControlsPanel(Vertical):
     """Settings, Start / Pause / Stop buttons, and one line that says what is wrong."""
 
@@ -77,7 +92,7 @@ class ControlsPanel(Vertical):
                                 classes="live" if key in LIVE else "")
         with Horizontal(classes="field"):
             yield Label("sweep", classes="field-label")
-            yield Input("", placeholder=EXAMPLE, compact=True, id="f-sweep", select_on_focus=False)
+            yield SweepInput("", placeholder=f"e.g. {EXAMPLE}", compact=True, id="f-sweep", select_on_focus=False)
         yield Static("", id="form-message")
         with Horizontal(id="buttons"):
             yield Button("Start", id="start", variant="success", compact=True)
@@ -138,7 +153,7 @@ class ControlsPanel(Vertical):
             message.update(next(iter(errors.values())))
             message.set_class(True, "error")
         else:
-            ready = f"ready: s starts a run, w a sweep of {points}" if points else "ready: Enter, s or F5 starts"
+            ready = f"ready: {points} runs: w, or Enter in sweep, starts the sweep" if points else "ready: Enter, s or F5 starts"
             message.update("Enter in sigma/decay applies it live" if self.running else ready)
             message.set_class(False, "error")
         self.query_one("#start", Button).disabled = self.running or bool(set(errors) - {"sweep"})
@@ -204,7 +219,8 @@ class ControlsPanel(Vertical):
             self.notify(str(exc), severity="error")
             return False
         if not params:
-            self.notify(f"type the values to sweep in the sweep field, e.g. {EXAMPLE}", severity="warning")
+            self.notify(f"type the values to sweep in the sweep field, e.g. {EXAMPLE}, then press Enter",
+                        severity="warning")
             self.widget("sweep").focus()
             return False
         self.post_message(SweepRequested(cfg, params))
