@@ -153,14 +153,18 @@ def analyze(run: Run, heldout_n: int = HELDOUT_N, refresh: bool = False, device:
     return {**result, "cached": False}
 
 
-def save_grid_png(images: np.ndarray, path: str | os.PathLike, nrow: int | None = None) -> None:
+def save_grid_png(images: np.ndarray, path: str | os.PathLike, nrow: int | None = None,
+                  labels: list[str] | None = None) -> None:
     """Write uint8 images as one PNG grid, atomically: R x C x 28 x 28 (one grid row per R) or
-    N x 28 x 28 (``nrow`` images per row, 10 by default). Grey padding, as recon.png."""
+    N x 28 x 28 (``nrow`` images per row, 10 by default). Grey padding, as recon.png. LABELS (one
+    per grid row) are written in a margin left of their rows, so a saved comparison says which
+    run is which."""
     import io
 
     import numpy as np
     import torch
-    from torchvision.utils import save_image
+    from PIL import Image
+    from torchvision.utils import make_grid
 
     arr = np.asarray(images)
     if arr.dtype != np.uint8 or arr.ndim not in (3, 4) or arr.size == 0:
@@ -169,10 +173,30 @@ def save_grid_png(images: np.ndarray, path: str | os.PathLike, nrow: int | None 
         nrow = nrow or arr.shape[1]
         arr = arr.reshape(-1, *arr.shape[2:])
     nrow = nrow or min(10, len(arr))
+    grid = make_grid(torch.from_numpy(arr).float().div(255).unsqueeze(1), nrow=nrow, padding=2, pad_value=0.5)
+    picture = Image.fromarray(grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy())
+    if labels:
+        picture = _label_rows(picture, labels, row_height=arr.shape[-2] + 2)
     buf = io.BytesIO()
-    save_image(torch.from_numpy(arr).float().div(255).unsqueeze(1), buf, nrow=nrow, padding=2, pad_value=0.5,
-               format="png")
+    picture.save(buf, format="png")
     try:
         atomic.write_bytes(path, buf.getvalue())
     except OSError as exc:
         raise GloError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _label_rows(picture, labels: list[str], row_height: int):
+    """PICTURE with a grey margin on its left holding each row's label, vertically centred."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    measure = ImageDraw.Draw(picture)
+    margin = int(max(measure.textlength(label, font=font) for label in labels)) + 8
+    canvas = Image.new("RGB", (picture.width + margin, picture.height), (128, 128, 128))
+    canvas.paste(picture, (margin, 0))
+    draw = ImageDraw.Draw(canvas)
+    for i, label in enumerate(labels):
+        top, bottom = draw.textbbox((0, 0), label, font=font)[1::2]
+        y = 2 + i * row_height + (row_height - 2 - (bottom - top)) // 2 - top
+        draw.text((4, y), label, fill=(255, 255, 255), font=font)
+    return canvas

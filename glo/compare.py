@@ -142,7 +142,7 @@ def export(runs: list[Run], csv_path=None, png_path=None) -> list[Path]:
     if images:
         from glo.analysis import save_grid_png  # torch: only for the PNG
 
-        save_grid_png(image_grid(images), png_path)
+        save_grid_png(image_grid(images), png_path, labels=[label for label, _ in images])
         written.append(Path(png_path))
     return written
 

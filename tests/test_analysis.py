@@ -274,6 +274,15 @@ def test_png_grids(tmp_path):
     save_grid_png(grid[0], tmp_path / "flat.png", nrow=2)
     assert png_size(tmp_path / "flat.png") == (2 * 30 + 2, 2 * 30 + 2)
     assert sorted(os.listdir(tmp_path)) == ["flat.png", "grid.png"]  # no temp files left
+    save_grid_png(grid, tmp_path / "named.png", labels=["originals", "sigma0.3"])
+    width, height = png_size(tmp_path / "named.png")
+    assert height == 2 * 30 + 2 and width > 3 * 30 + 2 + len("originals") * 4  # a margin holds the row names
+    from PIL import Image
+
+    with Image.open(tmp_path / "named.png") as img:  # the names are drawn: white pixels in the margin
+        margin = np.asarray(img.convert("L"))[:, : width - (3 * 30 + 2)]
+    assert (margin > 200).sum() > 50 and (margin > 200)[:31].any() and (margin > 200)[31:].any()
+    (tmp_path / "named.png").unlink()
     with pytest.raises(GloError, match="cannot write"):
         save_grid_png(grid, tmp_path / "missing" / "x.png")
     with pytest.raises(ValueError):

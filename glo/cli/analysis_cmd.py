@@ -35,15 +35,16 @@ def _num(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "-"
 
 
-def analysis_table(results: list[dict[str, Any]]) -> Table:
+def analysis_table(results: list[dict[str, Any]], names: dict[str, str] | None = None) -> Table:
     """One row per analysed run, narrow enough for 80 columns: class left in the content codes,
     and the fits (recon_loss = mean L1 + mean L2, noise-free) of trained, refitted and held-out
-    images."""
+    images. NAMES (run id -> short label, ``glo.compare.labels``) shortens the run column."""
+    names = names or {}
     caption = ("probes: class predicted from content codes, 5-fold CV, chance 10% (lower = less class in the "
                "content). L1+L2 of: train = trained codes; refit / held = codes fitted afresh to the frozen "
                "generator for training / never-seen images; gap = held - refit; PSNR of held, dB")
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=0, show_edge=False, caption=caption,
-                  caption_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False,
+                  caption=caption, caption_justify="left")
     table.add_column("run", no_wrap=True)
     for heading in ("ep", "linear\nprobe", "kNN\nprobe", "train", "refit", "held", "gap", "held\nPSNR", "time"):
         table.add_column(heading, justify="right", no_wrap=True)
@@ -51,7 +52,7 @@ def analysis_table(results: list[dict[str, Any]]) -> Table:
         held, refit = res.get("heldout") or {}, res.get("train_refit") or {}
         gap = held.get("recon_loss", 0) - refit.get("recon_loss", 0) if held and refit else None
         table.add_row(
-            str(res.get("run", "?")), str((res.get("checkpoint") or {}).get("epoch", "-")),
+            names.get(str(res.get("run")), str(res.get("run", "?"))), str((res.get("checkpoint") or {}).get("epoch", "-")),
             _pct(res.get("probe_accuracy")), _pct(res.get("knn_accuracy")),
             _num((res.get("train") or {}).get("recon_loss")), _num(refit.get("recon_loss")),
             _num(held.get("recon_loss")), "-" if gap is None else f"{gap:+.4f}", _num(held.get("psnr"), 2),
@@ -87,7 +88,13 @@ def analyze(
             results.append(run_analysis(run, heldout_n=heldout, refresh=refresh))
         if results[-1].get("warning"):
             console.print(Text(f"{run.id}: {results[-1]['warning']}", style="yellow"))
-    console.print(analysis_table(results))
+    from glo.compare import labels
+
+    names = labels(runs)
+    console.print(analysis_table(results, names))
+    shortened = [f"{names[r.id]} = {r.id}" for r in runs if names[r.id] != r.id]
+    if shortened:
+        console.print(Text("runs: " + ", ".join(shortened), style="dim"), highlight=False)
 
 
 def _shrink(images: np.ndarray) -> np.ndarray:

@@ -277,6 +277,9 @@ def export_comparison(console: Console, runs: list[Run], csv_path, png_path) -> 
 
     written = export(runs, csv_path, png_path)
     for path in written:
-        console.print(f"wrote {path}", highlight=False)
+        rows_named = ""
+        if path.suffix.lower() == ".png":
+            rows_named = " (rows, top to bottom: " + ", ".join(label for label, _ in image_rows(runs)) + ")"
+        console.print(f"wrote {path}{rows_named}", highlight=False)
     if png_path is not None and Path(png_path) not in written:
         console.print(Text("no images to write: the runs have not finished an epoch", style="yellow"))
