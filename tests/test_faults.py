@@ -90,11 +90,25 @@ def test_signal_stops_cleanly_and_run_resumes(tmp_path, sig):
     proc, run_dir = _start_long_run(tmp_path)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err
+    assert proc.returncode == 128 + sig, err  # as shells expect: `glo run ... && next` does not go on
+    assert "Traceback" not in err and f"glo run --resume {run_dir.name}" in out
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "stopped"
     assert RunStore(tmp_path).get(run_dir.name).status() == "stopped"
+
+
+def test_ctrl_c_stops_a_sweep_resumably_with_exit_130(tmp_path):
+    from glo.sweep import SweepStore
+
+    proc = glo("sweep", "--headless", "--param", "sigma", "--values", "0.1,2", "--epochs", "500", "--n-images", "60",
+               "--batch-size", "20", "--device", "cpu", "--runs-dir", str(tmp_path))
+    wait_for(lambda: any(tmp_path.glob("*/metrics.jsonl")), what="first epoch")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    sweep = SweepStore(RunStore(tmp_path)).get("latest")
+    assert f"glo sweep --resume {sweep.id}" in out
+    assert sweep.statuses(RunStore(tmp_path)) == ["stopped", "pending"]
 
 
 def test_second_ctrl_c_exits_at_once_without_damage(tmp_path):

@@ -83,10 +83,10 @@ class RunView:
 
 
 def runs_table(runs: list[Run]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=0)  # the box's blank column parts the cells
     table.add_column("id", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    table.add_column("settings", ratio=1, min_width=10, overflow="fold")
+    table.add_column("settings", min_width=16)  # the column that gives way: wraps between settings
     for col in ("epochs", "recon", "time"):
         table.add_column(col, no_wrap=True, justify="right")
     for run in runs:
@@ -148,7 +148,13 @@ def compare_table(runs: list[Run]) -> Table:
     return table
 
 
-def compare_plot(runs: list[Run], metric: str, log: bool, width: int, height: int) -> Group | Text:
+PLAIN_MARKERS = "ox+*#@%&=~"  # one character per run where the terminal shows no colour
+
+
+def compare_plot(runs: list[Run], metric: str, log: bool, width: int, height: int,
+                 colour: bool = True) -> Group | Text:
+    """Overlaid curves of METRIC; without COLOUR each run is drawn (and named in the legend) with
+    its own character, as braille dots in one colour could not be told apart."""
     import plotext as plt
 
     series = [c for c in curves(runs, metric) if c[1]]
@@ -157,8 +163,8 @@ def compare_plot(runs: list[Run], metric: str, log: bool, width: int, height: in
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("pro")
-    for label, x, y in series:
-        plt.plot(x, y, label=label, marker="braille")
+    for i, (label, x, y) in enumerate(series):
+        plt.plot(x, y, label=label, marker="braille" if colour else PLAIN_MARKERS[i % len(PLAIN_MARKERS)])
     if log:
         plt.yscale("log")
     plt.title(f"{metric} per epoch" + (" (log scale)" if log else ""))
@@ -247,7 +253,8 @@ def print_comparison(console: Console, runs: list[Run], metric: str = "recon_los
             v = RunView(r)
             if v.changes:
                 console.print(f"live changes in {r.id}: {v.changes_label}")
-    console.print(compare_plot(runs, metric, log, width, height), markup=False)
+    plain = ascii or console.color_system is None
+    console.print(compare_plot(runs, metric, log, width, height, colour=not plain), markup=False)
     images = image_rows(runs)
     if images:
         console.print(compact_rows(images, width=width, ascii=ascii or console.color_system is None))

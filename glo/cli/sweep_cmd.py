@@ -91,7 +91,7 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False) ->
 
     controls = Controls()
     rep = reporter(console)
-    install_stop_handlers(controls, lambda line: _safe(rep.say, line))
+    signals = install_stop_handlers(controls, lambda line: _safe(rep.say, line))
     _safe(console.print, f"sweep {the_sweep.id}: {len(the_sweep.points)} runs ({the_sweep.label})")
     final = None
     with rep:
@@ -104,7 +104,7 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False) ->
         _safe(print_comparison, console, runs, "recon_loss", log)
     if final is None or final.status != "completed":
         _safe(console.print, f"sweep stopped: resume it with  glo sweep --resume {the_sweep.id} --headless")
-        return 0 if final is not None else 1
+        return 128 + signals[0] if signals else 0 if final is not None else 1
     return 1 if final.failed else 0
 
 

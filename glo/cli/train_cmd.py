@@ -46,12 +46,18 @@ def prepare(cfg: RunConfig, store: RunStore, resume: str | None) -> PreparedRun:
     return PreparedRun(cfg, store.create(cfg), split, False)
 
 
-def install_stop_handlers(controls: Controls, say) -> None:
-    """First Ctrl-C, SIGTERM or SIGHUP: stop cleanly (saved as stopped, resumable). Second: exit at once."""
+def install_stop_handlers(controls: Controls, say) -> list[int]:
+    """First Ctrl-C, SIGTERM or SIGHUP: stop cleanly (saved as stopped, resumable). Second: exit at once.
+
+    Returns the list the signals received are appended to: a command stopped by one exits with
+    128 + its number (130 for Ctrl-C), as shells expect, so ``glo run ... && next`` does not go on.
+    """
+    received: list[int] = []
 
     def handler(signum, frame):
         if controls.stop_requested:
             os._exit(130)
+        received.append(signum)
         controls.stop()
         say("stopping after this step (Ctrl-C again to quit at once)")
 
@@ -59,6 +65,7 @@ def install_stop_handlers(controls: Controls, say) -> None:
     signal.signal(signal.SIGTERM, handler)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, handler)
+    return received
 
 
 def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: Console) -> int:
@@ -68,16 +75,19 @@ def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: C
     prepared = prepare(cfg, store, resume)
     controls = Controls()
     rep = reporter(console)
-    install_stop_handlers(controls, lambda line: _safe(rep.say, line))
+    signals = install_stop_handlers(controls, lambda line: _safe(rep.say, line))
     final = None
     with rep:
         for ev in train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume):
             _safe(rep.handle, ev)
             final = ev
     _safe(console.print, f"run folder: {prepared.run.path}")
-    if final is not None and getattr(final, "status", None) == "failed":
+    status = getattr(final, "status", None)
+    if status == "failed":
         return 1
-    return 0
+    if status == "stopped":
+        _safe(console.print, f"stopped: resume it with  glo run --resume {prepared.run.id} --headless")
+    return 128 + signals[0] if signals else 0
 
 
 def start_console(cfg: RunConfig, store: RunStore, resume: str | None) -> int:
