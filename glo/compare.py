@@ -120,6 +120,8 @@ def check_export_path(path) -> None:
     folder = Path(path).expanduser().parent
     if not folder.is_dir():
         raise GloError(f"cannot write {path}: folder {folder} does not exist")
+    if Path(path).expanduser().is_dir():
+        raise GloError(f"cannot write {path}: it is a folder; give a file name, e.g. {Path(path) / 'compare.png'}")
 
 
 def image_grid(images: list[tuple[str, np.ndarray]]) -> np.ndarray:

@@ -34,8 +34,14 @@ SWEEPABLE: dict[str, type] = {
 MAX_POINTS = 200
 
 
+def setting_name(param: str) -> str:
+    """A sweep's setting as RunConfig names it: the CLI's spelling ``n-images`` is ``n_images``."""
+    return param.strip().replace("-", "_")
+
+
 def parse_values(param: str, text: str) -> list[Any]:
     """'0,0.3,2' for a numeric setting, 'l1,l2' for a choice; refused clearly when malformed."""
+    param = setting_name(param)
     if param not in SWEEPABLE:
         raise ConfigError(f"cannot sweep {param!r}; sweepable settings: {', '.join(SWEEPABLE)}")
     kind, values = SWEEPABLE[param], []

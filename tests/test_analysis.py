@@ -334,6 +334,8 @@ BAD = [
     (["analyze", "nope"], "no run"),
     (["analyze", "latest", "--heldout", "0"], "--heldout must be"),
     (["transfer", "empty"], "no checkpoint"),
+    (["transfer", "empty", "--png", "."], "it is a folder"),  # refused before any work
+    (["sample", "empty", "--png", "/nonexistent/x.png"], "does not exist"),
 ]
 
 

@@ -55,6 +55,8 @@ def test_compare(runs_dir):
     result = runner.invoke(app, ["compare", *ids, "--runs-dir", str(runs_dir), "--width", "80", "--log"])
     assert result.exit_code == 0, result.output
     assert "sigma" in result.output and "recon_loss per epoch" in result.output
+    twice = runner.invoke(app, ["compare", ids[0], ids[0], "--runs-dir", str(runs_dir), "--no-analysis"])
+    assert twice.exit_code == 0 and twice.output.split("recon_loss per epoch")[0].count(ids[0][16:]) == 1
 
 
 def test_delete(tmp_path):
@@ -94,6 +96,7 @@ BAD = [
     (["runs", "show", "../../etc"], "invalid run id"),
     (["compare", "a", "--metric", "bogus"], "metric must be one of"),
     (["compare", "a", "--csv", "/nonexistent/dir/t.csv"], "folder /nonexistent/dir does not exist"),
+    (["compare", "a", "--png", "."], "it is a folder"),
     (["nonsense"], "No such command"),
     (["serve", "--host", "0.0.0.0"], "add --allow-remote"),
     (["serve", "--host", "192.0.2.1"], "add --allow-remote"),

@@ -28,6 +28,7 @@ def points(events):
 
 def test_values_are_parsed_by_the_settings_type():
     assert parse_values("sigma", "0, 0.0001,2") == [0.0, 0.0001, 2.0]
+    assert parse_values("n-images", "20,40") == [20, 40]  # the option's spelling works too
     assert parse_values("loss", "l1,l2,l1+l2") == ["l1", "l2", "l1+l2"]
     assert parse_values("epochs", "1,3") == [1, 3]
     for param, text, message in [("sigma", "0.1,x", "must be numbers"), ("epochs", "1.5", "whole numbers"),

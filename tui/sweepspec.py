@@ -10,7 +10,7 @@ from typing import Any
 
 from glo.config import RunConfig
 from glo.errors import ConfigError
-from glo.sweep import parse_values, plan
+from glo.sweep import parse_values, plan, setting_name
 
 EXAMPLE = "sigma=0.1,2"
 
@@ -22,7 +22,7 @@ def parse_sweep(text: str) -> list[tuple[str, list[Any]]]:
         if not part:
             continue
         param, eq, values = part.partition("=")
-        param = param.strip()
+        param = setting_name(param)
         if not eq or not param:
             raise ConfigError(f"sweep: write setting=values, e.g. {EXAMPLE}; got {part!r}")
         if param in (k for k, _ in params):

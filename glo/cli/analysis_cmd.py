@@ -152,6 +152,10 @@ def transfer(
 
     if not 1 <= rows <= 100:
         raise ConfigError(f"--rows must be 1-100, got {rows}")
+    if png is not None:
+        from glo.compare import check_export_path
+
+        check_export_path(png)
     run = open_store(runs_dir).get(run_id)
     trained = load_trained(run)
     split = trained.split
@@ -187,6 +191,10 @@ def sample(
         raise ConfigError(f"--n must be 1-100, got {n}")
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
+    if png is not None:
+        from glo.compare import check_export_path
+
+        check_export_path(png)
     digits = list(range(N_CLASSES)) if digit is None else [digit]
     trained = load_trained(open_store(runs_dir).get(run_id))
     images = samples(trained.model, [d for d in digits for _ in range(n)], seed).reshape(len(digits), n, 28, 28)

@@ -143,7 +143,7 @@ def compare(
         if path is not None:
             check_export_path(path)
     s = store(runs_dir)
-    runs = [s.get(r) for r in run_ids]
+    runs = list({run.id: run for run in (s.get(r) for r in run_ids)}.values())  # each run once, in order
     console = out()
     if analysis:
         analyse_missing(console, runs)

@@ -46,7 +46,7 @@ def sweep(
 
     Example: glo sweep --param sigma --values 0,0.3,2 --epochs 10 --headless
     """
-    from glo.sweep import SweepStore, parse_values
+    from glo.sweep import SweepStore, parse_values, setting_name
 
     store = open_store(runs_dir)
     sweeps = SweepStore(store)
@@ -58,7 +58,7 @@ def sweep(
     else:
         if not param or len(param) != len(values):
             raise GloError("give each --param its --values, e.g. --param sigma --values 0,0.3,2")
-        params = [(p, parse_values(p, v)) for p, v in zip(param, values)]
+        params = [(setting_name(p), parse_values(p, v)) for p, v in zip(param, values)]
         given = _given(ctx, RUN_OPTION_NAMES)
         for key, _ in params:
             if "--" + key.replace("_", "-") in given:
