@@ -142,9 +142,10 @@ def main() -> None:
     print(f"wrote {args.out}")
 
 
-def save_png(images: np.ndarray, path: Path) -> None:
-    """Image grids at twice their size, so digits stay readable in a Markdown viewer."""
-    save_grid_png(images.repeat(2, axis=-1).repeat(2, axis=-2), path)
+def save_png(images: np.ndarray, path: Path, labels: list[str] | None = None) -> None:
+    """Image grids at twice their size, so digits stay readable in a Markdown viewer (LABELS name
+    the grid's rows in a margin)."""
+    save_grid_png(images.repeat(2, axis=-1).repeat(2, axis=-2), path, labels=labels)
 
 
 def rel(path: Path, base: Path) -> str:
@@ -242,7 +243,7 @@ def study_section(name, param, figure, claim, runs, extra, images_dir: Path, md_
     out += ["", "```text", curves_text(runs), "```", ""]
     images = image_rows(runs)
     png = images_dir / f"{name}.png"
-    save_png(image_grid(images), png)
+    save_png(image_grid(images), png, [label for label, _ in images])
     out += [f"![{name}: originals, then each run's reconstructions]({rel(png, md_dir)})", "",
             "Rows, top to bottom: " + ", ".join(label for label, _ in images) + ".", ""]
     return out
