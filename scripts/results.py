@@ -82,14 +82,15 @@ def run_study(store: RunStore, name: str, param: str, values: list, base: RunCon
 def curves_text(runs, log: bool = True, width: int = 96, height: int = 22) -> str:
     import plotext as plt
 
+    from glo.cli.report import PLAIN_MARKERS
     from glo.compare import curves
 
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
-    for label, x, y in curves(runs, "recon_loss"):
-        if x:
-            plt.plot(x, y, label=label, marker="braille")
+    series = [c for c in curves(runs, "recon_loss") if c[1]]
+    for i, (label, x, y) in enumerate(series):  # Markdown has no colours: a character per run
+        plt.plot(x, y, label=label, marker=PLAIN_MARKERS[i % len(PLAIN_MARKERS)])
     if log:
         plt.yscale("log")
     plt.title("noise-free recon loss (L1+L2) per epoch" + (", log scale" if log else ""))
