@@ -211,6 +211,12 @@ class RunStore:
     def __init__(self, root: str | os.PathLike | None = None) -> None:
         self.root = Path(root) if root is not None else default_runs_dir()
 
+    def check(self) -> "RunStore":
+        """Refuse a runs folder that is a file (it may not exist yet: the first run creates it)."""
+        if self.root.exists() and not self.root.is_dir():
+            raise RunStoreError(f"runs folder {self.root} is a file, not a folder")
+        return self
+
     def create(self, cfg: RunConfig) -> Run:
         """A new, empty run folder with a unique, readable id (safe against concurrent creation)."""
         try:

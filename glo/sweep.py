@@ -126,7 +126,9 @@ class Sweep:
             return "completed"
         if "running" in states:
             return "running"
-        if any(s in ("stopped", "interrupted") for s in states):
+        if "interrupted" in states:  # a run was killed (as that run's own status says); resumable too
+            return "interrupted"
+        if "stopped" in states:
             return "stopped"  # resumable: glo sweep --resume ID
         return "partial" if any(s in ("completed", "failed") for s in states) else "pending"
 

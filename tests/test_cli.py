@@ -63,8 +63,16 @@ def test_delete(tmp_path):
     assert runner.invoke(app, ["run", "--headless", "--epochs", "1", "--n-images", "20", "--runs-dir",
                                str(tmp_path), "--name", "gone"]).exit_code == 0
     run_id = next(tmp_path.iterdir()).name
-    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(tmp_path)])
+    kept = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(tmp_path)], input="n\n")
+    assert kept.exit_code == 0 and "for good? [y/N]" in kept.output and (tmp_path / run_id).exists()
+    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(tmp_path)], input="y\n")
     assert result.exit_code == 0 and not (tmp_path / run_id).exists()
+    assert runner.invoke(app, ["run", "--headless", "--epochs", "1", "--n-images", "20", "--runs-dir",
+                               str(tmp_path)]).exit_code == 0
+    assert main(["runs", "delete", "latest", "--runs-dir", str(tmp_path)]) == 2  # no answer: nothing deleted
+    assert len(list(tmp_path.iterdir())) == 1
+    assert main(["runs", "delete", "latest", "--yes", "--runs-dir", str(tmp_path)]) == 0
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_resume_a_stopped_run(tmp_path):
@@ -138,6 +146,22 @@ def test_unwritable_runs_folder_is_refused(tmp_path, capsys):
     code = main(["run", "--headless", "--epochs", "1", "--runs-dir", str(blocker / "runs")])
     err = capsys.readouterr().err
     assert code == 2 and "cannot create runs folder" in err and err.count("\n") == 1
+    for argv in (["runs", "list"], ["compare", "x"], ["sweeps", "list"], ["run", "--headless"]):
+        code = main([*argv, "--runs-dir", str(blocker)])
+        err = capsys.readouterr().err
+        assert code == 2 and f"runs folder {blocker} is a file, not a folder" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv,message", [(["--sigma", "-1"], "sigma must be >= 0"),
+                                          (["--sigma", "abc"], "invalid float value"),
+                                          (["--runs-dir", "/dev/null"], "is a file, not a folder")])
+def test_console_bad_input_is_one_line_exit_2(argv, message, capsys):
+    from tui.app import main as console_main
+
+    with pytest.raises(SystemExit) as exc:
+        console_main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and err.count("\n") == 1 and "usage" not in err
 
 
 @pytest.mark.parametrize("device", ["cuda", "mps"])

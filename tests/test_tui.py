@@ -246,6 +246,9 @@ async def test_quit_during_a_run_stops_it_cleanly(tmp_path, split):
     assert app.return_code == 0
     run = RunStore(tmp_path).get(run_id)
     assert run.status() == "stopped" and run.has_checkpoint()
+    from tui.app import resume_hints  # what glo-tui prints on the way out
+
+    assert resume_hints(app) == [f"run {run_id} stopped: resume it with  glo run --resume {run_id}"]
 
 
 @sync
@@ -334,9 +337,25 @@ async def test_saved_runs_list_compare_open_and_resume(tmp_path, split):
         # the list refreshes by itself: a run created elsewhere shows up
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen again")
-        RunStore(tmp_path).create(small(name="newcomer")).write_config(small(name="newcomer"))
-        table = app.screen.query_one(DataTable)
+        newcomer = RunStore(tmp_path).create(small(name="newcomer"))
+        newcomer.write_config(small(name="newcomer"))
+        runs = app.screen
+        table = runs.query_one(DataTable)
         await wait_for(pilot, lambda: table.row_count == 4, timeout=5, what="auto refresh")
+        # d deletes after a y/n question: n keeps the run, y deletes it
+        from tui.screens.confirm import ConfirmScreen
+
+        table.move_cursor(row=table.get_row_index(newcomer.id))
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is runs, what="question closed")
+        assert newcomer.path.exists()
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: table.row_count == 3, timeout=5, what="deleted")
+        assert not newcomer.path.exists() and newcomer.id not in runs.views
 
 
 @sync

@@ -13,6 +13,7 @@ from glo.config import RunConfig
 from glo.runs import RunStore
 from glo.sweep import SweepStore
 from tui.analyse import analyse_in_child
+from tui import messages as m
 from tui.app import create_app
 from tui.sweepspec import check_sweep, format_sweep, parse_sweep
 
@@ -95,6 +96,11 @@ async def test_saved_runs_show_sweeps_mark_them_and_resume_a_stopped_one(tmp_pat
         assert screen.form.raw("sweep") == "loss=l1,l2" and screen.form.raw("epochs") == "200"
         await wait_for(pilot, lambda: screen.status.run.step > 0, what="first steps")
         assert screen.status.run.sweep == "sweep run 1/2 lossl1"
+        # the swept setting cannot change live (it would spoil the comparison); the others can
+        assert screen.form.widget("loss").disabled and not screen.form.widget("sigma").disabled
+        screen.post_message(m.LiveChangeRequested("loss", "l2"))
+        await pilot.pause()
+        assert screen.controls.take_changes() == {}  # refused: nothing queued for the training loop
         assert "sweep run 1/2 lossl1" in str(screen.status.render())
         assert screen.chart.border_title == "loss · lossl1"
         await pilot.press("x")  # stops the run (resumable) and the sweep
@@ -106,7 +112,7 @@ async def test_saved_runs_show_sweeps_mark_them_and_resume_a_stopped_one(tmp_pat
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
         runs = app.screen
         table = runs.query_one(DataTable)
-        sweeps = {table.get_row_at(i)[1]: str(table.get_row_at(i)[6]) for i in range(table.row_count)}
+        sweeps = {table.get_row_at(i)[1]: str(table.get_row_at(i)[7]) for i in range(table.row_count)}
         began = {s.id: f"{s.id[9:11]}:{s.id[11:13]} " for s in (done, long)}  # when each sweep began
         assert sweeps == {done.run_ids()[0]: began[done.id] + "sigma 0.1,0.5",
                           done.run_ids()[1]: began[done.id] + "sigma 0.1,0.5", stopped[0]: began[long.id] + "loss l1,l2"}
@@ -130,6 +136,9 @@ async def test_saved_runs_show_sweeps_mark_them_and_resume_a_stopped_one(tmp_pat
     assert SweepStore(store).get(long.id).run_ids() == stopped  # the same run went on
     assert SweepStore(store).get(long.id).statuses(store) == ["stopped", "pending"]
     assert store.get(stopped[0]).has_checkpoint()
+    from tui.app import resume_hints
+
+    assert resume_hints(app) == [f"sweep {long.id} stopped: resume it with  glo sweep --resume {long.id}"]
 
 
 @sync

@@ -47,6 +47,8 @@ class GloApp(App):
             config = RunConfig.from_dict(sweep.base)
         self.base = config or RunConfig()
         self.split = split  # tests: a ready Split instead of loading the data set
+        self.started_runs: list[str] = []  # run ids trained in this session (for resume hints on exit)
+        self.started_sweeps: list[str] = []  # sweep ids likewise
 
     def get_default_screen(self) -> Screen:
         return TrainScreen(self.base)
@@ -158,18 +160,57 @@ def create_app(runs_dir: str | os.PathLike | None = None, prepared: Any = None, 
     return GloApp(runs_dir, prepared=prepared, **kw)
 
 
-def run_console(runs_dir: str | os.PathLike | None, prepared: Any = None, sweep: Any = None) -> int:
-    """Run the console until the user quits; the exit code is 1 if the last run (or a sweep's run) failed."""
-    app = create_app(runs_dir, prepared=prepared, sweep=sweep)
+def run_console(runs_dir: str | os.PathLike | None, prepared: Any = None, sweep: Any = None, **kw: Any) -> int:
+    """Run the console until the user quits; the exit code is 1 if the last run (or a sweep's run) failed.
+    On the way out, say how to resume what this session left stopped."""
+    app = create_app(runs_dir, prepared=prepared, sweep=sweep, **kw)
     app.run()
+    try:
+        for line in resume_hints(app):
+            print(line, flush=True)
+    except (OSError, ValueError):  # the terminal is gone (SIGHUP): nothing to tell
+        pass
     return app.return_code or 0
+
+
+def resume_hints(app: GloApp) -> list[str]:
+    """A line per sweep or run started in this session that is now stopped (or interrupted)."""
+    from glo.errors import GloError
+    from glo.sweep import SweepStore
+
+    hints, in_sweeps = [], set()
+    for sweep_id in dict.fromkeys(app.started_sweeps):
+        try:
+            sweep = SweepStore(app.store).get(sweep_id)
+            in_sweeps.update(sweep.run_ids())
+            if sweep.status(app.store) in ("stopped", "interrupted"):
+                hints.append(f"sweep {sweep.id} stopped: resume it with  glo sweep --resume {sweep.id}")
+        except (GloError, OSError):
+            continue
+    for run_id in dict.fromkeys(app.started_runs):
+        if run_id in in_sweeps:
+            continue
+        try:
+            status = app.store.get(run_id).status()
+        except (GloError, OSError):
+            continue
+        if status in ("stopped", "interrupted"):
+            hints.append(f"run {run_id} {status}: resume it with  glo run --resume {run_id}")
+    return hints
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad input is one line on stderr and exit 2, as in ``glo`` (not argparse's usage block)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     from glo.cli.options import RUN_OPTIONS
-    from glo.errors import ConfigError
+    from glo.errors import ConfigError, GloError
 
-    parser = argparse.ArgumentParser(prog="glo-tui", description="The glo console: train, watch and compare GLO "
+    parser = OneLineParser(prog="glo-tui", description="The glo console: train, watch and compare GLO "
                                      "runs. The run options (as glo run's) set the settings form's initial values.")
     parser.add_argument("--runs-dir", type=Path, default=None, help="runs folder (default: $GLO_RUNS_DIR or ./runs)")
     for name, kind, opt in RUN_OPTIONS:
@@ -186,10 +227,11 @@ def main(argv: list[str] | None = None) -> int:
             config.validate()
         except ConfigError as exc:
             parser.error(str(exc))  # one line, exit 2
-    app = create_app(args.runs_dir, config=config)
-    app.run()
-    code = app.return_code or 0
-    raise SystemExit(code)
+    try:
+        RunStore(args.runs_dir).check()
+    except GloError as exc:
+        parser.error(str(exc))
+    raise SystemExit(run_console(args.runs_dir, config=config))
 
 
 if __name__ == "__main__":

@@ -84,7 +84,8 @@ def runs_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP))
     if not runs:
         out().print(f"no runs in {s.root}")
         return
-    out().print(runs_table(runs))
+    console = out()
+    console.print(runs_table(runs, console.width))
 
 
 @runs_app.command("show")
@@ -104,10 +105,21 @@ def runs_show(
 def runs_delete(
     run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Run ids to delete."),
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking (for scripts)."),
 ) -> None:
-    """Delete saved runs (their whole folders)."""
+    """Delete saved runs (their whole folders), after asking."""
     s = store(runs_dir)
-    runs = [s.get(r) for r in run_ids]  # resolve all before deleting any
+    runs = list({run.id: run for run in (s.get(r) for r in run_ids)}.values())  # resolve all before deleting any
+    if not yes:
+        for r in runs:
+            out().print(f"{r.id}  {r.status()}")
+        try:
+            answer = input(f"delete {'this run' if len(runs) == 1 else f'these {len(runs)} runs'} for good? [y/N] ")
+        except (EOFError, OSError):
+            raise UserError("nothing deleted: no answer on stdin (add --yes to delete without asking)") from None
+        if answer.strip().lower() not in ("y", "yes"):
+            out().print("nothing deleted")
+            return
     for r in runs:
         s.delete(r.id)
         out().print(f"deleted {r.id}")
@@ -131,13 +143,13 @@ def compare(
     from glo.cli.report import (
         METRICS,
         analyse_missing,
-        export_comparison,
+        report_exports,
         print_comparison,
     )
 
     if metric not in METRICS:
         raise UserError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
-    from glo.compare import check_export_path
+    from glo.compare import check_export_path, export
 
     for path in (csv, png):
         if path is not None:
@@ -146,9 +158,10 @@ def compare(
     runs = list({run.id: run for run in (s.get(r) for r in run_ids)}.values())  # each run once, in order
     console = out()
     if analysis:
-        analyse_missing(console, runs)
+        analyse_missing(out(stderr=True), runs)
+    written = export(runs, csv, png) if csv is not None or png is not None else []
     print_comparison(console, runs, metric, log, ascii=ascii, width=width, height=height)
-    export_comparison(console, runs, csv, png)
+    report_exports(console, runs, written, png)
 
 
 from glo.cli import sweep_cmd  # noqa: E402

@@ -55,14 +55,15 @@ def open_store(runs_dir: Optional[Path]):
     """The run store of ``--runs-dir`` (imported here, not at start-up: ``glo --help`` stays fast)."""
     from glo.runs import RunStore
 
-    return RunStore(runs_dir)
+    return RunStore(runs_dir).check()
 
 
-def make_console() -> "Console":
-    """Where commands print: rich, without guessing highlights in run ids and numbers."""
+def make_console(stderr: bool = False) -> "Console":
+    """Where commands print: rich, without guessing highlights in run ids and numbers (progress
+    notes go to stderr, so that ``| head`` on the results cannot cut the work short)."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, stderr=stderr)
 
 
 def config_from_options(values: dict[str, Any], name: str | None = None) -> RunConfig:

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -82,17 +83,30 @@ class RunView:
         return Text(label, style=STATUS_STYLE.get(self.status, ""))
 
 
-def runs_table(runs: list[Run]) -> Table:
+def runs_table(runs: list[Run], width: int | None = None) -> Table:
+    """One line per run; where that is wider than WIDTH (long sweep ids at 80 columns), each run's
+    settings go on a dim line of their own under its id instead of being squeezed or cut."""
+    views = [RunView(run) for run in runs]
+    if width is None or _width(_runs_table(views, narrow=False, settings_width=16)) <= width:
+        return _runs_table(views, narrow=False)
+    return _runs_table(views, narrow=True)
+
+
+def _runs_table(views: list[RunView], narrow: bool, settings_width: int | None = None) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=0)  # the box's blank column parts the cells
-    table.add_column("id", no_wrap=True)
+    table.add_column("id" + (" / settings" if narrow else ""), no_wrap=not narrow)
     table.add_column("status", no_wrap=True)
-    table.add_column("settings", min_width=16)  # the column that gives way: wraps between settings
+    if not narrow:
+        table.add_column("settings", min_width=16, max_width=settings_width)  # gives way: wraps between settings
     for col in ("epochs", "recon", "time"):
         table.add_column(col, no_wrap=True, justify="right")
-    for run in runs:
-        v = RunView(run)
-        table.add_row(run.id, v.status_text(), v.settings_label, v.epochs_label, fmt(v.last.get("recon_loss")),
-                      duration(v.last.get("elapsed_s")))
+    for v in views:
+        numbers = (v.epochs_label, fmt(v.last.get("recon_loss")), duration(v.last.get("elapsed_s")))
+        if narrow:
+            table.add_row(Text(v.run.id, no_wrap=True), v.status_text(), *numbers)
+            table.add_row(Padding(Text(v.settings_label, style="dim"), (0, 0, 0, 2)), "", "", "", "")
+        else:
+            table.add_row(v.run.id, v.status_text(), v.settings_label, *numbers)
     return table
 
 
@@ -174,34 +188,47 @@ def compare_plot(runs: list[Run], metric: str, log: bool, width: int, height: in
 
 CAPTION = ("probe: class predicted from content codes (chance 10%, lower = less class in the content); "
            "held: images never trained on, codes fitted to the frozen generator.")
-ANALYSIS_KEYS = ("probe_accuracy", "heldout_loss", "heldout_psnr")  # the second table when one is too wide
+RECON_KEYS = ("recon_l1", "recon_l2", "recon_loss", "psnr")
+ANALYSIS_KEYS = ("probe_accuracy", "heldout_loss", "heldout_psnr")
 
 
 def numbers_tables(runs: list[Run], width: int | None = None) -> list[Table | Text]:
     """One line per run: the settings that differ between the runs, then its final numbers.
 
-    Settings the runs share go in the caption. Probe and held-out columns come from each run's
-    analysis.json ('-' until ``glo analyze`` or a comparison has computed them). Where the table is
-    wider than WIDTH, the probe and held-out columns move to a second table (same rows), so that
-    no number or heading is cut at 80 columns. The last item is the caption, as its own text so it
-    wraps to the screen rather than to the table.
+    Settings the runs share go in the caption (a damaged run without a config counts for neither).
+    Probe and held-out columns come from each run's analysis.json ('-' until ``glo analyze`` or a
+    comparison has computed them). Where the table is wider than WIDTH, its column groups
+    (settings, recon numbers, probe and held-out) go into as few tables as fit, each led by the
+    run column, so that no number or heading is cut at 80 columns. The last item is the caption,
+    as its own text so it wraps to the screen rather than to the table.
     """
     table_rows = rows(runs)
-    keys = [k for k in SETTINGS if len({fmt_setting(r.settings.get(k)) for r in table_rows}) > 1]
-    common = [f"{k}={fmt_setting(table_rows[0].settings.get(k))}" for k in SETTINGS if k not in keys and table_rows]
+    known = [r for r in table_rows if r.settings]
+    keys = [k for k in SETTINGS if len({fmt_setting(r.settings.get(k)) for r in known}) > 1]
+    common = [f"{k}={fmt_setting(known[0].settings.get(k))}" for k in SETTINGS if k not in keys and known]
     done = {r.epochs for r in table_rows}
-    epochs = len(done) > 1  # an 'ep' column only where the runs got different numbers of epochs done
-    if not epochs and table_rows:
+    front = [("setting", k) for k in keys]
+    if any(r.status != "completed" for r in table_rows):
+        front.append(("status", "status"))
+    if len(done) > 1:  # an 'ep' column only where the runs got different numbers of epochs done
+        front.append(("ep", "ep"))
+    elif table_rows:
         common.append(f"(epochs done {done.pop()})")
     missing = any(r.numbers["probe_accuracy"] is None for r in table_rows)
     hint = " '-': not analysed yet (glo compare or glo analyze computes it)." if missing else ""
-    caption = Text(CAPTION + hint + " Same for all: " + " ".join(common), style="dim")
-    whole = _numbers_table(table_rows, keys, [k for k, _ in NUMBERS], epochs)
-    if width is None or _width(whole) <= width:
-        return [whole, caption]
-    first = _numbers_table(table_rows, keys, [k for k, _ in NUMBERS if k not in ANALYSIS_KEYS], epochs)
-    second = _numbers_table(table_rows, [], list(ANALYSIS_KEYS), False, settings=False)
-    return [first, second, caption]
+    unknown = [r.label for r in table_rows if not r.settings]
+    unknown_note = f" Settings unknown (config.json missing or damaged): {', '.join(unknown)}." if unknown else ""
+    caption = Text(CAPTION + hint + " Same for all: " + " ".join(common) + "." + unknown_note, style="dim")
+    groups = [g for g in (front, [("number", k) for k in RECON_KEYS], [("number", k) for k in ANALYSIS_KEYS]) if g]
+    tables: list[Table] = []
+    columns: list[tuple[str, str]] = []
+    for group in groups:  # pack the groups, in order, into as few tables as fit
+        if columns and width is not None and _width(_numbers_table(table_rows, columns + group)) > width:
+            tables.append(_numbers_table(table_rows, columns))
+            columns = []
+        columns = columns + group
+    tables.append(_numbers_table(table_rows, columns))
+    return [*tables, caption]
 
 
 def _width(table: Table) -> int:
@@ -211,24 +238,28 @@ def _width(table: Table) -> int:
     return Measurement.get(console, console.options, table).maximum
 
 
-def _numbers_table(table_rows, keys: list[str], numbers: list[str], epochs: bool, settings: bool = True) -> Table:
+def _numbers_table(table_rows, columns: list[tuple[str, str]]) -> Table:
+    """The run column, then COLUMNS: ('setting', key), ('status', _), ('ep', _) or ('number', key)."""
     headings = dict(NUMBERS)
-    show_status = settings and any(r.status != "completed" for r in table_rows)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
     table.add_column("run", no_wrap=True, min_width=min(24, max([len(r.label) for r in table_rows] + [3])))
-    for k in keys:
-        table.add_column(k, no_wrap=True, min_width=len(k))
-    if show_status:
-        table.add_column("status", no_wrap=True)
-    if epochs:
-        table.add_column("ep", justify="right", no_wrap=True)
-    for key in numbers:
-        table.add_column(headings[key], justify="right", no_wrap=True, min_width=6)
+    for kind, key in columns:
+        if kind == "number":
+            table.add_column(headings[key], justify="right", no_wrap=True, min_width=6)
+        else:
+            table.add_column(key, justify="right" if kind == "ep" else "left", no_wrap=True, min_width=len(key))
     for r in table_rows:
-        cells = [fmt_number(key, r.numbers[key]) for key in numbers]
-        status = [Text(r.status, style=STATUS_STYLE.get(r.status, ""))] if show_status else []
-        front = [*[fmt_setting(r.settings.get(k)) for k in keys], *status, *([str(r.epochs)] if epochs else [])]
-        table.add_row(r.label, *front, *cells)
+        cells: list = []
+        for kind, key in columns:
+            if kind == "setting":
+                cells.append(fmt_setting(r.settings.get(key)))
+            elif kind == "status":
+                cells.append(Text(r.status, style=STATUS_STYLE.get(r.status, "")))
+            elif kind == "ep":
+                cells.append(str(r.epochs))
+            else:
+                cells.append(fmt_number(key, r.numbers[key]))
+        table.add_row(r.label, *cells)
     return table
 
 
@@ -278,11 +309,9 @@ def analyse_missing(console: Console, runs: list[Run]) -> None:
             console.print(Text(f"warning: {run.id}: {exc}", style="yellow"))
 
 
-def export_comparison(console: Console, runs: list[Run], csv_path, png_path) -> None:
-    """Write the final numbers as CSV and the image rows as PNG (each only when asked for)."""
-    from glo.compare import export
-
-    written = export(runs, csv_path, png_path)
+def report_exports(console: Console, runs: list[Run], written: list[Path], png_path) -> None:
+    """Say what ``glo.compare.export`` wrote (called after the comparison is printed; the files
+    are written before it, so that a closed pipe, ``| head``, cannot lose them)."""
     for path in written:
         rows_named = ""
         if path.suffix.lower() == ".png":

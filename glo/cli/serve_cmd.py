@@ -109,7 +109,7 @@ def serve(
                        f"and delete saved runs; add --allow-remote to do it anyway, or forward the port "
                        f"over SSH (see glo serve --help)")
     config_from_options(options).validate()  # the form's settings: refused here rather than in each tab
-    runs = RunStore(runs_dir).root.resolve()
+    runs = RunStore(runs_dir).check().root.resolve()
     check_port(host, port)
 
     from tui.serve import console_command, serve_console

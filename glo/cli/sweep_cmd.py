@@ -120,8 +120,9 @@ def sweeps_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP
         console.print(f"no sweeps in {store.root}")
         return
     table = Table(box=None, pad_edge=False)
-    for col in ("id", "status", "done", "varies"):
-        table.add_column(col, overflow="fold")
+    table.add_column("id", no_wrap=True)  # whole, to be copied
+    for col in ("status", "done", "varies"):
+        table.add_column(col, no_wrap=col != "varies")
     for s in found:
         states = s.statuses(store)
         table.add_row(s.id, s.status(store), f"{states.count('completed')}/{len(states)}", s.label)

@@ -30,6 +30,7 @@ KEYS = (
     ("c", "compare the marked runs: curves, final numbers and reconstructions"),
     ("Enter", "open the run under the cursor"),
     ("R", "resume a stopped or interrupted run (a sweep's run: the whole sweep goes on)"),
+    ("d / Delete", "delete the marked runs, or the highlighted one (asks y/n first)"),
     ("Opened or compared runs", None),
     ("m", "next metric (recon loss, train loss, PSNR)"),
     ("e", "export the numbers (CSV) and the images (PNG) to RUNS/exports/"),

@@ -2,6 +2,7 @@
 
 Runs of a sweep say so in the sweep column; ``w`` marks every run of the highlighted run's sweep
 (then ``c`` compares the sweep), and ``R`` on a stopped run of a sweep goes on with the whole sweep.
+``d`` deletes the marked runs, or the highlighted one, after a y/n question.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def row_for(view: RunView, marked: bool, sweep: Sweep | None = None) -> tuple:
         fmt(last.get("recon_loss")),
         view.epochs_label,
         duration(last.get("elapsed_s")),
-        Text(sweep_cell(sweep), style="magenta"),
         view.settings_label,
+        Text(sweep_cell(sweep), style="magenta"),
         fmt(last.get("train_loss")),
     )
 
@@ -61,6 +62,7 @@ class RunsScreen(Screen):
         Binding("c", "compare", "Compare marked"),
         Binding("w", "mark_sweep", "Mark sweep"),
         Binding("R", "resume", "Resume"),
+        Binding("d,delete", "delete", "Delete"),
         Binding("f5", "reload", "Refresh", show=False),
     ]
 
@@ -82,7 +84,7 @@ class RunsScreen(Screen):
         table = self.query_one(DataTable)
         # what tells runs apart first (recon, epochs, time fit at 80 columns); the rest scrolls right
         for label, width in (("", 1), ("id", None), ("status", None), ("recon", None), ("epochs", None),
-                             ("time", None), ("sweep", None), ("settings (vs defaults)", None), ("train", None)):
+                             ("time", None), ("settings (vs defaults)", None), ("sweep", None), ("train", None)):
             table.add_column(label, key=label or "mark", width=width)
         self.reload()
         self.set_interval(REFRESH_S, self.reload)
@@ -105,8 +107,7 @@ class RunsScreen(Screen):
         self.marked &= set(self.views)
         rows = [row_for(v, v.run.id in self.marked, self.sweep_of(v.run.id))
                 for v in reversed(list(self.views.values()))]
-        info = (f"{len(rows)} runs in {store.root}   space marks, w marks a sweep, c compares, "
-                f"enter opens, R resumes")
+        info = f"{len(rows)} runs in {store.root}   space marks, w a sweep, c compares, d deletes"
         self.query_one("#runs-info", Static).update(info)
         plain = [tuple(str(c) for c in row) for row in rows]
         if plain == self._shown:
@@ -192,6 +193,34 @@ class RunsScreen(Screen):
         whole = sweep is not None and set(ids) == set(sweep.run_ids()) & set(self.views)
         title = f"sweep {sweep.label}" if whole else None
         self.app.push_screen(CompareScreen([self.views[i].run for i in ids], title=title))
+
+    def action_delete(self) -> None:
+        """Delete the marked runs (or the highlighted one) after a y/n question; running runs stay."""
+        from tui.screens.confirm import ConfirmScreen
+
+        ids = [i for i in self.views if i in self.marked] or [i for i in [self.current_id()] if i]
+        if not ids:
+            return
+        what = ids[0] if len(ids) == 1 else f"these {len(ids)} runs"
+        detail = "\n".join(ids[:6]) + (f"\n... and {len(ids) - 6} more" if len(ids) > 6 else "")
+        self.app.push_screen(ConfirmScreen(f"Delete {what} for good?", detail if len(ids) > 1 else ""),
+                             lambda yes: self.delete_runs(ids) if yes else None)
+
+    def delete_runs(self, ids: list[str]) -> None:
+        deleted, errors = [], []
+        for run_id in ids:
+            try:
+                self.app.store.delete(run_id)  # refuses a run that is still training
+                deleted.append(run_id)
+            except (GloError, OSError) as exc:
+                errors.append(str(exc))
+        self.marked -= set(deleted)
+        self._shown = []
+        self.reload()
+        if deleted:
+            self.notify(f"deleted {deleted[0] if len(deleted) == 1 else f'{len(deleted)} runs'}", timeout=3)
+        for error in errors:
+            self.notify(error, severity="error", timeout=6)
 
     def action_resume(self) -> None:
         run = self.current_run()

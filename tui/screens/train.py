@@ -198,8 +198,13 @@ class TrainScreen(Screen):
             return False
         self.form.set_values(job.base)
         self.form.set_sweep(sweep.params)
+        self.form.locked = {k for k, _ in sweep.params}  # a live change would spoil the sweep's comparison
         self.sweep = sweep
-        return self._begin(job)
+        if self._begin(job):
+            self.app.started_sweeps.append(sweep.id)
+            return True
+        self.sweep, self.form.locked = None, set()
+        return False
 
     def _begin(self, job) -> bool:
         if self.running:
@@ -269,6 +274,8 @@ class TrainScreen(Screen):
         self.form.set_values(message.config)
 
     def on_run_started(self, msg: m.RunStarted) -> None:
+        if msg.run_id:
+            self.app.started_runs.append(msg.run_id)
         self.chart.reset(msg.steps_per_epoch)
         self.chart.load_history(msg.history)
         self.chart.replot()
@@ -343,6 +350,7 @@ class TrainScreen(Screen):
         self.last_status = "failed" if msg.failed or msg.status == "failed" else msg.status
         done = f"{msg.completed}/{msg.total} done" + (f", {msg.failed} failed" if msg.failed else "")
         self.status.set(state=self.last_status, note="", sweep=f"sweep {msg.status}: {done}")
+        self.form.locked = set()
         self.form.set_running(False)
         if sweep is not None:
             self.form.set_values(RunConfig.from_dict(sweep.base))
@@ -350,6 +358,7 @@ class TrainScreen(Screen):
             runs = sweep.runs(self.app.store)
             self.notify(f"sweep completed: {done}", timeout=4)
             if runs:
+                self.set_focus(None)  # back from the comparison, letter keys are bindings again
                 self.app.open_compare(runs, title=f"sweep {sweep.label}")
         else:
             self.notify(f"sweep {msg.status} ({done}); R on one of its runs in the saved runs (r) resumes it",
@@ -361,6 +370,10 @@ class TrainScreen(Screen):
 
     def on_live_change_requested(self, msg: m.LiveChangeRequested) -> None:
         if not self.running or self.controls is None:
+            return
+        if msg.param in self.form.locked:
+            self.notify(f"{msg.param} is what this sweep varies: it cannot change while the sweep trains",
+                        severity="warning")
             return
         try:
             self.controls.set(**{msg.param: msg.value})

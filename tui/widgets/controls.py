@@ -78,6 +78,7 @@ class ControlsPanel(Vertical):
         self.base = base
         self.errors: dict[str, str] = {}
         self.running = False
+        self.locked: set[str] = set()  # settings a sweep varies: never changed live while it trains
 
     def compose(self) -> ComposeResult:
         for key, label, kind in FIELDS:
@@ -231,7 +232,7 @@ class ControlsPanel(Vertical):
         self.running = running
         focused = self.screen.focused
         for key in (*KINDS, "sweep"):
-            self.widget(key).disabled = running and key not in LIVE
+            self.widget(key).disabled = running and (key not in LIVE or key in self.locked)
         if focused is not None and focused.disabled:
             self.screen.set_focus(None)  # letter keys (p, x, l, a) work at once
         self.query_one("#pause", Button).disabled = not running
