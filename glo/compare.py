@@ -115,13 +115,16 @@ def write_csv(table: list[Row], path) -> None:
         raise GloError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def check_export_path(path) -> None:
-    """Refuse an export path whose folder does not exist, before any work is done."""
+def check_export_path(path, example: str = "compare.png") -> None:
+    """Refuse an export path whose folder does not exist, that is a folder, or (for a PNG, as
+    EXAMPLE names) that does not end in .png, before any work is done."""
     folder = Path(path).expanduser().parent
     if not folder.is_dir():
         raise GloError(f"cannot write {path}: folder {folder} does not exist")
     if Path(path).expanduser().is_dir():
-        raise GloError(f"cannot write {path}: it is a folder; give a file name, e.g. {Path(path) / 'compare.png'}")
+        raise GloError(f"cannot write {path}: it is a folder; give a file name, e.g. {Path(path) / example}")
+    if example.endswith(".png") and Path(path).suffix.lower() != ".png":
+        raise GloError(f"cannot write {path}: the images are written as PNG, so give a name ending in .png")
 
 
 def image_grid(images: list[tuple[str, np.ndarray]]) -> np.ndarray:

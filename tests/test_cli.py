@@ -105,6 +105,8 @@ BAD = [
     (["compare", "a", "--metric", "bogus"], "metric must be one of"),
     (["compare", "a", "--csv", "/nonexistent/dir/t.csv"], "folder /nonexistent/dir does not exist"),
     (["compare", "a", "--png", "."], "it is a folder"),
+    (["compare", "a", "--csv", "."], "e.g. compare.csv"),
+    (["compare", "a", "--png", "out.jpg"], "ending in .png"),
     (["nonsense"], "No such command"),
     (["serve", "--host", "0.0.0.0"], "add --allow-remote"),
     (["serve", "--host", "192.0.2.1"], "add --allow-remote"),

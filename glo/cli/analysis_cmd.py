@@ -155,7 +155,7 @@ def transfer(
     if png is not None:
         from glo.compare import check_export_path
 
-        check_export_path(png)
+        check_export_path(png, "transfer.png")
     run = open_store(runs_dir).get(run_id)
     trained = load_trained(run)
     split = trained.split
@@ -194,7 +194,7 @@ def sample(
     if png is not None:
         from glo.compare import check_export_path
 
-        check_export_path(png)
+        check_export_path(png, "samples.png")
     digits = list(range(N_CLASSES)) if digit is None else [digit]
     trained = load_trained(open_store(runs_dir).get(run_id))
     images = samples(trained.model, [d for d in digits for _ in range(n)], seed).reshape(len(digits), n, 28, 28)

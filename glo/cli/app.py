@@ -151,9 +151,9 @@ def compare(
         raise UserError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     from glo.compare import check_export_path, export
 
-    for path in (csv, png):
+    for path, example in ((csv, "compare.csv"), (png, "compare.png")):
         if path is not None:
-            check_export_path(path)
+            check_export_path(path, example)
     s = store(runs_dir)
     runs = list({run.id: run for run in (s.get(r) for r in run_ids)}.values())  # each run once, in order
     console = out()

@@ -82,17 +82,17 @@ class RichReporter(PlainReporter):
     def __init__(self, console: Console) -> None:
         super().__init__(console.file)
         self.console = console
-        self.progress = Progress(
+        narrow = console.width < 110  # 80 columns: no elapsed time, recon only in the epoch lines
+        columns = [
             TextColumn("[bold]{task.fields[prefix]}epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-            BarColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  recon {task.fields[recon]}"),
+            BarColumn(bar_width=10 if narrow else 40),
+            TextColumn("loss {task.fields[loss]:.4f}" + ("" if narrow else "  recon {task.fields[recon]}")),
             TextColumn("{task.fields[ips]:.0f} img/s"),
-            TimeElapsedColumn(),
+            *([] if narrow else [TimeElapsedColumn()]),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        )
+        ]
+        self.progress = Progress(*columns, console=console, transient=True)
         self.task = None
         self.prefix = ""
 

@@ -72,8 +72,9 @@ class StatusPanel(Static):
                 text.append(f" on {r.device}", "dim")
         if r.epochs:
             text.append(f"\nepoch {r.epoch}/{r.epochs}  step {r.step}/{r.total_steps}")
-            ips = "-" if r.images_per_s is None else f"{r.images_per_s:.0f}"
-            eta = duration(r.eta_s) if r.state in ("training", "pausing") else "-"
+            moving = r.state in ("training", "pausing")  # paused or ended: no speed to show
+            ips = "-" if r.images_per_s is None or not moving else f"{r.images_per_s:.0f}"
+            eta = duration(r.eta_s) if moving else "-"
             text.append(f"\n{ips} img/s  ETA {eta}")
         if r.live:
             text.append(f"\nσ {fmt(r.live.get('sigma'))}  decay {fmt(r.live.get('decay'))}  "
