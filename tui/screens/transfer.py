@@ -28,6 +28,7 @@ from tui import messages as m
 from tui.widgets.recon import resize
 
 ROWS = 6  # source images, one per digit first (as `glo transfer`)
+MIN_SIZE = 10  # pixels per digit below which a row is split over two lines (6-pixel digits are unreadable)
 
 
 def fit_size(width: int, count: int, gap: int = 1) -> int:
@@ -54,13 +55,16 @@ class TransferGrid(Static):
         if not self.rows:
             return
         # two columns spare for a scrollbar that may appear once the grid is drawn; never wrapped
-        size = fit_size(self.size.width - 2, max(len(images) for _, images in self.rows))
+        width, count = self.size.width - 2, max(len(images) for _, images in self.rows)
+        per_line = count if fit_size(width, count) >= MIN_SIZE else -(-count // 2)  # narrow: two lines a row
+        size = fit_size(width, per_line)
         parts: list[Text] = []
         for title, images in self.rows:
             parts.append(Text(title, style="bold"))
-            row = image_text(tile(resize(images, size), gap=1), ascii=self.ascii)
-            row.no_wrap, row.overflow = True, "crop"
-            parts.append(row)
+            for start in range(0, len(images), per_line):
+                line = image_text(tile(resize(images[start:start + per_line], size), gap=1), ascii=self.ascii)
+                line.no_wrap, line.overflow = True, "crop"
+                parts.append(line)
         self.update(Group(*parts))
 
 
