@@ -171,3 +171,24 @@ def test_the_comparison_fits_80_columns_without_cutting_a_number(tmp_path):
     assert "sigma0.1-lossl1" in tables and "(epochs done" in tables
     wide = runner.invoke(app, ["compare", *sweep.run_ids(), "--runs-dir", str(tmp_path)], env={"COLUMNS": "140"})
     assert any("PSNR" in line and "probe" in line for line in wide.output.splitlines())  # one table
+
+
+@pytest.mark.parametrize("width", [80, 50])
+def test_comparison_tables_never_cut_even_when_many_settings_differ(tmp_path, width):
+    from rich.console import Console
+
+    from glo.cli.report import numbers_tables
+
+    store = RunStore(tmp_path)
+    for i in range(4):  # long names, six settings that differ, no numbers yet: the widest case
+        cfg = RunConfig(name=f"sigma0.00{i}-decay0.0001-lossl1l2-combineadain-seed1{i}", sigma=0.001 * i,
+                        decay=0.0001 * (i + 1), loss=["l1", "l2", "l1+l2", "l1"][i], combine=["concat", "adain"][i % 2],
+                        seed=10 + i, batch_size=16 + i, n_images=100 + i)
+        store.create(cfg).write_config(cfg)
+    console = Console(width=width, record=True)
+    for part in numbers_tables(store.runs(), width):
+        console.print(part)
+    text = console.export_text()
+    assert "\u2026" not in text and max(len(line.rstrip()) for line in text.splitlines()) <= width
+    for heading in ("n_images", "sigma", "decay", "loss", "combine", "batch_size", "seed", "PSNR", "probe"):
+        assert heading in text

@@ -183,7 +183,9 @@ def resume_hints(app: GloApp) -> list[str]:
         try:
             sweep = SweepStore(app.store).get(sweep_id)
             in_sweeps.update(sweep.run_ids())
-            if sweep.status(app.store) in ("stopped", "interrupted"):
+            status, states = sweep.status(app.store), sweep.statuses(app.store)
+            # partial with pending points: a stop landed between two points (one completed, the next never began)
+            if status in ("stopped", "interrupted") or (status == "partial" and "pending" in states):
                 hints.append(f"sweep {sweep.id} stopped: resume it with  glo sweep --resume {sweep.id}")
         except (GloError, OSError):
             continue

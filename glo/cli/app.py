@@ -110,13 +110,21 @@ def runs_delete(
     """Delete saved runs (their whole folders), after asking."""
     s = store(runs_dir)
     runs = list({run.id: run for run in (s.get(r) for r in run_ids)}.values())  # resolve all before deleting any
+    busy = [r.id for r in runs if r.status() == "running"]
+    if busy:
+        raise UserError(f"run {busy[0]} is still running; stop it first (nothing deleted)")
     if not yes:
         for r in runs:
             out().print(f"{r.id}  {r.status()}")
+        what = "this run" if len(runs) == 1 else f"these {len(runs)} runs"
+        print(f"delete {what} for good? [y/N] ", end="", file=sys.stderr, flush=True)  # stdout may be piped
         try:
-            answer = input(f"delete {'this run' if len(runs) == 1 else f'these {len(runs)} runs'} for good? [y/N] ")
-        except (EOFError, OSError):
-            raise UserError("nothing deleted: no answer on stdin (add --yes to delete without asking)") from None
+            answer = sys.stdin.readline()
+        except OSError:
+            answer = ""
+        if not answer:
+            print(file=sys.stderr)
+            raise UserError("nothing deleted: no answer on stdin (add --yes to delete without asking)")
         if answer.strip().lower() not in ("y", "yes"):
             out().print("nothing deleted")
             return

@@ -214,20 +214,40 @@ def numbers_tables(runs: list[Run], width: int | None = None) -> list[Table | Te
         front.append(("ep", "ep"))
     elif table_rows:
         common.append(f"(epochs done {done.pop()})")
-    missing = any(r.numbers["probe_accuracy"] is None for r in table_rows)
+    missing = any(r.numbers["probe_accuracy"] is None for r in known)
     hint = " '-': not analysed yet (glo compare or glo analyze computes it)." if missing else ""
     unknown = [r.label for r in table_rows if not r.settings]
+    shared = ""
+    if common and len(known) > 1:
+        shared = f" Same for all{' readable runs' if unknown else ''}: " + " ".join(common) + "."
+    elif common and not unknown:
+        shared = " Settings: " + " ".join(common) + "."
     unknown_note = f" Settings unknown (config.json missing or damaged): {', '.join(unknown)}." if unknown else ""
-    caption = Text(CAPTION + hint + " Same for all: " + " ".join(common) + "." + unknown_note, style="dim")
+    caption = Text(CAPTION + hint + shared + unknown_note, style="dim")
     groups = [g for g in (front, [("number", k) for k in RECON_KEYS], [("number", k) for k in ANALYSIS_KEYS]) if g]
+    label_width = None if width is None else max(16, width // 3)  # a long --name folds, not the numbers
+
+    def table(columns: list[tuple[str, str]]) -> Table:
+        return _numbers_table(table_rows, columns, label_width)
+
+    def fits(columns: list[tuple[str, str]]) -> bool:
+        return width is None or _width(table(columns)) <= width
+
     tables: list[Table] = []
     columns: list[tuple[str, str]] = []
     for group in groups:  # pack the groups, in order, into as few tables as fit
-        if columns and width is not None and _width(_numbers_table(table_rows, columns + group)) > width:
-            tables.append(_numbers_table(table_rows, columns))
+        if columns and not fits(columns + group):
+            tables.append(table(columns))
             columns = []
-        columns = columns + group
-    tables.append(_numbers_table(table_rows, columns))
+        if fits(columns + group):
+            columns = columns + group
+            continue
+        for column in group:  # a group too wide on its own (many settings differ): column by column
+            if columns and not fits(columns + [column]):
+                tables.append(table(columns))
+                columns = []
+            columns = columns + [column]
+    tables.append(table(columns))
     return [*tables, caption]
 
 
@@ -238,11 +258,14 @@ def _width(table: Table) -> int:
     return Measurement.get(console, console.options, table).maximum
 
 
-def _numbers_table(table_rows, columns: list[tuple[str, str]]) -> Table:
-    """The run column, then COLUMNS: ('setting', key), ('status', _), ('ep', _) or ('number', key)."""
+def _numbers_table(table_rows, columns: list[tuple[str, str]], label_width: int | None = None) -> Table:
+    """The run column (folded beyond LABEL_WIDTH), then COLUMNS: ('setting', key), ('status', _),
+    ('ep', _) or ('number', key)."""
     headings = dict(NUMBERS)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    table.add_column("run", no_wrap=True, min_width=min(24, max([len(r.label) for r in table_rows] + [3])))
+    longest = max([len(r.label) for r in table_rows] + [3])
+    table.add_column("run", overflow="fold", min_width=min(longest, label_width or longest, 24),
+                     max_width=label_width)
     for kind, key in columns:
         if kind == "number":
             table.add_column(headings[key], justify="right", no_wrap=True, min_width=6)

@@ -87,7 +87,7 @@ def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: C
         return 1
     if status == "stopped":
         _safe(console.print, f"stopped: resume it with  glo run --resume {prepared.run.id} --headless")
-    return 128 + signals[0] if signals else 0
+    return 128 + signals[0] if signals and status == "stopped" else 0  # a run that completed anyway: 0
 
 
 def start_console(cfg: RunConfig, store: RunStore, resume: str | None) -> int:

@@ -155,7 +155,9 @@ class ControlsPanel(Vertical):
             message.set_class(True, "error")
         else:
             ready = f"ready: {points} runs: w, or Enter in sweep, starts the sweep" if points else "ready: Enter, s or F5 starts"
-            message.update("Enter in sigma/decay applies it live" if self.running else ready)
+            live = "/".join(k for k in ("sigma", "decay") if k not in self.locked)
+            running = f"Enter in {live} applies it live" if live else "a sweep: its settings stay as they are"
+            message.update(running if self.running else ready)
             message.set_class(False, "error")
         self.query_one("#start", Button).disabled = self.running or bool(set(errors) - {"sweep"})
         return errors
