@@ -276,6 +276,10 @@ class RunStore:
         shown = ", ".join(matches[:4]) + (f" and {len(matches) - 4} more" if len(matches) > 4 else "")
         raise RunStoreError(f"{run_id!r} matches {len(matches)} runs in {self.root} ({shown}): give more of the id")
 
+    def get_many(self, run_ids: list[str]) -> list[Run]:
+        """The runs named by RUN_IDS (as ``get``), all resolved before any is used, each once, in order."""
+        return list({run.id: run for run in (self.get(r) for r in run_ids)}.values())
+
     def delete(self, run_id: str) -> Run:
         run = self.get(run_id)
         if run.status() == "running":

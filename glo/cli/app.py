@@ -109,7 +109,7 @@ def runs_delete(
 ) -> None:
     """Delete saved runs (their whole folders), after asking."""
     s = store(runs_dir)
-    runs = list({run.id: run for run in (s.get(r) for r in run_ids)}.values())  # resolve all before deleting any
+    runs = s.get_many(run_ids)  # resolve all before deleting any
     busy = [r.id for r in runs if r.status() == "running"]
     if busy:
         raise UserError(f"run {busy[0]} is still running; stop it first (nothing deleted)")
@@ -163,7 +163,7 @@ def compare(
         if path is not None:
             check_export_path(path, example)
     s = store(runs_dir)
-    runs = list({run.id: run for run in (s.get(r) for r in run_ids)}.values())  # each run once, in order
+    runs = s.get_many(run_ids)
     console = out()
     if analysis:
         analyse_missing(out(stderr=True), runs)
