@@ -6,14 +6,15 @@ import csv
 import io
 from pathlib import Path
 
-from test_tui import SIZE, make_runs, small, sync, train_screen, wait_for
+from test_tui import SIZE, small, sync, train_screen, wait_for
+from test_tui_runs import make_runs
 
 from glo.analysis_store import read_analysis
 from glo.config import RunConfig
 from glo.runs import RunStore
 from glo.sweep import SweepStore
-from tui.analyse import analyse_in_child
 from tui import messages as m
+from tui.analyse import analyse_in_child
 from tui.app import create_app
 from tui.sweepspec import check_sweep, format_sweep, parse_sweep
 
