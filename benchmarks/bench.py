@@ -62,7 +62,7 @@ def flops_and_peak() -> dict[str, float]:
     from torch.utils.flop_counter import FlopCounterMode
 
     from glo.model import GLO
-    from glo.train import objective
+    from glo.trainer import objective
 
     model = GLO(2000)
     idx, lab, x = torch.arange(32), torch.arange(32) % 10, torch.rand(32, 1, 28, 28)

@@ -10,14 +10,19 @@ when called. The tools it combines live in glo.probe (class-from-content probes)
 from __future__ import annotations
 
 import importlib
-import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from glo import atomic
 from glo.analysis_store import (
     ANALYSIS,
+    FIT_BATCH,
+    FIT_LR,
+    FIT_STEPS,
+    FOLDS,
+    HELDOUT_N,
+    KNN_K,
+    SEED,
     VERSION,
     fingerprint,
     read_analysis,
@@ -28,16 +33,8 @@ from glo.errors import GloError, RunStoreError
 from glo.runs import CHECKPOINT, Run
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from glo.data import Split
     from glo.model import GLO
-
-HELDOUT_N = 500
-FOLDS, KNN_K, SEED = 5, 10, 0
-# code fitting for new images: Adam steps, learning rate (cosine-decayed), minibatch. Measured on
-# 500 held-out MNIST images of a 10-epoch run: within 0.2% of 4x the steps, about 1 s on 2 cores.
-FIT_STEPS, FIT_LR, FIT_BATCH = 100, 0.2, 100
 
 # the torch-side tools, importable from here too but loaded on first use (PEP 562), so that
 # importing this module for read_analysis never pulls in torch
@@ -151,52 +148,3 @@ def analyze(run: Run, heldout_n: int = HELDOUT_N, refresh: bool = False, device:
         except OSError as exc:
             result["warning"] = f"could not write {ANALYSIS}: {exc.strerror or exc}"
     return {**result, "cached": False}
-
-
-def save_grid_png(images: np.ndarray, path: str | os.PathLike, nrow: int | None = None,
-                  labels: list[str] | None = None) -> None:
-    """Write uint8 images as one PNG grid, atomically: R x C x 28 x 28 (one grid row per R) or
-    N x 28 x 28 (``nrow`` images per row, 10 by default). Grey padding, as recon.png. LABELS (one
-    per grid row) are written in a margin left of their rows, so a saved comparison says which
-    run is which."""
-    import io
-
-    import numpy as np
-    import torch
-    from PIL import Image
-    from torchvision.utils import make_grid
-
-    arr = np.asarray(images)
-    if arr.dtype != np.uint8 or arr.ndim not in (3, 4) or arr.size == 0:
-        raise ValueError(f"expected non-empty uint8 R x C x H x W or N x H x W images, got {arr.dtype} {arr.shape}")
-    if arr.ndim == 4:
-        nrow = nrow or arr.shape[1]
-        arr = arr.reshape(-1, *arr.shape[2:])
-    nrow = nrow or min(10, len(arr))
-    grid = make_grid(torch.from_numpy(arr).float().div(255).unsqueeze(1), nrow=nrow, padding=2, pad_value=0.5)
-    picture = Image.fromarray(grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy())
-    if labels:
-        picture = _label_rows(picture, labels, row_height=arr.shape[-2] + 2)
-    buf = io.BytesIO()
-    picture.save(buf, format="png")
-    try:
-        atomic.write_bytes(path, buf.getvalue())
-    except OSError as exc:
-        raise GloError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def _label_rows(picture, labels: list[str], row_height: int):
-    """PICTURE with a grey margin on its left holding each row's label, vertically centred."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.load_default()
-    measure = ImageDraw.Draw(picture)
-    margin = int(max(measure.textlength(label, font=font) for label in labels)) + 8
-    canvas = Image.new("RGB", (picture.width + margin, picture.height), (128, 128, 128))
-    canvas.paste(picture, (margin, 0))
-    draw = ImageDraw.Draw(canvas)
-    for i, label in enumerate(labels):
-        top, bottom = draw.textbbox((0, 0), label, font=font)[1::2]
-        y = 2 + i * row_height + (row_height - 2 - (bottom - top)) // 2 - top
-        draw.text((4, y), label, fill=(255, 255, 255), font=font)
-    return canvas

@@ -22,6 +22,14 @@ from glo.runs import CHECKPOINT, Run
 ANALYSIS = "analysis.json"
 VERSION = 1
 
+# the analysis settings (torch-free, shared by glo.analysis and glo.latent): held-out images fitted,
+# probe folds, kNN neighbours and the seed; code fitting for new images: Adam steps, learning rate
+# (cosine-decayed), minibatch. Measured on 500 held-out MNIST images of a 10-epoch run: within 0.2%
+# of 4x the steps, about 1 s on 2 cores.
+HELDOUT_N = 500
+FOLDS, KNN_K, SEED = 5, 10, 0
+FIT_STEPS, FIT_LR, FIT_BATCH = 100, 0.2, 100
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()

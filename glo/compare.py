@@ -1,8 +1,9 @@
 """What a comparison of runs holds, independent of where it is shown (CLI, console, RESULTS.md).
 
-Final numbers per run (noise-free recon L1, L2, L1+L2, PSNR, and from ``analysis.json`` the
-class-from-content probe and the held-out loss), the loss curves, and the fixed real images with
-each run's reconstructions. Reading never imports torch; exports are written atomically.
+Each run read once (``glo.runview.RunView``: its final numbers, noise-free recon L1, L2, L1+L2,
+PSNR, and from ``analysis.json`` the class-from-content probe and the held-out loss) under a label
+unique among the compared runs, the loss curves, and the fixed real images with each run's
+reconstructions. Reading never imports torch; exports are written atomically.
 """
 
 from __future__ import annotations
@@ -10,36 +11,21 @@ from __future__ import annotations
 import csv
 import io
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from glo import atomic
-from glo.analysis_store import read_analysis
-from glo.errors import GloError, RunStoreError
+from glo.errors import GloError
 from glo.runs import EXPORTS_DIR, Run
+from glo.runview import NUMBER_KEYS, SETTINGS, RunView, run_label
 
-# (key, heading) of the final-numbers table, in order; CSV columns use the keys
-NUMBERS = [
-    ("recon_l1", "recon\nL1"),
-    ("recon_l2", "recon\nL2"),
-    ("recon_loss", "recon\nL1+L2"),
-    ("psnr", "PSNR\ndB"),
-    ("probe_accuracy", "probe\nacc"),
-    ("heldout_loss", "held\nL1+L2"),
-    ("heldout_psnr", "held\nPSNR"),
-]
+Series = list[tuple[str, list[int], list[float]]]  # (label, epochs, values) per curve
+ImageRows = list[tuple[str, np.ndarray]]  # (title, K x 28 x 28 uint8) per row
 
 
-def run_label(run: Run) -> str:
-    """A short name for a run in legends: its --name (a sweep point's settings) or its id."""
-    name = run.id[len("YYYYmmdd-HHMMSS-"):]
-    return name or run.id
-
-
-def labels(runs: list[Run]) -> dict[str, str]:
+def labels(runs: Sequence[Run]) -> dict[str, str]:
     """Legend names for RUNS, unique among them (run id -> label).
 
     A run's --name (``run_label``) where no other run shares it; runs that do (the same sweep point
@@ -58,57 +44,27 @@ def labels(runs: list[Run]) -> dict[str, str]:
     return out
 
 
-@dataclass
-class Row:
-    """One run's line of the comparison."""
-
-    run: Run
-    label: str
-    status: str
-    settings: dict[str, Any]
-    epochs: int
-    numbers: dict[str, float | None]
-    elapsed_s: float | None
+def rows(items: Sequence[Run | RunView]) -> list[RunView]:
+    """Each run read once (``RunView``), labelled uniquely among them (``labels``); runs already read
+    are kept as they are."""
+    names = labels([item.run if isinstance(item, RunView) else item for item in items])
+    return [item if isinstance(item, RunView) else RunView(item, names[item.id]) for item in items]
 
 
-def row(run: Run, label: str | None = None) -> Row:
-    try:
-        settings = run.read_config().to_dict()
-    except RunStoreError:
-        settings = {}
-    epochs = run.epochs()
-    last = epochs[-1] if epochs else {}
-    analysis = read_analysis(run) or {}
-    heldout = analysis.get("heldout") or {}
-    numbers = {key: last.get(key) for key in ("recon_l1", "recon_l2", "recon_loss", "psnr")}
-    numbers["probe_accuracy"] = analysis.get("probe_accuracy")
-    numbers["heldout_loss"] = heldout.get("recon_loss")
-    numbers["heldout_psnr"] = heldout.get("psnr")
-    return Row(run, label or run_label(run), run.status(), settings, len(epochs), numbers, last.get("elapsed_s"))
-
-
-def rows(runs: list[Run]) -> list[Row]:
-    names = labels(runs)
-    return [row(r, names[r.id]) for r in runs]
-
-
-SETTING_COLUMNS = ("dataset", "n_images", "sigma", "decay", "loss", "combine", "epochs", "batch_size", "seed")
-
-
-def to_csv(table: list[Row]) -> bytes:
+def to_csv(table: list[RunView]) -> bytes:
     """One line per run: id, label, status, settings, epochs, final numbers, time."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["run", "label", "status", *SETTING_COLUMNS, "epochs_done", *[k for k, _ in NUMBERS],
-                     "elapsed_s"])
+    writer.writerow(["run", "label", "status", *SETTINGS, "epochs_done", *NUMBER_KEYS, "elapsed_s"])
     for r in table:
-        writer.writerow([r.run.id, r.label, r.status, *[r.settings.get(k, "") for k in SETTING_COLUMNS], r.epochs,
-                         *["" if r.numbers[k] is None else f"{r.numbers[k]:.6g}" for k, _ in NUMBERS],
+        settings, numbers = r.settings, r.numbers
+        writer.writerow([r.run.id, r.label, r.status, *[settings.get(k, "") for k in SETTINGS], r.epochs_done,
+                         *["" if numbers[k] is None else f"{numbers[k]:.6g}" for k in NUMBER_KEYS],
                          "" if r.elapsed_s is None else r.elapsed_s])
     return buf.getvalue().encode()
 
 
-def write_csv(table: list[Row], path) -> None:
+def write_csv(table: list[RunView], path) -> None:
     try:
         atomic.write_bytes(path, to_csv(table))
     except OSError as exc:
@@ -136,16 +92,17 @@ def image_grid(images: list[tuple[str, np.ndarray]]) -> np.ndarray:
     return grid
 
 
-def export(runs: list[Run], csv_path=None, png_path=None) -> list[Path]:
+def export(runs: Sequence[Run | RunView], csv_path=None, png_path=None) -> list[Path]:
     """Write the final numbers as CSV and the image rows as PNG (each only when a path is given;
     the PNG only when some run has images). Returns the paths written."""
+    table = rows(runs)
     written = []
     if csv_path is not None:
-        write_csv(rows(runs), csv_path)
+        write_csv(table, csv_path)
         written.append(Path(csv_path))
-    images = image_rows(runs) if png_path is not None else []
+    images = image_rows(table) if png_path is not None else []
     if images:
-        from glo.analysis import save_grid_png  # torch: only for the PNG
+        from glo.png import save_grid_png  # torch: only for the PNG
 
         save_grid_png(image_grid(images), png_path, labels=[label for label, _ in images])
         written.append(Path(png_path))
@@ -164,33 +121,31 @@ def export_paths(root: Path) -> tuple[Path, Path]:
     return folder / f"{stem}.csv", folder / f"{stem}.png"
 
 
-def image_rows(runs: list[Run]) -> list[tuple[str, np.ndarray]]:
+def image_rows(runs: Sequence[Run | RunView]) -> ImageRows:
     """('originals', K x 28 x 28) then (label, reconstructions) per run that has images.
 
     Every run shows the same fixed real images (the first training image of each class, then the
     second, ...), so one row of originals serves all runs trained on the same data; a run whose
     originals differ gets its own originals row.
     """
-    out: list[tuple[str, np.ndarray]] = []
+    out: ImageRows = []
     shown: np.ndarray | None = None
-    names = labels(runs)
-    for run in runs:
-        images = run.read_images()
+    for view in rows(runs):
+        images = view.run.read_images()
         if images is None:
             continue
         originals, recons, _ = images
         if shown is None or originals.shape != shown.shape or not np.array_equal(originals, shown):
-            out.append(("originals" if shown is None else f"originals ({names[run.id]})", originals))
+            out.append(("originals" if shown is None else f"originals ({view.label})", originals))
             shown = originals
-        out.append((names[run.id], recons))
+        out.append((view.label, recons))
     return out
 
 
-def curves(runs: list[Run], metric: str) -> list[tuple[str, list[int], list[float]]]:
+def curves(runs: Sequence[Run | RunView], metric: str) -> Series:
     """(label, epochs, values) of ``metric`` per run, for overlaid loss curves."""
     out = []
-    names = labels(runs)
-    for run in runs:
-        recs = [r for r in run.epochs() if isinstance(r.get(metric), (int, float))]
-        out.append((names[run.id], [r["epoch"] for r in recs], [float(r[metric]) for r in recs]))
+    for view in rows(runs):
+        recs = [r for r in view.epochs if isinstance(r.get(metric), (int, float))]
+        out.append((view.label, [r["epoch"] for r in recs], [float(r[metric]) for r in recs]))
     return out

@@ -99,6 +99,33 @@ class RunConfig:
         }
 
 
+# The settings a user sets on the command line (glo run, glo sweep, glo serve and glo-tui), in the
+# order --help lists them, with their help text: the one place the typer CLI and glo-tui read them from.
+# Each is a RunConfig field of the same name (its type and default come from there).
+OPTION_HELP: dict[str, str] = {
+    "sigma": "Std of the Gaussian noise on content codes while training.",
+    "decay": "Activation decay on content codes.",
+    "loss": "Training loss: l1, l2 or l1+l2.",
+    "combine": "How class and content codes meet: concat or adain.",
+    "epochs": "Passes over the training images.",
+    "batch_size": "Images per step.",
+    "n_images": "Training images, class-balanced.",
+    "dataset": "bundled (real MNIST shipped with glo), mnist, fashionmnist, kmnist.",
+    "data_root": "torchvision data folder for mnist, fashionmnist, kmnist.",
+    "download": "Let torchvision download the data set into --data-root.",
+    "seed": "Random seed (runs repeat exactly on the CPU).",
+    "device": "auto, cpu, cuda or mps.",
+    "lr_generator": "Adam learning rate of the generator.",
+    "lr_latent": "Adam learning rate of the latent codes.",
+}
+
+
+def option_type(name: str) -> type:
+    """The Python type of the command-line setting NAME: int, float, str or bool (data_root: str)."""
+    kind = {f.name: f.type for f in fields(RunConfig)}[name]
+    return {"int": int, "float": float, "bool": bool}.get(str(kind), str)
+
+
 def check_choice(key: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")

@@ -43,9 +43,6 @@ def npz_bytes(originals: np.ndarray, recons: np.ndarray, labels: np.ndarray) -> 
 
 def png_bytes(originals: np.ndarray, recons: np.ndarray) -> bytes:
     """The contents of recon.png: originals in the first row, reconstructions in the second."""
-    from torchvision.utils import save_image
+    from glo.png import grid_png_bytes
 
-    grid = torch.from_numpy(np.concatenate([originals, recons])).float().div(255).unsqueeze(1)
-    png = io.BytesIO()
-    save_image(grid, png, nrow=len(originals), padding=2, pad_value=0.5, format="png")
-    return png.getvalue()
+    return grid_png_bytes(np.stack([originals, recons]))

@@ -16,11 +16,11 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from glo.analysis import FIT_BATCH, FIT_LR, FIT_STEPS  # the measured defaults
+from glo.analysis_store import FIT_BATCH, FIT_LR, FIT_STEPS  # the measured defaults
 from glo.data import N_CLASSES, Split, balanced_indices
 from glo.metrics import scores
 from glo.model import GLO, project_to_ball_
-from glo.train import to_uint8
+from glo.images import to_uint8
 
 Images = np.ndarray | torch.Tensor  # uint8 N x 28 x 28 (as a Split holds them) or floats in [0, 1]
 Labels = Sequence[int] | np.ndarray | torch.Tensor

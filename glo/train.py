@@ -34,13 +34,9 @@ from glo.events import (
     Resumed,
     Started,
 )
-from glo.images import display_indices, npz_bytes, png_bytes, to_uint8
+from glo.images import npz_bytes, png_bytes
 from glo.runs import CHECKPOINT, IMAGES_NPZ, IMAGES_PNG, Run
-from glo.trainer import GENERATOR_WIDTH, Trainer, model_args, objective, resolve_device
-
-__all__ = ["GENERATOR_WIDTH", "RunRecorder", "display_indices", "model_args", "objective", "resolve_device",
-           "to_uint8", "train"]
-
+from glo.trainer import Trainer, objective  # objective: looked up here at each run (tests replace it)
 
 class _Stop(Exception):
     """Raised inside the loop when a stop was requested."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -22,14 +21,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from glo import atomic  # noqa: E402
-from glo.analysis import analyze, load_trained, read_analysis, samples, save_grid_png, transfer_grid  # noqa: E402
-from glo.compare import image_grid, image_rows, rows  # noqa: E402
+from glo.analysis import analyze, load_trained, read_analysis, samples  # noqa: E402
+from glo.compare import curves, image_grid, image_rows, rows  # noqa: E402
 from glo.config import RunConfig  # noqa: E402
 from glo.data import load_split  # noqa: E402
 from glo.errors import RunStoreError  # noqa: E402
 from glo.events import Epoch, SweepFinished, SweepPoint  # noqa: E402
 from glo.runs import RunStore  # noqa: E402
+from glo.figures import transfer_rows  # noqa: E402
+from glo.png import save_grid_png  # noqa: E402
 from glo.sweep import SweepStore, run_sweep  # noqa: E402
+from glo.view.format import pct  # noqa: E402
+from glo.view.plots import curves_chart, plain  # noqa: E402
 
 # (name, setting, values, base overrides, the seed's figure and what it reports)
 STUDIES = [
@@ -80,22 +83,10 @@ def run_study(store: RunStore, name: str, param: str, values: list, base: RunCon
 
 
 def curves_text(runs, log: bool = True, width: int = 96, height: int = 22) -> str:
-    import plotext as plt
-
-    from glo.cli.report import PLAIN_MARKERS
-    from glo.compare import curves
-
-    plt.clear_figure()
-    plt.plotsize(width, height)
-    plt.theme("clear")
-    series = [c for c in curves(runs, "recon_loss") if c[1]]
-    for i, (label, x, y) in enumerate(series):  # Markdown has no colours: a character per run
-        plt.plot(x, y, label=label, marker=PLAIN_MARKERS[i % len(PLAIN_MARKERS)])
-    if log:
-        plt.yscale("log")
-    plt.title("noise-free recon loss (L1+L2) per epoch" + (", log scale" if log else ""))
-    plt.xlabel("epoch")
-    return re.sub(r"\x1b\[[0-9;]*m", "", plt.build())  # plain text for Markdown
+    """The runs' recon loss curves as plain text; Markdown has no colours: a character per run."""
+    title = "noise-free recon loss (L1+L2) per epoch" + (", log scale" if log else "")
+    chart = curves_chart(curves(runs, "recon_loss"), title, width, height, log, colour=False, theme="clear")
+    return "(no epochs recorded)" if chart is None else plain(chart)
 
 
 def midtones(model, split) -> float:
@@ -250,10 +241,6 @@ def study_section(name, param, figure, claim, runs, extra, images_dir: Path, md_
     return out
 
 
-def pct(v) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"
-
-
 def differences(done: dict, facts: dict) -> list[str]:
     """Where glo's numbers differ from the seed's, and why (the seed gives no code or architecture).
 
@@ -323,14 +310,8 @@ def transfer_section(runs, images_dir: Path, md_dir: Path) -> list[str]:
     run = next(r for r in runs if r.read_config().sigma == 0.3)
     trained = load_trained(run)
     show = np.arange(0, 2000, 200)[:8]  # one source image of each of eight digits
-    import torch
-
-    codes = trained.model.content_codes.weight[torch.as_tensor(show)].detach()
-    grid = transfer_grid(trained.model, codes)
-    originals = trained.split.images[show]
-    with_source = np.concatenate([originals[:, None], grid], axis=1)
     png = images_dir / "transfer.png"
-    save_png(with_source, png)
+    save_png(transfer_rows(trained, indices=show).full, png)
     sample_png = images_dir / "samples.png"
     drawn = samples(trained.model, [d for d in range(10) for _ in range(8)], seed=0)
     save_png(drawn.reshape(10, 8, 28, 28), sample_png)

@@ -23,7 +23,6 @@ from glo.analysis import (
     fingerprint,
     load_trained,
     read_analysis,
-    save_grid_png,
 )
 from glo.cli.app import app, main
 from glo.config import RunConfig
@@ -38,9 +37,11 @@ from glo.latent import (
     transfer_grid,
 )
 from glo.model import GLO
+from glo.png import save_grid_png
 from glo.probe import knn_accuracy, probe_accuracy, stratified_folds
 from glo.runs import CHECKPOINT, Run, RunStore
-from glo.train import to_uint8, train
+from glo.images import to_uint8
+from glo.train import train
 
 runner = CliRunner()
 COMBINES = ("concat", "adain")

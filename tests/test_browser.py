@@ -209,7 +209,7 @@ def test_tiny_run_in_the_browser(browser, served):
 
 
 def test_closing_the_tab_stops_the_run_cleanly(browser, served):
-    from glo.cli.train_cmd import prepare
+    from glo.prepare import prepare
     from glo.runs import RunStore
 
     server = served(LONG)

@@ -14,6 +14,8 @@ import pytest
 
 from glo.runs import RunStore
 
+pytestmark = pytest.mark.slow  # real processes started, killed and resumed: seconds each
+
 ARGS = ["--headless", "--epochs", "4", "--n-images", "60", "--batch-size", "20", "--device", "cpu"]
 
 

@@ -3,7 +3,7 @@ import torch
 
 from glo.metrics import evaluate, recon_loss
 from glo.model import GLO
-from glo.train import objective
+from glo.trainer import objective
 
 
 def test_shapes_and_range():

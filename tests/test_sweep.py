@@ -177,7 +177,7 @@ def test_the_comparison_fits_80_columns_without_cutting_a_number(tmp_path):
 def test_comparison_tables_never_cut_even_when_many_settings_differ(tmp_path, width):
     from rich.console import Console
 
-    from glo.cli.report import numbers_tables
+    from glo.view.numbers import numbers_tables
 
     store = RunStore(tmp_path)
     for i in range(4):  # long names, six settings that differ, no numbers yet: the widest case

@@ -2,55 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import threading
-import time
+
+from conftest import SIZE, small, summary, sync, train_screen, wait_for
 
 from glo.config import RunConfig
 from glo.events import Step
 from glo.runs import RunStore
+from glo.view.images import resize
 from tui.app import create_app
 from tui.bridge import EventPump
 from tui.messages import RunFinished, StepsDone
 from tui.widgets.chart import MAX_POINTS, Downsampler
-from tui.widgets.recon import layout, resize
-
-SIZE = (100, 30)
-
-
-def sync(fn):
-    """Run an async Pilot test with asyncio (no async pytest plugin needed)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
-
-
-def small(**kw) -> RunConfig:
-    base = {"n_images": 40, "epochs": 3, "batch_size": 8, "device": "cpu"}
-    base.update(kw)
-    return RunConfig(**base)
-
-
-async def wait_for(pilot, cond, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
-def summary(run_dir) -> dict:
-    return json.loads((run_dir / "summary.json").read_text())
-
-
-def train_screen(app):
-    return app.screen_stack[0]
-
+from tui.widgets.recon import layout
 
 # --- pieces without the app ---
 
@@ -115,7 +80,7 @@ def test_recon_layout_fits_and_resizes():
 @sync
 async def test_run_feeds_chart_images_and_status(tmp_path, split, monkeypatch):
     monkeypatch.setattr("tui.bridge.IMAGES_INTERVAL", 0.0)  # tiny epochs: show every one
-    app = create_app(tmp_path, config=small(), split=split)
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
         await pilot.press("s")
@@ -140,7 +105,7 @@ async def test_run_feeds_chart_images_and_status(tmp_path, split, monkeypatch):
 
 @sync
 async def test_pause_live_sigma_change_resume_and_stop(tmp_path, split):
-    app = create_app(tmp_path, config=small(epochs=500), split=split)
+    app = create_app(tmp_path, config=small(epochs=500), load=lambda cfg: split)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
         await pilot.press("s")
@@ -174,7 +139,7 @@ async def test_pause_live_sigma_change_resume_and_stop(tmp_path, split):
 
 @sync
 async def test_inputs_validate_as_you_type(tmp_path, split):
-    app = create_app(tmp_path, config=small(), split=split)
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
         form = screen.form
@@ -214,7 +179,7 @@ async def test_failing_run_shows_error_and_app_stays_usable(tmp_path, split, mon
         raise RuntimeError("injected fault")
 
     monkeypatch.setattr(glo.train, "objective", broken)
-    app = create_app(tmp_path, config=small(), split=split)
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
         await pilot.press("s")
@@ -231,7 +196,7 @@ async def test_failing_run_shows_error_and_app_stays_usable(tmp_path, split, mon
 
 @sync
 async def test_quit_during_a_run_stops_it_cleanly(tmp_path, split):
-    app = create_app(tmp_path, config=small(epochs=500), split=split)
+    app = create_app(tmp_path, config=small(epochs=500), load=lambda cfg: split)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
         await pilot.press("s")
@@ -252,7 +217,7 @@ async def test_quit_during_a_run_stops_it_cleanly(tmp_path, split):
 
 @sync
 async def test_prepared_run_starts_on_mount(tmp_path, split):
-    from glo.cli.train_cmd import PreparedRun
+    from glo.prepare import PreparedRun
 
     cfg = small(epochs=2)
     prepared = PreparedRun(cfg, RunStore(tmp_path).create(cfg), split, False)

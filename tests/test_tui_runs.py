@@ -3,37 +3,11 @@ damaged run folders. Pilot drives the real app on tiny synthetic runs."""
 
 from __future__ import annotations
 
-import time
 
-from test_tui import small, sync, train_screen, wait_for
+from conftest import make_runs, small, sync, train_screen, wait_for
 
-from glo.controls import Controls
-from glo.events import Step
 from glo.runs import RunStore
 from tui.app import create_app
-
-
-def make_runs(root, split):
-    """Two finished runs and one stopped after a few steps, trained directly by the core."""
-    from glo.train import train
-
-    store = RunStore(root)
-    ids = []
-    for sigma in (0.1, 0.5):
-        cfg = small(epochs=2, sigma=sigma)
-        run = store.create(cfg)
-        for _ in train(cfg, run, split=split):
-            pass
-        ids.append(run.id)
-        time.sleep(0.01)
-    cfg = small(epochs=3, name="tostop")
-    run = store.create(cfg)
-    controls = Controls()
-    for ev in train(cfg, run, controls, split):
-        if isinstance(ev, Step) and ev.step == 7:
-            controls.stop()
-    ids.append(run.id)
-    return ids
 
 
 @sync
@@ -44,7 +18,7 @@ async def test_saved_runs_list_compare_open_and_resume(tmp_path, split):
     from tui.screens.runs import RunsScreen
 
     done_a, done_b, stopped = make_runs(tmp_path, split)
-    app = create_app(tmp_path, config=small(), split=split, auto_analyse=False)  # analysis: test_tui_sweep
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split, analyser=None)  # analysis: test_tui_sweep
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
@@ -122,7 +96,7 @@ async def test_damaged_runs_are_listed_and_marked(tmp_path, split):
     no_config = store.create(small(name="noconfig"))
     no_config.append_metrics({"event": "epoch", "epoch": 1, "step": 5, "recon_loss": 0.3})
     (tmp_path / "someone-elses-folder").mkdir()
-    app = create_app(tmp_path, config=small(), split=split)
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")

@@ -6,15 +6,16 @@ import csv
 import io
 from pathlib import Path
 
-from test_tui import SIZE, small, sync, train_screen, wait_for
-from test_tui_runs import make_runs
+import pytest
+
+from conftest import SIZE, make_runs, small, sync, train_screen, wait_for
 
 from glo.analysis_store import read_analysis
 from glo.config import RunConfig
 from glo.runs import RunStore
 from glo.sweep import SweepStore
 from tui import messages as m
-from tui.analyse import analyse_in_child
+from tui.analyse import ChildAnalyser, analyse_in_child
 from tui.app import create_app
 from tui.sweepspec import check_sweep, format_sweep, parse_sweep
 
@@ -45,7 +46,7 @@ def test_sweep_field_parses_and_checks_every_point():
 async def test_sweep_from_the_form_trains_each_point_then_compares(tmp_path, split):
     from tui.screens.compare import CompareChart, CompareScreen
 
-    app = create_app(tmp_path, config=small(epochs=1), split=split, auto_analyse=False)
+    app = create_app(tmp_path, config=small(epochs=1), load=lambda cfg: split, analyser=None)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
         form = screen.form
@@ -91,7 +92,7 @@ async def test_saved_runs_show_sweeps_mark_them_and_resume_a_stopped_one(tmp_pat
     for _ in run_sweep(done, store, load=lambda cfg: split):  # a finished sweep, trained by the core
         pass
     long = SweepStore(store).create(small(epochs=200), [("loss", ["l1", "l2"])])
-    app = create_app(tmp_path, split=split, sweep=long, auto_analyse=False)
+    app = create_app(tmp_path, load=lambda cfg: split, sweep=long, analyser=None)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = train_screen(app)  # `glo sweep` without --headless: the sweep starts on mount
         assert screen.form.raw("sweep") == "loss=l1,l2" and screen.form.raw("epochs") == "200"
@@ -142,6 +143,7 @@ async def test_saved_runs_show_sweeps_mark_them_and_resume_a_stopped_one(tmp_pat
     assert resume_hints(app) == [f"sweep {long.id} stopped: resume it with  glo sweep --resume {long.id}"]
 
 
+@pytest.mark.slow  # analyses in child processes
 @sync
 async def test_compare_numbers_analysis_and_export(tmp_path, split):
     from tui.screens.compare import CompareScreen
@@ -152,7 +154,7 @@ async def test_compare_numbers_analysis_and_export(tmp_path, split):
     # one run analysed already (by glo.analysis.analyze, in the console's child process), the other not
     assert analyse_in_child(tmp_path, done_a, heldout_n=10) is None
     assert read_analysis(store.get(done_b)) is None
-    app = create_app(tmp_path, config=small(), split=split, analysis_heldout=10)
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split, analyser=ChildAnalyser(heldout_n=10))
     async with app.run_test(size=(120, 50)) as pilot:
         app.open_compare([store.get(done_a), store.get(done_b)])
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), what="comparison")

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def command(root: str | os.PathLike, run_id: str, heldout_n: int | None = None) -> list[str]:
@@ -43,6 +44,25 @@ def analyse_in_child(root: str | os.PathLike, run_id: str, heldout_n: int | None
         return None
     lines = [line for line in (err or "").splitlines() if line.strip()]
     return lines[-1] if lines else f"analysis exited with code {proc.returncode}"
+
+
+class ChildAnalyser:
+    """How the console computes a run's missing analysis: a child process per run (the default).
+
+    Called from a worker thread as ``analyser(run, cancelled)``; returns None when the analysis is
+    cached, 'cancelled' when CANCELLED() turned true, else one line saying why it failed.
+    ``heldout_n`` fits fewer held-out images than glo's default (tests make it small).
+    """
+
+    def __init__(self, heldout_n: int | None = None) -> None:
+        self.heldout_n = heldout_n
+
+    def __call__(self, run, cancelled: Callable[[], bool]) -> str | None:
+        return analyse_in_child(run.root, run.id, self.heldout_n, cancelled=cancelled)
+
+
+Analyser = Callable[[Any, Callable[[], bool]], "str | None"]  # (run, cancelled) -> None, 'cancelled' or why not
+DEFAULT_ANALYSER = ChildAnalyser()
 
 
 def main(argv: list[str] | None = None) -> int:

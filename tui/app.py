@@ -12,7 +12,7 @@ import signal
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -20,7 +20,11 @@ from textual.screen import Screen
 
 from glo.config import RunConfig
 from glo.runs import RunStore
+from tui.analyse import DEFAULT_ANALYSER, Analyser
 from tui.screens.train import TrainScreen
+
+if TYPE_CHECKING:
+    from glo.prepare import Loader
 
 
 class GloApp(App):
@@ -33,11 +37,9 @@ class GloApp(App):
     ]
 
     def __init__(self, runs_dir: str | os.PathLike | None = None, prepared: Any = None,
-                 config: RunConfig | None = None, split: Any = None, sweep: Any = None,
-                 auto_analyse: bool = True, analysis_heldout: int | None = None, **kw: Any) -> None:
+                 config: RunConfig | None = None, sweep: Any = None, load: Loader | None = None,
+                 analyser: Analyser | None = DEFAULT_ANALYSER, **kw: Any) -> None:
         super().__init__(**kw)
-        # comparisons analyse runs that lack analysis.json (probe, held-out fit); tests make it small
-        self.auto_analyse, self.analysis_heldout = auto_analyse, analysis_heldout
         self.store = RunStore(runs_dir)
         self.prepared = prepared
         self.sweep = sweep  # a glo.sweep.Sweep to train (or resume) on mount
@@ -46,7 +48,8 @@ class GloApp(App):
         if config is None and sweep is not None:
             config = RunConfig.from_dict(sweep.base)
         self.base = config or RunConfig()
-        self.split = split  # tests: a ready Split instead of loading the data set
+        self.load = load  # the data split of a config (None: glo.prepare.load_data, in the worker)
+        self.analyser = analyser  # computes a run's missing analysis for comparisons (None: never)
         self.started_runs: list[str] = []  # run ids trained in this session (for resume hints on exit)
         self.started_sweeps: list[str] = []  # sweep ids likewise
 
@@ -60,15 +63,9 @@ class GloApp(App):
     # --- runs ---
     def prepare_run(self, cfg: RunConfig | None, resume_id: str | None):
         """Validate, load the data and create (or reopen) the run folder; raises GloError."""
-        from glo.cli.train_cmd import PreparedRun, prepare
+        from glo.prepare import load_data, prepare
 
-        if self.split is None:
-            return prepare(cfg or RunConfig(), self.store, resume_id)
-        if resume_id:
-            run = self.store.get(resume_id)
-            return PreparedRun(run.read_config().validate(), run, self.split, True)
-        cfg = (cfg or RunConfig()).validate()
-        return PreparedRun(cfg, self.store.create(cfg), self.split, False)
+        return prepare(cfg, self.store, resume_id, load=self.load or load_data)
 
     def resume_run(self, run_id: str) -> None:
         """Back to the training screen, resuming a stopped or interrupted run."""
@@ -155,8 +152,14 @@ class GloApp(App):
 
 
 def create_app(runs_dir: str | os.PathLike | None = None, prepared: Any = None, **kw: Any) -> GloApp:
-    """The console app. ``prepared`` (a glo.cli.train_cmd.PreparedRun) starts training on mount,
-    and so does ``sweep`` (a glo.sweep.Sweep; resumed if some of its runs are done)."""
+    """The console app, for glo-tui, glo run, glo sweep, glo serve's tabs and the tests.
+
+    ``prepared`` (a glo.prepare.PreparedRun) starts training on mount, and so does ``sweep`` (a
+    glo.sweep.Sweep; resumed if some of its runs are done); ``config`` fills the form. ``load``
+    reads a config's data split (default: the data set on disk), ``analyser`` computes a run's
+    missing probe and held-out numbers when a comparison shows it (default: a child process per
+    run, ``tui.analyse``; None: never).
+    """
     return GloApp(runs_dir, prepared=prepared, **kw)
 
 
@@ -209,20 +212,21 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from glo.cli.options import RUN_OPTIONS
+    """``glo-tui``: the run options (glo.config.OPTION_HELP, as glo run's) fill the settings form."""
+    from glo.config import OPTION_HELP, option_type
     from glo.errors import ConfigError, GloError
 
     parser = OneLineParser(prog="glo-tui", description="The glo console: train, watch and compare GLO "
                                      "runs. The run options (as glo run's) set the settings form's initial values.")
     parser.add_argument("--runs-dir", type=Path, default=None, help="runs folder (default: $GLO_RUNS_DIR or ./runs)")
-    for name, kind, opt in RUN_OPTIONS:
-        flag = "--" + name.replace("_", "-")
+    for name, help in OPTION_HELP.items():
+        flag, kind = "--" + name.replace("_", "-"), option_type(name)
         if kind is bool:
-            parser.add_argument(flag, action="store_true", default=None, help=opt.help)
+            parser.add_argument(flag, action="store_true", default=None, help=help)
         else:
-            parser.add_argument(flag, type=kind if kind in (int, float) else str, help=opt.help)
+            parser.add_argument(flag, type=kind, help=help)
     args = parser.parse_args(argv)
-    given = {name: getattr(args, name) for name, _, _ in RUN_OPTIONS if getattr(args, name) is not None}
+    given = {name: getattr(args, name) for name in OPTION_HELP if getattr(args, name) is not None}
     config = RunConfig(**given) if given else None
     if config is not None:
         try:

@@ -47,10 +47,7 @@ class SweepJob:
     def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
         from glo.sweep import run_sweep
 
-        split = app.split  # tests: a ready Split instead of loading the data set
-
-        load = (lambda cfg: split) if split is not None else None
-        return run_sweep(self.sweep, app.store, controls, load=load), self.base
+        return run_sweep(self.sweep, app.store, controls, load=app.load), self.base
 
     def point_config(self, index: int) -> RunConfig:
         return self.sweep.point_config(index)

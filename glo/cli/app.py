@@ -77,7 +77,7 @@ def run(
 @runs_app.command("list")
 def runs_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP)) -> None:
     """A table of the saved runs: status, settings that differ from the defaults, final losses."""
-    from glo.cli.report import runs_table
+    from glo.view.tables import runs_table
 
     s = store(runs_dir)
     runs = s.runs()

@@ -15,28 +15,20 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-from glo.config import RunConfig
+from glo.config import OPTION_HELP, RunConfig, option_type
 
 RUNS_DIR_HELP = "Runs folder (default: $GLO_RUNS_DIR or ./runs)."
 
-# (name, type, typer option): every RunConfig setting a user sets from the command line
-RUN_OPTIONS: list[tuple[str, Any, Any]] = [
-    ("sigma", float, typer.Option(RunConfig.sigma, help="Std of the Gaussian noise on content codes while training.")),
-    ("decay", float, typer.Option(RunConfig.decay, help="Activation decay on content codes.")),
-    ("loss", str, typer.Option(RunConfig.loss, help="Training loss: l1, l2 or l1+l2.")),
-    ("combine", str, typer.Option(RunConfig.combine, help="How class and content codes meet: concat or adain.")),
-    ("epochs", int, typer.Option(RunConfig.epochs, help="Passes over the training images.")),
-    ("batch_size", int, typer.Option(RunConfig.batch_size, help="Images per step.")),
-    ("n_images", int, typer.Option(RunConfig.n_images, help="Training images, class-balanced.")),
-    ("dataset", str, typer.Option(RunConfig.dataset,
-                                  help="bundled (real MNIST shipped with glo), mnist, fashionmnist, kmnist.")),
-    ("data_root", Optional[Path], typer.Option(None, help="torchvision data folder for mnist, fashionmnist, kmnist.")),
-    ("download", bool, typer.Option(False, help="Let torchvision download the data set into --data-root.")),
-    ("seed", int, typer.Option(RunConfig.seed, help="Random seed (runs repeat exactly on the CPU).")),
-    ("device", str, typer.Option(RunConfig.device, help="auto, cpu, cuda or mps.")),
-    ("lr_generator", float, typer.Option(RunConfig.lr_generator, help="Adam learning rate of the generator.")),
-    ("lr_latent", float, typer.Option(RunConfig.lr_latent, help="Adam learning rate of the latent codes.")),
-]
+
+def _typer_option(name: str, help: str) -> tuple[str, Any, Any]:
+    """(name, type, typer option) of one command-line setting, from RunConfig and its help text."""
+    if name == "data_root":  # a folder: typer checks nothing, but --help says PATH
+        return name, Optional[Path], typer.Option(None, help=help)
+    return name, option_type(name), typer.Option(getattr(RunConfig, name), help=help)
+
+
+# every RunConfig setting a user sets from the command line (glo.config.OPTION_HELP: names, order, help)
+RUN_OPTIONS: list[tuple[str, Any, Any]] = [_typer_option(name, help) for name, help in OPTION_HELP.items()]
 RUN_OPTION_NAMES = [name for name, _, _ in RUN_OPTIONS]
 
 

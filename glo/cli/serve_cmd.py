@@ -20,52 +20,10 @@ from glo.cli.options import (
     with_run_options,
 )
 from glo.errors import GloError
+from glo.listen import check_port, is_loopback, url_host
 
 REMOTE_WARNING = ("anyone who can reach port {port} on this machine can use this console: start runs, and "
                   "delete saved runs (there is no password and no encryption)")
-
-
-def is_loopback(host: str | None) -> bool:
-    """A loopback address or the name localhost (only this machine can connect)."""
-    import ipaddress
-
-    if not host:
-        return False
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_port(host: str, port: int) -> None:
-    """Raise GloError when ``host:port`` can't be listened on (in use, or no such address here)."""
-    import errno
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise GloError(f"cannot listen on {host}: {exc.strerror or exc}") from exc
-    for family, kind, proto, _, addr in infos:
-        with socket.socket(family, kind, proto) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            try:
-                sock.bind(addr)
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    raise GloError(f"port {port} on {host} is already in use (another glo serve?); "
-                                   f"pick another with --port") from exc
-                raise GloError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-
-
-def url_host(host: str) -> str:
-    if host in ("0.0.0.0", "::", ""):
-        return socket.gethostname()
-    return f"[{host}]" if ":" in host else host
 
 
 def console_args(ctx: typer.Context, options: dict) -> list[str]:
@@ -112,7 +70,7 @@ def serve(
     runs = RunStore(runs_dir).check().root.resolve()
     check_port(host, port)
 
-    from tui.serve import console_command, serve_console
+    from glo.cli.console import serve_console
 
     url = f"http://{url_host(host)}:{port}"
     user = _user()
@@ -127,8 +85,7 @@ def serve(
             print(f"glo: warning: {REMOTE_WARNING.format(port=port)}", file=sys.stderr, flush=True)
         print("Ctrl-C stops the server (each tab's training run is saved as stopped first)", flush=True)
 
-    serve_console(console_command(runs, console_args(ctx, options)), host, port, remote=not is_loopback(host),
-                  on_ready=ready)
+    serve_console(runs, console_args(ctx, options), host, port, remote=not is_loopback(host), on_ready=ready)
 
 
 def _user() -> str:

@@ -65,7 +65,7 @@ def sweep(
                 raise GloError(f"--{key.replace('_', '-')} is swept; drop the option")
         base = config_from_options(options)
         base.validate()
-        from glo.train import resolve_device
+        from glo.trainer import resolve_device
 
         resolve_device(base.device)
         the_sweep = sweeps.create(base, params, name)
@@ -75,35 +75,35 @@ def sweep(
     if headless:
         code = run_sweep_headless(the_sweep, store, make_console(), log)
     else:
-        from tui.app import run_console
+        from glo.cli.console import open_console
 
-        code = run_console(store.root, sweep=the_sweep)
+        code = open_console(store.root, sweep=the_sweep)
     raise typer.Exit(code)
 
 
 def run_sweep_headless(the_sweep, store, console: Console, log: bool = False) -> int:
     from glo.cli.progress import reporter
     from glo.cli.report import print_comparison
-    from glo.cli.train_cmd import _safe, install_stop_handlers
+    from glo.cli.train_cmd import safe, install_stop_handlers
     from glo.controls import Controls
     from glo.events import SweepFinished
     from glo.sweep import run_sweep
 
     controls = Controls()
     rep = reporter(console)
-    signals = install_stop_handlers(controls, lambda line: _safe(rep.say, line))
-    _safe(console.print, f"sweep {the_sweep.id}: {len(the_sweep.points)} runs ({the_sweep.label})")
+    signals = install_stop_handlers(controls, lambda line: safe(rep.say, line))
+    safe(console.print, f"sweep {the_sweep.id}: {len(the_sweep.points)} runs ({the_sweep.label})")
     final = None
     with rep:
         for ev in run_sweep(the_sweep, store, controls):
-            _safe(rep.handle, ev)
+            safe(rep.handle, ev)
             if isinstance(ev, SweepFinished):
                 final = ev
     runs = the_sweep.runs(store)
     if runs:
-        _safe(print_comparison, console, runs, "recon_loss", log)
+        safe(print_comparison, console, runs, "recon_loss", log)
     if final is None or final.status != "completed":
-        _safe(console.print, f"sweep stopped: resume it with  glo sweep --resume {the_sweep.id} --headless")
+        safe(console.print, f"sweep stopped: resume it with  glo sweep --resume {the_sweep.id} --headless")
         return 128 + signals[0] if signals else 0 if final is not None else 1
     return 1 if final.failed else 0
 

@@ -10,40 +10,8 @@ from rich.console import Console
 
 from glo.config import RunConfig
 from glo.controls import Controls
-from glo.data import Split, load_split
-from glo.errors import GloError
-from glo.runs import CHECKPOINT, Run, RunStore
-
-
-class PreparedRun:
-    def __init__(self, cfg: RunConfig, run: Run, split: Split, resume: bool) -> None:
-        self.cfg, self.run, self.split, self.resume = cfg, run, split, resume
-
-
-def prepare(cfg: RunConfig, store: RunStore, resume: str | None) -> PreparedRun:
-    """Every check before any file is written; raises GloError (exit 2) on bad input."""
-    from glo.train import resolve_device
-
-    if resume:
-        run = store.get(resume)
-        status = run.status()
-        if status == "completed":
-            raise GloError(f"run {run.id} is already completed; start a new run instead")
-        if status == "running":
-            raise GloError(f"run {run.id} is being trained by another process")
-        if not run.has_checkpoint():
-            raise GloError(f"run {run.id} has no checkpoint to resume from (it ended before its first epoch)")
-        from glo import checkpoint
-
-        checkpoint.load(run.file(CHECKPOINT))  # refuses a damaged or foreign file before any work
-        cfg = run.read_config().validate()
-        resolve_device(cfg.device)
-        split = load_split(cfg.dataset, cfg.n_images, cfg.data_root, cfg.download)
-        return PreparedRun(cfg, run, split, True)
-    cfg.validate()
-    resolve_device(cfg.device)
-    split = load_split(cfg.dataset, cfg.n_images, cfg.data_root, cfg.download)
-    return PreparedRun(cfg, store.create(cfg), split, False)
+from glo.prepare import prepare
+from glo.runs import RunStore
 
 
 def install_stop_handlers(controls: Controls, say) -> list[int]:
@@ -75,32 +43,30 @@ def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: C
     prepared = prepare(cfg, store, resume)
     controls = Controls()
     rep = reporter(console)
-    signals = install_stop_handlers(controls, lambda line: _safe(rep.say, line))
+    signals = install_stop_handlers(controls, lambda line: safe(rep.say, line))
     final = None
     with rep:
         for ev in train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume):
-            _safe(rep.handle, ev)
+            safe(rep.handle, ev)
             final = ev
-    _safe(console.print, f"run folder: {prepared.run.path}")
+    safe(console.print, f"run folder: {prepared.run.path}")
     status = getattr(final, "status", None)
     if status == "failed":
         return 1
     if status == "stopped":
-        _safe(console.print, f"stopped: resume it with  glo run --resume {prepared.run.id} --headless")
+        safe(console.print, f"stopped: resume it with  glo run --resume {prepared.run.id} --headless")
     return 128 + signals[0] if signals and status == "stopped" else 0  # a run that completed anyway: 0
 
 
 def start_console(cfg: RunConfig, store: RunStore, resume: str | None) -> int:
     """Open the console with this run already training."""
-    try:
-        from tui.app import run_console
-    except ImportError as exc:  # pragma: no cover - the console ships with glo
-        raise GloError(f"the console is not available ({exc}); use --headless") from exc
+    from glo.cli.console import open_console
+
     prepared = prepare(cfg, store, resume)
-    return run_console(store.root, prepared=prepared)
+    return open_console(store.root, prepared=prepared)
 
 
-def _safe(fn, *args) -> None:
+def safe(fn, *args) -> None:
     """Printing must never kill training (a closed SSH session makes stdout raise)."""
     try:
         fn(*args)

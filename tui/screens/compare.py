@@ -1,14 +1,17 @@
 """One run opened, or several compared: loss curves overlaid, final numbers one line per run, images.
 
-The numbers are ``glo.cli.report.numbers_tables`` (the CLI's comparison table): noise-free recon
+The numbers are ``glo.view.numbers.numbers_tables`` (the CLI's comparison table): noise-free recon
 losses, PSNR, and from each run's analysis.json the class-from-content probe and the held-out fit.
-Runs without an analysis get one in a thread worker after the screen opens (a child process per
-run, a few seconds each, see ``tui.analyse``; the table refreshes as each lands). ``e`` exports the table as CSV and the image rows as PNG into
+The runs are read in a thread worker (``glo.runview.RunView`` each, and their images); the UI
+thread only draws what was read. Runs without an analysis get one in another thread worker after
+the screen opens (a child process per run, a few seconds each, see ``tui.analyse``; the runs are
+read again as each lands). ``e`` exports the table as CSV and the image rows as PNG into
 RUNS/exports/; ``t`` shows the first run's transfer grid.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.console import Group
@@ -17,20 +20,22 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from glo.analysis_store import read_analysis
-from glo.cli.render import comparison
-from glo.cli.report import RunView, numbers_tables
-from glo.compare import curves, image_rows, labels
+from glo.compare import ImageRows, image_rows, labels, rows
 from glo.errors import GloError
 from glo.runs import Run
+from glo.runview import RunView
+from glo.view.images import resize, wrapped_rows
+from glo.view.numbers import numbers_tables
+from glo.view.plots import chart_series
 from tui import messages as m
-from tui.analyse import analyse_in_child
+from tui.reading import Reads
 from tui.widgets.chart import CompareChart
-from tui.widgets.recon import resize
 
 METRICS = ("recon_loss", "train_loss", "psnr")
 IMAGE_SIZE = 14  # pixels per side in the side-by-side images
@@ -41,24 +46,42 @@ def needs_analysis(run: Run) -> bool:
     return run.status() in ANALYSABLE and run.has_checkpoint() and read_analysis(run) is None
 
 
+@dataclass
+class CompareRead(Message):
+    """The compared runs as the worker read them, and their image rows scaled to IMAGE_SIZE."""
+
+    views: list[RunView] = field(default_factory=list)
+    images: ImageRows = field(default_factory=list)
+
+
+def read_runs(runs: list[Run]) -> CompareRead:
+    """Each run read once, and the image rows (in the worker thread)."""
+    views = rows(runs)
+    return CompareRead(views, [(label, resize(images, IMAGE_SIZE)) for label, images in image_rows(views)])
+
+
 class CompareImages(Static):
     """The real images above each run's reconstructions (``glo.compare.image_rows``), wrapped to the width."""
 
-    def __init__(self, runs: list[Run], **kw) -> None:
+    def __init__(self, **kw) -> None:
         super().__init__("", **kw)
-        self.runs = runs
+        self.rows: ImageRows = []
+        self.labels: list[str] = []
         self.ascii = False
+
+    def show(self, rows: ImageRows, labels: list[str]) -> None:
+        self.rows, self.labels = rows, labels
+        self.redraw()
 
     def on_resize(self) -> None:
         self.redraw()
 
     def redraw(self) -> None:
-        rows = [(label, resize(images, IMAGE_SIZE)) for label, images in image_rows(self.runs)]
-        shown = {label for label, _ in rows}
+        shown = {label for label, _ in self.rows}
         parts = []
-        if rows:
-            parts.append(comparison(rows, width=max(self.size.width, IMAGE_SIZE), ascii=self.ascii))
-        for label in labels(self.runs).values():
+        if self.rows:
+            parts.append(wrapped_rows(self.rows, width=max(self.size.width, IMAGE_SIZE), ascii=self.ascii))
+        for label in self.labels:
             if label not in shown:
                 parts.append(Text(f"{label}: no images yet", style="dim"))
         self.update(Group(*parts))
@@ -83,6 +106,9 @@ class CompareScreen(Screen):
         self.analysing: tuple[int, int] | None = None  # (done, total) while the worker runs
         self.exported: list[str] = []
         self.names = labels(runs)  # legend names, unique among these runs
+        self.read: CompareRead | None = None  # the runs as last read (None until the first read)
+        self.reads = Reads(self, lambda: read_runs(self.runs), "compare-read")
+        self._analysed: int | None = None  # the analysis finished (of so many runs): say so once re-read
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="compare-body"):  # the numbers first: at 80x24 they fit above the fold
@@ -93,42 +119,61 @@ class CompareScreen(Screen):
             chart = CompareChart(id="compare-chart")
             chart.border_title = "loss curves"
             yield chart
-            images = CompareImages(self.runs, id="compare-images")
+            images = CompareImages(id="compare-images")
             images.border_title = "originals / reconstructions"
             yield images
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.plot()
-        self.show_table()
+    async def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
+        read = await self.reads.first()  # the screen opens filled; the UI thread is free meanwhile
+        if read is not None:
+            self.show(read)
         self.analyse()
+
+    # --- reading the runs ---
+    def on_compare_read(self, msg: CompareRead) -> None:
+        self.show(msg)
+
+    def show(self, read: CompareRead) -> None:
+        """Draw what a worker read: numbers, curves, images."""
+        self.reads.done()
+        self.read = read
+        self.show_table()
+        self.plot()
+        self.query_one(CompareImages).show(read.images, [v.label for v in read.views])
+        if self._analysed is not None:  # the numbers of the last analysis are shown now
+            total, self._analysed = self._analysed, None
+            self.analysing = None
+            self.note(f"analysed {total} run{'s' if total != 1 else ''}", style="dim")
 
     # --- the numbers ---
     def on_resize(self) -> None:
         self.show_table()
 
     def show_table(self) -> None:
+        if self.read is None:
+            return
         box = self.query_one("#compare-table", Static)
         width = box.content_size.width or self.app.size.width - 4
-        parts: list = numbers_tables(self.runs, width)
+        parts: list = numbers_tables(self.read.views, width)
         for part in parts[:-1]:
             part.show_edge = False  # no blank edge rows: every line counts at 80x24
-        for run in self.runs:
-            view = RunView(run)
+        for view in self.read.views:
             if view.changes:
-                parts.append(Text(f"live changes in {self.names[run.id]}: {view.changes_label}", style="dim"))
+                parts.append(Text(f"live changes in {view.label}: {view.changes_label}", style="dim"))
         box.update(Group(*parts))
 
     def note(self, text: str, style: str = "cyan") -> None:
         self.query_one("#compare-note", Static).update(Text(text, style=style))
 
     def analyse(self) -> None:
-        if getattr(self.app, "auto_analyse", True):
-            self._analyse(getattr(self.app, "analysis_heldout", None))
+        analyser = getattr(self.app, "analyser", None)
+        if analyser is not None:
+            self._analyse(analyser)
 
     @work(thread=True, exclusive=True, group="analysis", exit_on_error=False)
-    def _analyse(self, heldout_n: int | None) -> int:
+    def _analyse(self, analyser) -> int:
         """Compute the missing analyses (probe, held-out fit) one run at a time, each in a child
         process (``tui.analyse``: stopped at once when the screen closes or the console quits)."""
         worker = get_current_worker()
@@ -138,7 +183,7 @@ class CompareScreen(Screen):
         error = None
         for i, run in enumerate(todo):
             self.post_message(m.AnalysisProgress(i, len(todo), run.id, error))
-            why = analyse_in_child(run.root, run.id, heldout_n, cancelled=lambda: worker.is_cancelled)
+            why = analyser(run, lambda: worker.is_cancelled)
             if why == "cancelled" or worker.is_cancelled:
                 return i
             error = None if why is None else f"{self.names[run.id]}: {why}"
@@ -146,8 +191,6 @@ class CompareScreen(Screen):
         return len(todo)
 
     def on_analysis_progress(self, msg: m.AnalysisProgress) -> None:
-        if msg.done:
-            self.show_table()
         if msg.error:
             self.notify(msg.error, title="analysis failed", severity="warning", timeout=6)
         if msg.run_id is not None:
@@ -155,8 +198,9 @@ class CompareScreen(Screen):
             label = self.names.get(msg.run_id, msg.run_id)
             self.note(f"analysing {msg.done + 1}/{msg.total}: {label} (class probe, held-out fit)...")
         else:
-            self.analysing = None
-            self.note(f"analysed {msg.total} run{'s' if msg.total != 1 else ''}", style="dim")
+            self._analysed = msg.total  # finished: said (and analysing cleared) once the runs are re-read
+        if msg.done:
+            self.reads.request()
 
     # --- export ---
     def action_export(self) -> None:
@@ -183,17 +227,8 @@ class CompareScreen(Screen):
 
     # --- chart and images ---
     def plot(self) -> None:
-        chart = self.query_one(CompareChart)
-        if len(self.runs) == 1:  # one run: its recon and train curves together
-            run = self.runs[0]
-            series = [(m, xs, ys) for m in ("recon_loss", "train_loss") for _, xs, ys in curves([run], m)]
-            if self.metric == "psnr":
-                series = [("psnr", xs, ys) for _, xs, ys in curves([run], "psnr")]
-            title = "psnr per epoch" if self.metric == "psnr" else "losses per epoch"
-        else:
-            series = curves(self.runs, self.metric)
-            title = f"{self.metric} per epoch"
-        chart.set_series(series, title)
+        if self.read is not None:
+            self.query_one(CompareChart).set_series(*chart_series(self.read.views, self.metric))
 
     def action_metric(self) -> None:
         self.metric = METRICS[(METRICS.index(self.metric) + 1) % len(METRICS)]

@@ -3,22 +3,29 @@
 Runs of a sweep say so in the sweep column; ``w`` marks every run of the highlighted run's sweep
 (then ``c`` compares the sweep), and ``R`` on a stopped run of a sweep goes on with the whole sweep.
 ``d`` deletes the marked runs, or the highlighted one, after a y/n question.
+
+The folder is read in a thread worker every ``REFRESH_S`` (``glo.runview.RunView`` per run); the UI
+thread only draws what was read, and only when it changed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from glo.cli.report import RunView, duration, fmt
 from glo.errors import GloError
-from glo.runs import Run
+from glo.runs import Run, RunStore
+from glo.runview import RunView
 from glo.sweep import Sweep, SweepStore
+from glo.view.format import duration, fmt, view_status
+from tui.reading import Reads
 
 REFRESH_S = 2.0
 RESUMABLE = ("stopped", "interrupted")
@@ -44,14 +51,33 @@ def row_for(view: RunView, marked: bool, sweep: Sweep | None = None) -> tuple:
     return (
         Text("✓" if marked else " ", style="bold green"),
         view.run.id,
-        view.status_text(),
+        view_status(view),
         fmt(last.get("recon_loss")),
         view.epochs_label,
-        duration(last.get("elapsed_s")),
+        duration(view.elapsed_s),
         view.settings_label,
         Text(sweep_cell(sweep), style="magenta"),
         fmt(last.get("train_loss")),
     )
+
+
+@dataclass
+class RunsRead(Message):
+    """The runs folder as the worker read it: each run by id (oldest first) and each sweep, or why not."""
+
+    views: dict[str, RunView] = field(default_factory=dict)
+    sweeps: dict[str, Sweep] = field(default_factory=dict)
+    error: str | None = None
+
+
+def read_folder(store: RunStore) -> RunsRead:
+    """Every run of STORE read once, and its sweeps (in the worker thread)."""
+    try:
+        views = {run.id: RunView(run) for run in store.runs()}
+        sweeps = {s.id: s for s in SweepStore(store).sweeps()}
+    except OSError as exc:
+        return RunsRead(error=f"cannot read {store.root}: {exc}")
+    return RunsRead(views, sweeps)
 
 
 class RunsScreen(Screen):
@@ -72,6 +98,7 @@ class RunsScreen(Screen):
         self.views: dict[str, RunView] = {}
         self.sweeps: dict[str, Sweep] = {}  # by sweep id
         self._shown: list[tuple] = []
+        self.reads = Reads(self, lambda: read_folder(self.app.store), "runs-read")
 
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-info")
@@ -80,35 +107,41 @@ class RunsScreen(Screen):
         yield table
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         table = self.query_one(DataTable)
         # what tells runs apart first (recon, epochs, time fit at 80 columns); the rest scrolls right
         for label, width in (("", 1), ("id", None), ("status", None), ("recon", None), ("epochs", None),
                              ("time", None), ("settings (vs defaults)", None), ("sweep", None), ("train", None)):
             table.add_column(label, key=label or "mark", width=width)
-        self.reload()
         self.set_interval(REFRESH_S, self.reload)
         table.focus()
+        read = await self.reads.first()
+        if read is not None:
+            self.show(read)
 
     @property
     def table(self) -> DataTable:
         return self.query_one(DataTable)
 
     def reload(self) -> None:
-        """Read the runs folder again; redraw only when something changed (keeps the cursor)."""
-        store = self.app.store
-        try:
-            runs = store.runs()
-        except OSError as exc:
-            self.query_one("#runs-info", Static).update(Text(f"cannot read {store.root}: {exc}", "red"))
+        """Read the runs folder again (in a worker); ``show`` draws it when it is read."""
+        self.reads.request()
+
+    def on_runs_read(self, msg: RunsRead) -> None:
+        self.show(msg)
+
+    def show(self, read: RunsRead) -> None:
+        """Show what a worker read; redraw the table only when something changed (keeps the cursor)."""
+        self.reads.done()
+        info = self.query_one("#runs-info", Static)
+        if read.error:
+            info.update(Text(read.error, "red"))
             return
-        self.views = {run.id: RunView(run) for run in runs}
-        self.sweeps = {s.id: s for s in SweepStore(store).sweeps()}
+        self.views, self.sweeps = read.views, read.sweeps
         self.marked &= set(self.views)
         rows = [row_for(v, v.run.id in self.marked, self.sweep_of(v.run.id))
                 for v in reversed(list(self.views.values()))]
-        info = f"{len(rows)} runs in {store.root}   space marks, w a sweep, c compares, d deletes"
-        self.query_one("#runs-info", Static).update(info)
+        info.update(f"{len(rows)} runs in {self.app.store.root}   space marks, w a sweep, c compares, d deletes")
         plain = [tuple(str(c) for c in row) for row in rows]
         if plain == self._shown:
             return

@@ -1,5 +1,5 @@
 """A run's transfer grid: each row a training image (left), then its content code drawn with every
-class code 0-9 (``glo.latent.transfer_grid``, as ``glo transfer RUN``). If the content code holds
+class code 0-9 (``glo.figures.transfer_rows``, as ``glo transfer RUN``). If the content code holds
 the style, a row is one hand writing every digit.
 
 The grid is computed in a thread worker (the model loads with torch); ``n`` / ``p`` switch runs.
@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from rich.console import Group
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -19,25 +18,17 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from glo.cli.render import image_text
-from glo.compare import run_label
 from glo.errors import GloError
 from glo.runs import Run
-from glo.textimage import tile
+from glo.runview import run_label
+from glo.view.images import fitted_rows
 from tui import messages as m
-from tui.widgets.recon import resize
 
 ROWS = 6  # source images, one per digit first (as `glo transfer`)
-MIN_SIZE = 10  # pixels per digit below which a row is split over two lines (6-pixel digits are unreadable)
-
-
-def fit_size(width: int, count: int, gap: int = 1) -> int:
-    """The largest pixel size (6 to 28) that puts ``count`` images side by side in ``width``."""
-    return max(6, min(28, (width + gap) // max(count, 1) - gap))
 
 
 class TransferGrid(Static):
-    """Rows of images, each under its title, sized so a whole row fits the width."""
+    """Rows of images, each under its title, sized so a whole row fits the width (``fitted_rows``)."""
 
     def __init__(self, **kw) -> None:
         super().__init__("", **kw)
@@ -52,20 +43,8 @@ class TransferGrid(Static):
         self.redraw()
 
     def redraw(self) -> None:
-        if not self.rows:
-            return
-        # two columns spare for a scrollbar that may appear once the grid is drawn; never wrapped
-        width, count = self.size.width - 2, max(len(images) for _, images in self.rows)
-        per_line = count if fit_size(width, count) >= MIN_SIZE else -(-count // 2)  # narrow: two lines a row
-        size = fit_size(width, per_line)
-        parts: list[Text] = []
-        for title, images in self.rows:
-            parts.append(Text(title, style="bold"))
-            for start in range(0, len(images), per_line):
-                line = image_text(tile(resize(images[start:start + per_line], size), gap=1), ascii=self.ascii)
-                line.no_wrap, line.overflow = True, "crop"
-                parts.append(line)
-        self.update(Group(*parts))
+        if self.rows:  # two columns spare for a scrollbar that may appear once the grid is drawn
+            self.update(fitted_rows(self.rows, self.size.width - 2, ascii=self.ascii))
 
 
 class TransferScreen(Screen):
@@ -114,15 +93,9 @@ class TransferScreen(Screen):
     def compute(self, run: Run) -> None:
         try:
             from glo.analysis import load_trained  # torch loads here, in the worker
-            from glo.latent import transfer_grid
-            from glo.train import display_indices
+            from glo.figures import transfer_rows
 
-            trained = load_trained(run)
-            labels, images = trained.split.labels, trained.split.images
-            idx = display_indices(labels, min(ROWS, len(labels)))
-            grid = transfer_grid(trained.model, trained.model.content_codes.weight[idx].detach())
-            full = np.concatenate([images[idx][:, None], grid], axis=1)
-            rows = [(f"a {int(labels[i])} -> 0..9", row) for i, row in zip(idx, full)]
+            rows = transfer_rows(load_trained(run), ROWS).titled("a {label} -> 0..9")
         except Exception as exc:  # noqa: BLE001 - no model this glo can rebuild, data missing: say so
             error = str(exc) if isinstance(exc, GloError) else f"{type(exc).__name__}: {exc}"
             self.post_message(m.TransferReady(run.id, [], error))

@@ -1,4 +1,5 @@
-"""Loss charts (textual-plotext): the live training chart and the saved-runs overlay.
+"""Loss charts (textual-plotext): the live training chart and the saved-runs overlay (its curves
+drawn by ``glo.view.plots.add_curves``, as ``glo compare`` draws them).
 
 The live chart never feeds plotext more than ``MAX_POINTS`` points per series: step losses are
 averaged into buckets that double in size whenever the series grows past the limit, so a long run
@@ -8,6 +9,8 @@ costs the same to draw as a short one.
 from __future__ import annotations
 
 from textual_plotext import PlotextPlot
+
+from glo.view.plots import add_curves
 
 MAX_POINTS = 300
 REPLOT_S = 2.0  # the live chart redraws at most this often (each redraw costs the training thread time)
@@ -179,14 +182,6 @@ class CompareChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        drawn = False
-        for label, xs, ys in self.series:
-            if xs:
-                xs, ys = thin(xs, ys)
-                plt.plot(xs, ys, label=label, marker="braille")
-                drawn = True
-        if self.log_scale and drawn:
-            plt.yscale("log")
-        plt.xlabel("epoch")
+        drawn = add_curves(plt, [(label, *thin(xs, ys)) for label, xs, ys in self.series], self.log_scale)
         plt.title(self.title + (" (log)" if self.log_scale else "") + ("" if drawn else ": no epochs yet"))
         self.refresh()

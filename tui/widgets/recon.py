@@ -1,8 +1,8 @@
 """Reconstructions: real digits above their current reconstructions, sized to fit the panel.
 
-The images are drawn by glo's own renderer (``glo.cli.render.image_text`` over ``glo.textimage.tile``:
-half-block grey cells, or an ASCII ramp). Here they are only scaled (area averaging) to the largest
-size that shows enough of them in the room the panel has.
+The images are drawn by glo's own views (``glo.view.images``: half-block grey cells, or an ASCII
+ramp, in aligned chunks). Here they are only scaled (area averaging) to the largest size that shows
+enough of them in the room the panel has.
 """
 
 from __future__ import annotations
@@ -15,32 +15,12 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
-from glo.cli.render import image_text
-from glo.textimage import per_line, tile
+from glo.textimage import per_line
+from glo.view.images import resize, wrapped_rows
 
 SIZES = (28, 21, 14, 10)  # pixel sizes tried, largest first
 WANT = 5  # show at least this many images (or all) before shrinking further
 GAP = 1
-
-
-def resize(images: np.ndarray, size: int) -> np.ndarray:
-    """Area-average K x H x W uint8 images to K x size x size (uint8)."""
-    _, h, w = images.shape
-    if (h, w) == (size, size):
-        return images
-
-    def weights(n: int) -> np.ndarray:
-        edges = np.linspace(0, n, size + 1)
-        m = np.zeros((size, n), dtype=np.float32)
-        for i in range(size):
-            lo, hi = edges[i], edges[i + 1]
-            for j in range(int(lo), min(n, math.ceil(hi))):
-                m[i, j] = max(0.0, min(hi, j + 1) - max(lo, j))
-        return m / m.sum(axis=1, keepdims=True)
-
-    rows, cols = weights(h), weights(w)
-    out = np.einsum("ih,khw,jw->kij", rows, images.astype(np.float32), cols)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def layout(count: int, width: int, height: int) -> tuple[int, int, int]:
@@ -110,11 +90,6 @@ class ReconPanel(Widget):
         key = (self.updates, size, k, shown, self.ascii)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        originals = resize(self.originals[:shown], size)
-        recons = resize(self.reconstructions[:shown], size)
-        parts: list[Text] = []
-        for start in range(0, shown, k):
-            for images in (originals, recons):
-                parts.append(image_text(tile(images[start : start + k], gap=GAP), ascii=self.ascii))
-        self._cache = (key, Group(*parts))
+        pairs = [(None, resize(self.originals[:shown], size)), (None, resize(self.reconstructions[:shown], size))]
+        self._cache = (key, wrapped_rows(pairs, width=width, ascii=self.ascii, gap=GAP))  # k per line, as laid out
         return self._cache[1]

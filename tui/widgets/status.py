@@ -8,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from glo.cli.report import duration, fmt
+from glo.view.format import duration, fmt
 
 STATE_STYLE = {"idle": "dim", "starting": "cyan", "training": "bold green", "paused": "bold yellow",
                "pausing": "yellow", "stopping": "yellow", "completed": "green", "stopped": "yellow",

@@ -1,0 +1,54 @@
+"""Figures of a trained run as arrays, built once for every place that shows them.
+
+The transfer grid: source training images, and each one's content code drawn with every class
+code (``glo.latent.transfer_grid``). ``glo transfer`` and the console draw it in the terminal,
+``--png`` and ``scripts/results.py`` write it as a PNG; all of them take it from here. torch loads
+only when a grid is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from glo.analysis import Trained
+
+
+@dataclass
+class TransferRows:
+    """Source images and their content codes drawn as every class (uint8 arrays)."""
+
+    labels: list[int]  # each source image's class
+    sources: np.ndarray  # R x H x W: the training images
+    drawn: np.ndarray  # R x C x H x W: source r's content code with class code c
+
+    @property
+    def full(self) -> np.ndarray:
+        """R x (1 + C) x H x W: each row's source first, then it drawn as every class."""
+        import numpy as np
+
+        return np.concatenate([self.sources[:, None], self.drawn], axis=1)
+
+    def titled(self, title: str = "a {label} -> 0..9", with_source: bool = True) -> list[tuple[str, np.ndarray]]:
+        """(TITLE with the source's class filled in, the row) per source; WITH_SOURCE: the row
+        starts with its source image."""
+        images = self.full if with_source else self.drawn
+        return [(title.format(label=label), row) for label, row in zip(self.labels, images)]
+
+
+def transfer_rows(trained: Trained, n: int = 6, indices: Sequence[int] | None = None) -> TransferRows:
+    """The transfer grid of a trained run (``glo.analysis.load_trained``): N training images, one
+    of each class first (as the run shows its reconstructions), or the images at INDICES."""
+    import numpy as np
+
+    from glo.latent import transfer_grid
+    from glo.images import display_indices
+
+    split, model = trained.split, trained.model
+    idx = display_indices(split.labels, min(n, len(split.labels))) if indices is None else np.asarray(indices)
+    drawn = transfer_grid(model, model.content_codes.weight[idx].detach())
+    return TransferRows([int(split.labels[i]) for i in idx], split.images[idx], drawn)

@@ -1,0 +1,64 @@
+"""Preparing a run: every check before any file is written, then its folder and its data.
+
+Every front end starts training through ``prepare`` (``glo run``, the console's form and its ``R``,
+``glo serve``'s tabs through the console): a new run is validated, its device checked and its data
+loaded before its folder is created; a resumed run must be resumable and its checkpoint loadable
+first. Bad input raises GloError (the CLI's exit code 2) with nothing written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from glo.config import RunConfig
+from glo.data import Split, load_split
+from glo.errors import GloError
+from glo.runs import CHECKPOINT, Run, RunStore
+
+Loader = Callable[[RunConfig], Split]  # the data split a config trains on
+
+
+def load_data(cfg: RunConfig) -> Split:
+    """The data split of CFG, as training and analysis read it."""
+    return load_split(cfg.dataset, cfg.n_images, cfg.data_root, cfg.download)
+
+
+@dataclass
+class PreparedRun:
+    """A run ready to train: its settings, its folder (created or reopened), its data."""
+
+    cfg: RunConfig
+    run: Run
+    split: Split
+    resume: bool
+
+
+def check_resumable(run: Run) -> RunConfig:
+    """The saved settings of a run that may be resumed; raises GloError naming why it may not."""
+    from glo import checkpoint
+
+    status = run.status()
+    if status == "completed":
+        raise GloError(f"run {run.id} is already completed; start a new run instead")
+    if status == "running":
+        raise GloError(f"run {run.id} is being trained by another process")
+    if not run.has_checkpoint():
+        raise GloError(f"run {run.id} has no checkpoint to resume from (it ended before its first epoch)")
+    checkpoint.load(run.file(CHECKPOINT))  # refuses a damaged or foreign file before any work
+    return run.read_config().validate()
+
+
+def prepare(cfg: RunConfig | None, store: RunStore, resume: str | None, load: Loader = load_data) -> PreparedRun:
+    """A new run of CFG, or the run RESUME names resumed with its saved settings; LOAD reads the data."""
+    from glo.trainer import resolve_device
+
+    if resume:
+        run = store.get(resume)
+        saved = check_resumable(run)
+        resolve_device(saved.device)
+        return PreparedRun(saved, run, load(saved), True)
+    cfg = (cfg or RunConfig()).validate()
+    resolve_device(cfg.device)
+    split = load(cfg)
+    return PreparedRun(cfg, store.create(cfg), split, False)

@@ -1,0 +1,66 @@
+"""Loss curves: overlaid per-epoch series (``glo.compare.curves``) as plotext charts.
+
+``add_curves`` draws series onto a plotext figure, whichever it is: the module (the CLI's
+``glo compare``, ``scripts/results.py``) or a textual-plotext widget's ``plt`` (the console).
+``curves_chart`` builds the whole chart as text. Without colour each run gets its own character
+(``PLAIN_MARKERS``), as braille dots in one colour could not be told apart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from glo.compare import Series, curves
+from glo.runview import RunView
+
+PLAIN_MARKERS = "ox+*#@%&=~"  # one character per run where the terminal shows no colour
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def marker(index: int, colour: bool = True) -> str:
+    """The marker of the INDEX-th curve: braille dots in colour, else a character of its own."""
+    return "braille" if colour else PLAIN_MARKERS[index % len(PLAIN_MARKERS)]
+
+
+def add_curves(plt: Any, series: Series, log: bool = False, colour: bool = True) -> bool:
+    """Plot each (label, epochs, values) that has points on PLT, x in epochs; LOG: log-scale y.
+    Returns whether anything was drawn."""
+    drawn = [s for s in series if s[1]]
+    for i, (label, xs, ys) in enumerate(drawn):
+        plt.plot(xs, ys, label=label, marker=marker(i, colour))
+    if log and drawn:
+        plt.yscale("log")
+    plt.xlabel("epoch")
+    return bool(drawn)
+
+
+def curves_chart(series: Series, title: str, width: int, height: int, log: bool = False,
+                 colour: bool = True, theme: str = "pro") -> str | None:
+    """The curves as a chart of WIDTH x HEIGHT characters in a plotext THEME (its ANSI colours
+    included), or None when no series has a point yet."""
+    import plotext as plt
+
+    if not any(s[1] for s in series):
+        return None
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme(theme)
+    add_curves(plt, series, log, colour)
+    plt.title(title)
+    return plt.build()
+
+
+def plain(chart: str) -> str:
+    """A chart without its ANSI colour codes (for Markdown)."""
+    return _ANSI.sub("", chart)
+
+
+def chart_series(views: list[RunView], metric: str) -> tuple[Series, str]:
+    """What the console's comparison chart shows for METRIC, and its title: several runs, METRIC
+    per run; one run, its recon and train losses together (or its PSNR)."""
+    if len(views) != 1:
+        return curves(views, metric), f"{metric} per epoch"
+    if metric == "psnr":
+        return [("psnr", xs, ys) for _, xs, ys in curves(views, "psnr")], "psnr per epoch"
+    return [(m, xs, ys) for m in ("recon_loss", "train_loss") for _, xs, ys in curves(views, m)], "losses per epoch"

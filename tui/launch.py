@@ -1,0 +1,28 @@
+"""The console as the CLI opens it: the CLI's one way into ``tui`` (imported lazily by
+``glo.cli.console``, so ``glo --help`` and headless commands never load Textual).
+
+``open_console`` runs the console in this terminal (``glo run`` without --headless, a sweep in the
+console); ``serve`` serves it to web browsers, one console process per tab (``glo serve``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+
+def open_console(runs_dir: str | os.PathLike | None, **kw: Any) -> int:
+    """Run the console until the user quits (``tui.app.run_console``); its exit code."""
+    from tui.app import run_console
+
+    return run_console(runs_dir, **kw)
+
+
+def serve(runs_dir: Path, args: Sequence[str], host: str, port: int, remote: bool,
+          on_ready: Callable[[], None] | None = None) -> None:
+    """Serve the console on HOST:PORT until Ctrl-C; ARGS are glo-tui's options for every tab."""
+    from tui.serve import console_command, serve_console
+
+    serve_console(console_command(runs_dir, args), host, port, remote=remote, on_ready=on_ready)
