@@ -8,6 +8,7 @@ first. Bad input raises GloError (the CLI's exit code 2) with nothing written.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,38 +27,54 @@ def load_data(cfg: RunConfig) -> Split:
 
 @dataclass
 class PreparedRun:
-    """A run ready to train: its settings, its folder (created or reopened), its data."""
+    """A run ready to train: its settings, its folder (created or reopened), its data; ``note`` is
+    a line for the user when the run is not what they might expect (started over from epoch 0)."""
 
     cfg: RunConfig
     run: Run
     split: Split
     resume: bool
+    note: str | None = None
 
 
 def check_resumable(run: Run) -> RunConfig:
-    """The saved settings of a run that may be resumed; raises GloError naming why it may not."""
+    """The saved settings of a run that may be resumed (or started over, when it has no checkpoint
+    yet); raises GloError naming why it may not."""
     from glo import checkpoint
 
+    if run.is_empty():  # killed between creating its folder and saving its settings (older glo did that)
+        shutil.rmtree(run.path, ignore_errors=True)
+        raise GloError(f"run {run.id} was killed while it was being created, before its settings were saved: "
+                       f"nothing to resume (its empty folder is removed); start a new run")
     status = run.status()
     if status == "completed":
         raise GloError(f"run {run.id} is already completed; start a new run instead")
     if status == "running":
         raise GloError(f"run {run.id} is being trained by another process")
-    if not run.has_checkpoint():
-        raise GloError(f"run {run.id} has no checkpoint to resume from (it ended before its first epoch)")
-    checkpoint.load(run.file(CHECKPOINT))  # refuses a damaged or foreign file before any work
+    if run.has_checkpoint():
+        checkpoint.load(run.file(CHECKPOINT))  # refuses a damaged or foreign file before any work
     return run.read_config().validate()
 
 
 def prepare(cfg: RunConfig | None, store: RunStore, resume: str | None, load: Loader = load_data) -> PreparedRun:
-    """A new run of CFG, or the run RESUME names resumed with its saved settings; LOAD reads the data."""
+    """A new run of CFG, or the run RESUME names resumed with its saved settings; LOAD reads the data.
+
+    A run killed before its first checkpoint (in its first epoch, or while starting) is started
+    over from epoch 0 in the same folder with its saved settings, as a sweep does with its points.
+    """
     from glo.trainer import resolve_device
 
     if resume:
         run = store.get(resume)
         saved = check_resumable(run)
         resolve_device(saved.device)
-        return PreparedRun(saved, run, load(saved), True)
+        split = load(saved)
+        if run.has_checkpoint():
+            return PreparedRun(saved, run, split, True)
+        run.start_over()
+        note = (f"run {run.id} ended before its first checkpoint (killed in its first epoch or while "
+                f"starting): starting it over from epoch 0 with its saved settings")
+        return PreparedRun(saved, run, split, False, note)
     cfg = (cfg or RunConfig()).validate()
     resolve_device(cfg.device)
     split = load(cfg)

@@ -181,6 +181,23 @@ class Run:
     def warnings(self) -> list[str]:
         return list(self._warnings)
 
+    def start_over(self) -> None:
+        """Make a run that never reached its first checkpoint ready to train again from epoch 0 in
+        the same folder: what a killed first epoch left (temp files, metrics, images, summary) goes;
+        config.json stays. ``glo run --resume``, the console's R and sweeps all restart such runs so."""
+        self.clean_temp_files()
+        self.truncate_metrics(0, 0)
+        for name in (SUMMARY, IMAGES_NPZ, IMAGES_PNG):
+            try:
+                self.file(name).unlink()
+            except FileNotFoundError:
+                pass
+
+    def is_empty(self) -> bool:
+        """True for a folder holding nothing but temp files: a run killed between creating its folder
+        and saving its config.json."""
+        return not any(not atomic.is_temp_name(p.name) for p in self.path.iterdir())
+
     def clean_temp_files(self) -> None:
         """Remove temp files that a killed writer left (the files they were for are intact)."""
         for p in self.path.iterdir():
@@ -218,7 +235,8 @@ class RunStore:
         return self
 
     def create(self, cfg: RunConfig) -> Run:
-        """A new, empty run folder with a unique, readable id (safe against concurrent creation)."""
+        """A new run folder with a unique, readable id (safe against concurrent creation), holding
+        its config.json from the start: a run killed at any moment after this keeps its settings."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -234,7 +252,13 @@ class RunStore:
                 continue
             except OSError as exc:
                 raise RunStoreError(f"cannot create a run in {self.root}: {exc.strerror or exc}") from exc
-            return Run(self.root, check_run_id(run_id))
+            run = Run(self.root, check_run_id(run_id))
+            try:
+                run.write_config(cfg)
+            except OSError as exc:
+                shutil.rmtree(run.path, ignore_errors=True)
+                raise RunStoreError(f"cannot create a run in {self.root}: {exc.strerror or exc}") from exc
+            return run
         raise RunStoreError(f"too many runs named {base} in {self.root}")
 
     def ids(self) -> list[str]:

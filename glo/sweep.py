@@ -291,9 +291,8 @@ def run_sweep(
             run = store.create(cfg)
             point.run = run.id
             sweep.save()
-        elif not resume:  # the folder exists but nothing was saved before it was killed: start over
-            run.clean_temp_files()
-            run.truncate_metrics(0, 0)
+        elif not resume:  # the folder exists but it was killed before its first checkpoint: start over
+            run.start_over()
         yield SweepPoint(sweep.id, i, total, label, run.id, "resume" if resume else "start", status)
         final: Finished | None = None
         for ev in train(cfg if not resume else run.read_config(), run, controls, split_for(cfg), resume=resume):

@@ -80,6 +80,44 @@ def test_kill_9_then_resume_loses_nothing(tmp_path, uninterrupted, fault):
     assert not [p for p in run.path.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.parametrize("fault", ["step:2", "write-running.json:1"], ids=["in-the-first-epoch", "while-starting"])
+def test_a_run_killed_before_its_first_checkpoint_starts_over(tmp_path, uninterrupted, fault):
+    """--resume of a run with no checkpoint yet trains it from epoch 0 in the same folder."""
+    marker, runs = tmp_path / "reached", tmp_path / "runs"
+    proc = glo("run", *ARGS, "--runs-dir", str(runs), env={"GLO_FAULT": fault, "GLO_FAULT_MARKER": str(marker)})
+    wait_for(lambda: marker.exists() or proc.poll() is not None, what=f"fault point {fault}")
+    assert proc.poll() is None, proc.stderr.read()
+    proc.kill()
+    proc.wait(30)
+
+    run = only_run(runs)
+    assert run.status() == "interrupted" and not run.has_checkpoint()
+    resumed = glo("run", "--headless", "--resume", run.id, "--runs-dir", str(runs))
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert "starting it over from epoch 0" in out
+    assert json.loads((run.path / "summary.json").read_text())["status"] == "completed"
+    lines = [json.loads(x) for x in (run.path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines if r["event"] == "epoch"] == [1, 2, 3, 4]  # each exactly once
+    assert run.epochs()[-1]["recon_loss"] == uninterrupted  # the same run as one never killed
+    assert [r.id for r in RunStore(runs).runs()] == [run.id]  # in the same folder
+
+
+def test_a_run_killed_before_its_settings_were_saved_is_cleaned_up(tmp_path):
+    """Killed while its config.json was being written: nothing to resume, so --resume removes it."""
+    marker, runs = tmp_path / "reached", tmp_path / "runs"
+    proc = glo("run", *ARGS, "--runs-dir", str(runs),
+               env={"GLO_FAULT": "write-config.json:1", "GLO_FAULT_MARKER": str(marker)})
+    wait_for(lambda: marker.exists() or proc.poll() is not None, what="config being written")
+    proc.kill()
+    proc.wait(30)
+    (folder,) = [p for p in runs.iterdir() if p.is_dir()]
+    resumed = glo("run", "--headless", "--resume", folder.name, "--runs-dir", str(runs))
+    out, err = resumed.communicate(timeout=60)
+    assert resumed.returncode == 2 and err.count("\n") == 1 and "its empty folder is removed" in err
+    assert not folder.exists()
+
+
 def _start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     proc = glo("run", "--headless", "--epochs", "500", "--n-images", "60", "--batch-size", "20",
                "--device", "cpu", "--runs-dir", str(tmp_path))

@@ -115,4 +115,11 @@ def test_atomic_json_leaves_no_temp_files(tmp_path):
     run = RunStore(tmp_path).create(RunConfig())
     run.write_summary({"status": "completed"})
     assert json.loads(run.file("summary.json").read_text()) == {"status": "completed"}
-    assert [p.name for p in run.path.iterdir()] == ["summary.json"]
+    assert sorted(p.name for p in run.path.iterdir()) == ["config.json", "summary.json"]
+
+
+def test_a_new_run_folder_holds_its_settings_from_the_start(tmp_path):
+    """A run killed at any moment after its folder exists can be started over with its settings."""
+    cfg = RunConfig(sigma=0.7, epochs=3, name="early")
+    run = RunStore(tmp_path).create(cfg)
+    assert run.read_config() == cfg and run.status() == "interrupted"

@@ -94,6 +94,7 @@ async def test_damaged_runs_are_listed_and_marked(tmp_path, split):
     metrics = torn.file("metrics.jsonl")
     metrics.write_text(metrics.read_text() + '{"event": "epoch", "ep')  # killed mid-line
     no_config = store.create(small(name="noconfig"))
+    no_config.file("config.json").unlink()  # lost since (a run folder is created with its config)
     no_config.append_metrics({"event": "epoch", "epoch": 1, "step": 5, "recon_loss": 0.3})
     (tmp_path / "someone-elses-folder").mkdir()
     app = create_app(tmp_path, config=small(), load=lambda cfg: split)
@@ -111,3 +112,28 @@ async def test_damaged_runs_are_listed_and_marked(tmp_path, split):
         await pilot.press("enter")
         await pilot.pause()
         assert app.is_running  # opening it did not crash the console
+
+
+@sync
+async def test_R_starts_over_a_run_killed_before_its_first_checkpoint(tmp_path, split):
+    """As glo run --resume: an interrupted run with no checkpoint trains from epoch 0 in its folder."""
+    from textual.widgets import DataTable
+
+    from tui.screens.runs import RunsScreen
+
+    killed = RunStore(tmp_path).create(small(epochs=2))  # its settings saved, then killed at once
+    killed.append_metrics({"event": "change", "step": 1, "epoch": 1, "param": "sigma", "old": 0.3, "new": 1.0})
+    assert killed.status() == "interrupted" and not killed.has_checkpoint()
+    app = create_app(tmp_path, load=lambda cfg: split, analyser=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 1, what="the killed run listed")
+        await pilot.press("R")
+        screen = train_screen(app)
+        await wait_for(pilot, lambda: screen.last_status is not None, what="run end")
+        assert screen.last_status == "completed" and screen.status.run.run_id == killed.id
+    records = killed.read_metrics()
+    assert [r["epoch"] for r in records if r["event"] == "epoch"] == [1, 2]
+    assert not [r for r in records if r["event"] == "change"]  # what the killed start left is gone

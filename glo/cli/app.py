@@ -84,8 +84,14 @@ def runs_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP))
     if not runs:
         out().print(f"no runs in {s.root}")
         return
+    from glo.runview import RunView
+
+    views = [RunView(run) for run in runs]  # each run read once
     console = out()
-    console.print(runs_table(runs, console.width))
+    console.print(runs_table(views, console.width))
+    resumable = [v.run.id for v in views if v.status in ("stopped", "interrupted")]
+    if resumable:  # a run killed before its first checkpoint starts over from epoch 0 the same way
+        console.print(f"resume one with: glo run --resume {resumable[-1]} --headless", style="dim")
 
 
 @runs_app.command("show")

@@ -43,6 +43,8 @@ def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: C
     prepared = prepare(cfg, store, resume)
     controls = Controls()
     rep = reporter(console)
+    if prepared.note:
+        safe(console.print, prepared.note)
     signals = install_stop_handlers(controls, lambda line: safe(rep.say, line))
     final = None
     with rep:

@@ -234,6 +234,9 @@ class TrainScreen(Screen):
         sweep, ended = job.sweep, False
         try:
             events, cfg = job.open(self.app, controls)
+            note = getattr(getattr(job, "prepared", None), "note", None)
+            if note:  # e.g. a run without a checkpoint that starts over from epoch 0
+                self.app.call_from_thread(self.notify, note, timeout=8)
         except Exception as exc:  # noqa: BLE001 - bad settings, missing data: shown, the console goes on
             self.post_message(m.RunFinished("failed", error_line(exc)))
             if sweep is not None:
