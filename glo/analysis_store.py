@@ -89,3 +89,11 @@ def read_analysis(run: Run) -> dict[str, Any] | None:
 def write_analysis(run: Run, result: dict[str, Any]) -> None:
     """Save an analysis atomically (readers see the old cache or the new one, never half)."""
     atomic.write_json(run.file(ANALYSIS), result)
+
+
+ANALYSABLE = ("completed", "stopped")  # finished runs (with a checkpoint) get analysed by comparisons
+
+
+def needs_analysis(run: Run) -> bool:
+    """A finished run with a checkpoint and no up-to-date analysis.json: what a comparison analyses."""
+    return run.status() in ANALYSABLE and run.has_checkpoint() and read_analysis(run) is None

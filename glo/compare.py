@@ -51,16 +51,22 @@ def rows(items: Sequence[Run | RunView]) -> list[RunView]:
     return [item if isinstance(item, RunView) else RunView(item, names[item.id]) for item in items]
 
 
+# the CSV's setting columns: the first nine where they always were, the rest of SETTINGS after the
+# time (a script reading columns by position keeps working)
+CSV_SETTINGS = ("dataset", "n_images", "sigma", "decay", "loss", "combine", "epochs", "batch_size", "seed")
+CSV_MORE = tuple(k for k in SETTINGS if k not in CSV_SETTINGS)
+
+
 def to_csv(table: list[RunView]) -> bytes:
-    """One line per run: id, label, status, settings, epochs, final numbers, time."""
+    """One line per run: id, label, status, settings, epochs, final numbers, time, more settings."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["run", "label", "status", *SETTINGS, "epochs_done", *NUMBER_KEYS, "elapsed_s"])
+    writer.writerow(["run", "label", "status", *CSV_SETTINGS, "epochs_done", *NUMBER_KEYS, "elapsed_s", *CSV_MORE])
     for r in table:
         settings, numbers = r.settings, r.numbers
-        writer.writerow([r.run.id, r.label, r.status, *[settings.get(k, "") for k in SETTINGS], r.epochs_done,
+        writer.writerow([r.run.id, r.label, r.status, *[settings.get(k, "") for k in CSV_SETTINGS], r.epochs_done,
                          *["" if numbers[k] is None else f"{numbers[k]:.6g}" for k in NUMBER_KEYS],
-                         "" if r.elapsed_s is None else r.elapsed_s])
+                         "" if r.elapsed_s is None else r.elapsed_s, *[settings.get(k, "") for k in CSV_MORE]])
     return buf.getvalue().encode()
 
 

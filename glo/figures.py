@@ -52,3 +52,12 @@ def transfer_rows(trained: Trained, n: int = 6, indices: Sequence[int] | None = 
     idx = display_indices(split.labels, min(n, len(split.labels))) if indices is None else np.asarray(indices)
     drawn = transfer_grid(model, model.content_codes.weight[idx].detach())
     return TransferRows([int(split.labels[i]) for i in idx], split.images[idx], drawn)
+
+
+def sample_grid(trained: Trained, classes: Sequence[int], n: int, seed: int = 0) -> np.ndarray:
+    """Novel images of a trained run: N content codes drawn from a Gaussian fitted to the learnt
+    ones (``glo.latent.samples``) for each of CLASSES, as a len(CLASSES) x N x H x W uint8 grid."""
+    from glo.latent import samples
+
+    drawn = samples(trained.model, [c for c in classes for _ in range(n)], seed)
+    return drawn.reshape(len(classes), n, *drawn.shape[1:])

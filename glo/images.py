@@ -1,8 +1,8 @@
 """The display images of a run: which training images to show, as uint8, and their file bytes.
 
 ``images.npz`` holds the originals, their reconstructions and their labels; ``recon.png`` the
-same as one grid (originals above reconstructions). Both are made here as bytes, so whoever
-writes the run folder (``glo.train``) needs no torch or numpy code of its own.
+same as one grid (originals above reconstructions, by ``glo.png``, the one PNG writer). Both are
+made here as bytes, so whoever writes the run folder (``glo.train``'s RunRecorder) only writes them.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -155,14 +155,16 @@ class Trainer:
     def epochs_left(self) -> range:
         return range(self.epoch_done + 1, self.cfg.epochs + 1)
 
-    def apply_changes(self, changes: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Apply live changes (sigma, decay, loss) one by one, yielding the metrics record of each
-        that changes a value; a change is applied when the iteration reaches it."""
+    def apply_changes(self, changes: dict[str, Any]) -> list[dict[str, Any]]:
+        """Apply live changes (sigma, decay, loss) before the next step; the metrics record of each
+        one that changes a value, in order."""
+        records = []
         for param, value in changes.items():
             if value != self.live[param]:
                 old, self.live[param] = self.live[param], value
-                yield {"event": "change", "step": self.step + 1, "epoch": self.epoch, "param": param,
-                       "old": old, "new": value, "elapsed_s": round(self.elapsed(), 3)}
+                records.append({"event": "change", "step": self.step + 1, "epoch": self.epoch, "param": param,
+                                "old": old, "new": value, "elapsed_s": round(self.elapsed(), 3)})
+        return records
 
     def start_epoch(self, epoch: int) -> range:
         """Begin (or continue, after a restore mid-epoch) ``epoch``; returns its batches left."""

@@ -21,14 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from glo import atomic  # noqa: E402
-from glo.analysis import analyze, load_trained, read_analysis, samples  # noqa: E402
+from glo.analysis import analyze, load_trained  # noqa: E402
+from glo.analysis_store import read_analysis  # noqa: E402
 from glo.compare import curves, image_grid, image_rows, rows  # noqa: E402
 from glo.config import RunConfig  # noqa: E402
 from glo.data import load_split  # noqa: E402
 from glo.errors import RunStoreError  # noqa: E402
 from glo.events import Epoch, SweepFinished, SweepPoint  # noqa: E402
 from glo.runs import RunStore  # noqa: E402
-from glo.figures import transfer_rows  # noqa: E402
+from glo.figures import sample_grid, transfer_rows  # noqa: E402
 from glo.png import save_grid_png  # noqa: E402
 from glo.sweep import SweepStore, run_sweep  # noqa: E402
 from glo.view.format import pct  # noqa: E402
@@ -313,8 +314,7 @@ def transfer_section(runs, images_dir: Path, md_dir: Path) -> list[str]:
     png = images_dir / "transfer.png"
     save_png(transfer_rows(trained, indices=show).full, png)
     sample_png = images_dir / "samples.png"
-    drawn = samples(trained.model, [d for d in range(10) for _ in range(8)], seed=0)
-    save_png(drawn.reshape(10, 8, 28, 28), sample_png)
+    save_png(sample_grid(trained, range(10), 8, seed=0), sample_png)
     return [
         "## The final model (seed Fig. 5), its transfer grid and novel samples (not in the seed)", "",
         f"The seed's final settings are the defaults: run `{run.id}`, whose reconstructions are the "

@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 
+def check() -> None:
+    """Import the console's app (Textual and its widgets); raises ImportError where it cannot load."""
+    import tui.app  # noqa: F401
+
+
 def open_console(runs_dir: str | os.PathLike | None, **kw: Any) -> int:
     """Run the console until the user quits (``tui.app.run_console``); its exit code."""
     from tui.app import run_console

@@ -98,7 +98,7 @@ def sample(
 ) -> None:
     """Novel digits: content codes drawn from a Gaussian fitted to the learnt ones."""
     from glo.analysis import load_trained
-    from glo.latent import samples
+    from glo.figures import sample_grid
     from glo.png import save_grid_png
     from glo.view.images import lead_rows
 
@@ -114,7 +114,7 @@ def sample(
         check_export_path(png, "samples.png")
     digits = list(range(N_CLASSES)) if digit is None else [digit]
     trained = load_trained(open_store(runs_dir).get(run_id))
-    images = samples(trained.model, [d for d in digits for _ in range(n)], seed).reshape(len(digits), n, 28, 28)
+    images = sample_grid(trained, digits, n, seed)
     if png is not None:
         save_grid_png(images, png)
     console = make_console()

@@ -13,11 +13,19 @@ from glo.errors import GloError
 
 
 def _launch() -> ModuleType:
+    """tui.launch, once the console's libraries have loaded (call it before any run folder is made)."""
     try:
         import tui.launch
+
+        tui.launch.check()
     except ImportError as exc:  # pragma: no cover - the console ships with glo
         raise GloError(f"the console is not available ({exc}); use --headless") from exc
     return tui.launch
+
+
+def check_console() -> None:
+    """Raise GloError now if the console cannot open (before a run folder is created for it)."""
+    _launch()
 
 
 def open_console(runs_dir, **kw) -> int:

@@ -16,8 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 from glo.config import OPTION_HELP, RunConfig, option_type
-
-RUNS_DIR_HELP = "Runs folder (default: $GLO_RUNS_DIR or ./runs)."
+from glo.runs import RUNS_DIR_HELP  # noqa: F401 - every command's --runs-dir (glo.runs loads nothing heavy)
 
 
 def _typer_option(name: str, help: str) -> tuple[str, Any, Any]:

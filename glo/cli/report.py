@@ -12,7 +12,7 @@ from glo.compare import curves, image_rows, rows
 from glo.runs import Run
 from glo.runview import RunView
 from glo.view.images import compact_rows, wrapped_rows
-from glo.view.numbers import numbers_tables
+from glo.view.numbers import environment_note, numbers_tables
 from glo.view.plots import curves_chart
 from glo.view.tables import run_details, run_heading
 
@@ -43,6 +43,9 @@ def print_comparison(console: Console, runs: list[Run], metric: str = "recon_los
     views = rows(runs)
     for part in numbers_tables(views, console.width):
         console.print(part)
+    env = environment_note(views)
+    if env is not None:
+        console.print(env)
     for v in views:
         if v.changes:
             console.print(f"live changes in {v.run.id}: {v.changes_label}")
@@ -59,9 +62,9 @@ def print_comparison(console: Console, runs: list[Run], metric: str = "recon_los
 
 def analyse_missing(console: Console, runs: list[Run]) -> None:
     """Compute (and cache) the probe and held-out numbers of finished runs that lack them."""
-    from glo.analysis_store import read_analysis
+    from glo.analysis_store import needs_analysis
 
-    todo = [r for r in runs if read_analysis(r) is None and r.has_checkpoint() and r.status() in ("completed", "stopped")]
+    todo = [r for r in runs if needs_analysis(r)]
     if not todo:
         return
     from glo.analysis import analyze

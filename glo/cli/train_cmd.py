@@ -62,8 +62,9 @@ def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: C
 
 def start_console(cfg: RunConfig, store: RunStore, resume: str | None) -> int:
     """Open the console with this run already training."""
-    from glo.cli.console import open_console
+    from glo.cli.console import check_console, open_console
 
+    check_console()  # a console that cannot open says so before a run folder is made for it
     prepared = prepare(cfg, store, resume)
     return open_console(store.root, prepared=prepared)
 

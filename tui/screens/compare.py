@@ -25,39 +25,34 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from glo.analysis_store import read_analysis
+from glo.analysis_store import needs_analysis
 from glo.compare import ImageRows, image_rows, labels, rows
 from glo.errors import GloError
 from glo.runs import Run
 from glo.runview import RunView
 from glo.view.images import resize, wrapped_rows
-from glo.view.numbers import numbers_tables
+from glo.view.numbers import environment_note, numbers_tables
 from glo.view.plots import chart_series
 from tui import messages as m
-from tui.reading import Reads
+from tui.reading import ReadFailed, Reads
 from tui.widgets.chart import CompareChart
 
 METRICS = ("recon_loss", "train_loss", "psnr")
 IMAGE_SIZE = 14  # pixels per side in the side-by-side images
-ANALYSABLE = ("completed", "stopped")  # as `glo compare`: finished runs with a checkpoint
-
-
-def needs_analysis(run: Run) -> bool:
-    return run.status() in ANALYSABLE and run.has_checkpoint() and read_analysis(run) is None
-
-
 @dataclass
 class CompareRead(Message):
     """The compared runs as the worker read them, and their image rows scaled to IMAGE_SIZE."""
 
     views: list[RunView] = field(default_factory=list)
     images: ImageRows = field(default_factory=list)
+    checkpointed: list[Run] = field(default_factory=list)  # the runs a transfer grid can be drawn for
 
 
 def read_runs(runs: list[Run]) -> CompareRead:
     """Each run read once, and the image rows (in the worker thread)."""
     views = rows(runs)
-    return CompareRead(views, [(label, resize(images, IMAGE_SIZE)) for label, images in image_rows(views)])
+    images = [(label, resize(images, IMAGE_SIZE)) for label, images in image_rows(views)]
+    return CompareRead(views, images, [run for run in runs if run.has_checkpoint()])
 
 
 class CompareImages(Static):
@@ -127,9 +122,14 @@ class CompareScreen(Screen):
     async def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
         read = await self.reads.first()  # the screen opens filled; the UI thread is free meanwhile
+        if not self.is_attached:  # closed while it was read: draw nothing, analyse nothing
+            return
         if read is not None:
             self.show(read)
         self.analyse()
+
+    def on_read_failed(self, msg: ReadFailed) -> None:
+        self.note(f"could not read the runs: {msg.error}", style="red")
 
     # --- reading the runs ---
     def on_compare_read(self, msg: CompareRead) -> None:
@@ -162,6 +162,9 @@ class CompareScreen(Screen):
         for view in self.read.views:
             if view.changes:
                 parts.append(Text(f"live changes in {view.label}: {view.changes_label}", style="dim"))
+        env = environment_note(self.read.views)  # versions, device, host, data that differ
+        if env is not None:
+            parts.append(env)
         box.update(Group(*parts))
 
     def note(self, text: str, style: str = "cyan") -> None:
@@ -247,7 +250,7 @@ class CompareScreen(Screen):
     def action_transfer(self) -> None:
         from tui.screens.transfer import TransferScreen
 
-        runs = [r for r in self.runs if r.has_checkpoint()]
+        runs = list(self.read.checkpointed) if self.read is not None else []
         if not runs:
             self.notify("no run here has a checkpoint yet", severity="warning")
             return
