@@ -47,8 +47,9 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
 
 
-def append_line(path: str | os.PathLike, line: str) -> None:
-    """Append one line and fsync, so a record is either whole on disk or (at worst) a torn last line."""
+def append_line(path: str | os.PathLike, line: str, fault: str = "metrics") -> None:
+    """Append one line and fsync, so a record is either whole on disk or (at worst) a torn last line.
+    FAULT names the crash tests' point halfway through the line (``glo.faults``)."""
     data = (line.rstrip("\n") + "\n").encode()
     # O_NOFOLLOW: a metrics file that is a symlink (a run folder from elsewhere) is refused
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
@@ -56,7 +57,7 @@ def append_line(path: str | os.PathLike, line: str) -> None:
         if faults.enabled:
             fh.write(data[: len(data) // 2])
             fh.flush()
-            faults.point("metrics")
+            faults.point(fault)
             data = data[len(data) // 2 :]
         fh.write(data)
         fh.flush()

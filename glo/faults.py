@@ -5,6 +5,7 @@ named by ``GLO_FAULT_MARKER`` (so a test knows it got there) and sleeps, waiting
 ``GLO_FAULT=NAME:N:enospc`` raises "No space left on device" there instead.
 
 Points: ``step`` (after an optimiser step), ``metrics`` (half of a metrics line written),
+``environment`` (half of an environment.jsonl line written),
 ``write-FILE`` (the temp file of an atomic write of FILE written, before it replaces FILE).
 """
 

@@ -1,9 +1,10 @@
 """Preparing a run: every check before any file is written, then its folder and its data.
 
-Every front end starts training through ``prepare`` (``glo run``, the console's form and its ``R``,
-``glo serve``'s tabs through the console): a new run is validated, its device checked and its data
-loaded before its folder is created; a resumed run must be resumable and its checkpoint loadable
-first. Bad input raises GloError (the CLI's exit code 2) with nothing written.
+A single run starts through ``prepare`` (``glo run``, the console's form and its ``R``, ``glo
+serve``'s tabs through the console): a new run is validated, its device checked and its data loaded
+before its folder is created; a resumed run must be resumable and its checkpoint loadable first.
+Bad input raises GloError (the CLI's exit code 2) with nothing written. Sweep points go through
+``glo.sweep``, which starts over a point without a checkpoint with the same ``Run.start_over``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from glo import provenance
 from glo.config import RunConfig
 from glo.data import Split, load_split
 from glo.errors import GloError
@@ -28,7 +30,8 @@ def load_data(cfg: RunConfig) -> Split:
 @dataclass
 class PreparedRun:
     """A run ready to train: its settings, its folder (created or reopened), its data; ``note`` is
-    a line for the user when the run is not what they might expect (started over from epoch 0)."""
+    a line for the user when the run is not what they might expect (started over from epoch 0, or
+    resumed with other versions, device, host or data than it last ran with; both: two lines)."""
 
     cfg: RunConfig
     run: Run
@@ -56,6 +59,13 @@ def check_resumable(run: Run) -> RunConfig:
     return run.read_config().validate()
 
 
+def moved_note(run: Run, device, split: Split) -> str | None:
+    """A line when RUN resumes with other versions, device, host or data than it last ran with."""
+    records, _ = provenance.read_records(run.path)
+    now = {**provenance.environment(device), "data": provenance.fingerprint(split)}
+    return provenance.moved_note(run.id, records[-1] if records else None, now)
+
+
 def prepare(cfg: RunConfig | None, store: RunStore, resume: str | None, load: Loader = load_data) -> PreparedRun:
     """A new run of CFG, or the run RESUME names resumed with its saved settings; LOAD reads the data.
 
@@ -67,14 +77,15 @@ def prepare(cfg: RunConfig | None, store: RunStore, resume: str | None, load: Lo
     if resume:
         run = store.get(resume)
         saved = check_resumable(run)
-        resolve_device(saved.device)
+        device = resolve_device(saved.device)
         split = load(saved)
+        moved = moved_note(run, device, split)
         if run.has_checkpoint():
-            return PreparedRun(saved, run, split, True)
+            return PreparedRun(saved, run, split, True, moved)
         run.start_over()
         note = (f"run {run.id} ended before its first checkpoint (killed in its first epoch or while "
                 f"starting): starting it over from epoch 0 with its saved settings")
-        return PreparedRun(saved, run, split, False, note)
+        return PreparedRun(saved, run, split, False, "\n".join(filter(None, (note, moved))))
     cfg = (cfg or RunConfig()).validate()
     resolve_device(cfg.device)
     split = load(cfg)

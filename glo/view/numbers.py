@@ -12,6 +12,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from glo import provenance
 from glo.compare import rows
 from glo.runs import Run
 from glo.runview import ANALYSIS_KEYS, RECON_KEYS, SETTINGS, RunView
@@ -111,3 +112,22 @@ def _cell(r: RunView, kind: str, key: str) -> str | Text:
     if kind == "ep":
         return str(r.epochs_done)
     return fmt_number(key, r.numbers[key])
+
+
+def environment_note(runs: Sequence[Run | RunView]) -> Text | None:
+    """One dim yellow line under a comparison: what differs between the runs' environments as each
+    last ran (versions, device, CPU, threads, host, data fingerprint), e.g. 'differs between runs:
+    torch (2.4.1, 2.14.1), data (2 fingerprints: n_images differs)'; runs with no record are only
+    counted. None for a single run, or when nothing differs and every run has a record."""
+    views = rows(runs)
+    if len(views) < 2:
+        return None
+    recorded = [v.environment[-1] for v in views if v.environment]
+    missing = len(views) - len(recorded)
+    parts = []
+    differs = provenance.differs_label(recorded)
+    if differs:
+        parts.append(f"differs between runs: {differs}")
+    if missing:
+        parts.append(f"({missing} run{'s have' if missing != 1 else ' has'} no environment record)")
+    return Text(" ".join(parts), style="dim yellow") if parts else None

@@ -16,6 +16,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from glo import provenance
 from glo.compare import rows
 from glo.runs import Run
 from glo.runview import SETTINGS, RunView
@@ -80,9 +81,28 @@ def run_details(v: RunView) -> Table:
         table.add_row(key, fmt(v.last.get(key)))
     table.add_row("best recon_loss", fmt(v.summary.get("best_recon_loss")))
     table.add_row("time", duration(v.elapsed_s))
+    _environment_rows(table, v)
     if v.summary.get("error"):
         table.add_row("error", Text(v.summary["error"], style="red"))
     return table
+
+
+def _environment_rows(table: Table, v: RunView) -> None:
+    """What the run last ran with and where, how often it started and resumed (and where each ran,
+    where that differs), and the thread policy's changes."""
+    if not v.environment:
+        table.add_row("ran with", Text("not recorded (a run from before glo recorded it)", style="dim"))
+    else:
+        last = v.environment[-1]
+        table.add_row("ran with", provenance.software_label(last))
+        table.add_row("ran on", provenance.machine_label(last))
+        table.add_row("data", provenance.data_label(last))
+        table.add_row("starts", provenance.history_label(v.environment))
+        places = provenance.places_label(v.environment)
+        if places:
+            table.add_row("where each ran", Text(places, style="yellow"))
+    if v.thread_changes:
+        table.add_row("thread changes", v.threads_label)
 
 
 def analysis_table(results: list[dict[str, Any]], names: dict[str, str] | None = None) -> Table:
