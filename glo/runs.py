@@ -30,6 +30,9 @@ EXPORTS_DIR = "exports"  # comparison exports (CSV, PNG) written from the consol
 RESERVED = (SWEEPS_DIR, EXPORTS_DIR)  # folders of the runs folder that are never runs
 
 
+RUNS_DIR_HELP = "Runs folder (default: $GLO_RUNS_DIR or ./runs)."  # --runs-dir of every command
+
+
 def default_runs_dir() -> Path:
     return Path(os.environ.get("GLO_RUNS_DIR") or "runs")
 
@@ -45,6 +48,51 @@ def _label(cfg: RunConfig) -> str:
         return cfg.name
     label = f"s{cfg.sigma:g}-{cfg.loss.replace('+', '')}"
     return label + ("-adain" if cfg.combine == "adain" else "")
+
+
+def _parse_whole(lines: list[str]) -> list[dict[str, Any]] | None:
+    """Every line of a metrics file parsed at once, if each is one whole JSON object; else None
+    (``Run.read_metrics`` then goes line by line, noting the damaged ones)."""
+    lines = [line for line in lines if line.strip()]
+    if not all(line.lstrip().startswith("{") and line.rstrip().endswith("}") for line in lines):
+        return None
+    try:
+        records = json.loads("[" + ",".join(lines) + "]")
+    except ValueError:
+        return None
+    if len(records) != len(lines) or not all(isinstance(r, dict) for r in records):
+        return None
+    return records
+
+
+# metrics.jsonl as glo appends it: whole lines of ASCII (json.dumps escapes the rest), each a JSON object
+# beginning {"event": ...; epoch records begin {"event": "epoch", "epoch": N,
+GLO_LINES = re.compile(r'(?:\{"event": "[^\n]*\}|)(?:\n(?:\{"event": "[^\n]*\}|))*\n?')
+EPOCH_LINE = re.compile(r'\{"event": "epoch", "epoch": (\d+),')  # a string value could not hold this:
+# its quotes would be escaped
+
+
+def _epochs_at_a_glance(text: str) -> tuple[int, dict[str, Any]] | None:
+    """Epochs done and the last epoch record of metrics as glo writes them, parsing only that
+    record; None where a line is not so (a torn or foreign line: then every line is parsed)."""
+    if not text.isascii() or any(c in text for c in "\r\x0b\x0c\x1c\x1d\x1e") or not GLO_LINES.fullmatch(text):
+        return None  # (those characters break lines for str.splitlines too)
+    numbers = EPOCH_LINE.findall(text)
+    if len(numbers) != text.count('\n{"event": "epoch"') + text.startswith('{"event": "epoch"'):
+        return None  # an epoch record written some other way
+    if not numbers:
+        return 0, {}
+    epochs = set(map(int, numbers))
+    top = max(epochs)
+    start = text.rfind(f'{{"event": "epoch", "epoch": {top},')  # a later record of the same epoch supersedes
+    end = text.find("\n", start)
+    try:
+        last = json.loads(text[start:end if end >= 0 else len(text)])
+    except ValueError:
+        return None
+    if not (isinstance(last, dict) and last.get("epoch") == top and last.get("event") == "epoch"):
+        return None
+    return len(epochs), last
 
 
 @dataclass
@@ -88,8 +136,12 @@ class Run:
         except OSError:
             self._warnings.append("metrics.jsonl cannot be read")
             return []
+        lines = text.splitlines()
+        whole = _parse_whole(lines)  # the usual case, several times faster than line by line
+        if whole is not None:
+            return whole
         records = []
-        for n, line in enumerate(text.splitlines(), 1):
+        for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
@@ -111,6 +163,22 @@ class Run:
             if rec.get("event") == "epoch" and isinstance(rec.get("epoch"), int):
                 by_epoch[rec["epoch"]] = rec
         return [by_epoch[k] for k in sorted(by_epoch)]
+
+    def last_epoch(self) -> tuple[int, dict[str, Any]]:
+        """(epochs done, the last epoch record), as ``epochs`` finds them, for listings: where every
+        line is a record as glo appends them (whole lines: a killed writer tears only the last one),
+        only the last epoch record is parsed; otherwise every line is, as ``read_metrics`` does."""
+        try:
+            text = atomic.read_text(self.file(METRICS))
+        except FileNotFoundError:
+            return 0, {}
+        except OSError:
+            text = ""
+        found = _epochs_at_a_glance(text) if text else None
+        if found is not None:
+            return found
+        epochs = self.epochs()
+        return len(epochs), epochs[-1] if epochs else {}
 
     def truncate_metrics(self, epoch: int, step: int) -> None:
         """Keep only records up to a checkpoint (for resume): epochs <= epoch, changes <= step."""
@@ -166,16 +234,22 @@ class Run:
         except (OSError, IndexError):
             return True
 
-    def status(self) -> str:
-        """completed | stopped | failed (from summary.json), running, interrupted, or damaged."""
+    def status(self, summary: dict[str, Any] | None | bool = False) -> str:
+        """completed | stopped | failed (from summary.json), running, interrupted, or damaged.
+        SUMMARY: summary.json as already read (``read_summary``), to avoid reading it twice."""
+        recorded = self.recorded_status(summary)
+        return recorded if recorded == "damaged" or not self.is_live() else "running"
+
+    def recorded_status(self, summary: dict[str, Any] | None | bool = False) -> str:
+        """The status the files record, whether or not a process trains the run now (``status``
+        adds that): completed | stopped | failed (summary.json), interrupted, or damaged."""
         if not self.file(CONFIG).exists():
             return "damaged"
-        summary = self.read_summary()
+        if summary is False:
+            summary = self.read_summary()
         if summary and summary.get("status") in ("completed", "stopped", "failed"):
-            if self.is_live():
-                return "running"
             return summary["status"]
-        return "running" if self.is_live() else "interrupted"
+        return "interrupted"
 
     @property
     def warnings(self) -> list[str]:
@@ -262,12 +336,13 @@ class RunStore:
         raise RunStoreError(f"too many runs named {base} in {self.root}")
 
     def ids(self) -> list[str]:
-        if not self.root.is_dir():
+        """The names of the folders that may be runs (not symlinks, not reserved), sorted."""
+        try:
+            with os.scandir(self.root) as entries:  # the file type comes with each name: no stat per run
+                return sorted(e.name for e in entries
+                              if ID_RE.match(e.name) and e.name not in RESERVED and e.is_dir(follow_symlinks=False))
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(
-            p.name for p in self.root.iterdir()
-            if p.is_dir() and ID_RE.match(p.name) and p.name not in RESERVED and not p.is_symlink()
-        )
 
     def runs(self) -> list[Run]:
         """Every folder that looks like a run (has config.json or metrics.jsonl), oldest first."""

@@ -1,7 +1,8 @@
 """What the listings, comparisons and reports know about one run: read once, tolerant of damage.
 
 A ``RunView`` holds a run folder as read at one moment: its status, settings, epoch records, last
-record, summary, live changes, warnings about damaged files, and the final numbers (noise-free
+record, summary, live changes, what it ran with and where (``environment``: one record per start or
+resume, ``glo.provenance``), warnings about damaged files, and the final numbers (noise-free
 recon losses and PSNR from the last epoch; the class-from-content probe and the held-out fit from
 ``analysis.json``). Its labels are plain strings; how they are styled is ``glo.view``'s business.
 Reading never imports torch or numpy.
@@ -9,8 +10,10 @@ Reading never imports torch or numpy.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
+from glo import provenance
 from glo.analysis_store import read_analysis
 from glo.config import RunConfig
 from glo.errors import RunStoreError
@@ -36,29 +39,44 @@ def run_label(run: Run) -> str:
 
 
 class RunView:
-    """One run folder, read once: what every report of it needs (``label``: its name in legends)."""
+    """One run folder, read once: what every report of it needs (``label``: its name in legends).
 
-    def __init__(self, run: Run, label: str | None = None) -> None:
+    ``with_analysis=False`` skips analysis.json (the probe and held-out numbers stay None): listings
+    do not show them, and checking a stale cache can mean hashing the whole checkpoint.
+    """
+
+    def __init__(self, run: Run, label: str | None = None, with_analysis: bool = True) -> None:
         self.run = run
         self.label = label or run_label(run)
-        self.status = run.status()
+        summary = run.read_summary()  # read once: the status and the summary come from it
+        self.status = run.status(summary)
         try:
             self.config: RunConfig | None = run.read_config()
         except RunStoreError:
             self.config = None
         records = run.read_metrics()
         self.epochs = run.epochs(records)
-        self.summary = run.read_summary() or {}
+        self.summary = summary or {}
         self.last = self.epochs[-1] if self.epochs else {}
         self.changes = [r for r in records if r.get("event") == "change"]
-        self.analysis = read_analysis(run) or {}
-        self.warnings = run.warnings
-        self.settings: dict[str, Any] = self.config.to_dict() if self.config is not None else {}  # {}: unknown
+        self.thread_changes = [r for r in records if r.get("event") == "threads"]  # by the thread policy
+        # what it ran with and where, one record per start or resume ([]: a run from before glo kept them)
+        self.environment, environment_warnings = provenance.read_records(run.path)
+        self.analysis = (read_analysis(run) or {}) if with_analysis else {}
+        self.warnings = run.warnings + environment_warnings
+        # {}: unknown (a shallow copy: every setting is a plain value, and asdict's deep copy is slow)
+        self.settings: dict[str, Any] = ({f.name: getattr(self.config, f.name) for f in fields(self.config)}
+                                         if self.config is not None else {})
         self.numbers = self._numbers()
 
     @property
     def epochs_done(self) -> int:
         return len(self.epochs)
+
+    @property
+    def sweep_id(self) -> str | None:
+        """The id of the sweep the run belongs to (its config says), if any."""
+        return self.settings.get("sweep")
 
     @property
     def elapsed_s(self) -> float | None:
@@ -78,6 +96,12 @@ class RunView:
         """Live changes made while training, e.g. 'sigma 0.3->0.9 @14'."""
         return ", ".join(f"{c.get('param')} {fmt_setting(c.get('old'))}->{fmt_setting(c.get('new'))} @{c.get('epoch')}"
                          for c in self.changes) or "-"
+
+    @property
+    def threads_label(self) -> str:
+        """Thread count changes made while training, e.g. '2->4 @3 (step 150)'."""
+        return ", ".join(f"{fmt_setting(c.get('old'))}->{fmt_setting(c.get('new'))} @{c.get('epoch')} "
+                         f"(step {c.get('step')})" for c in self.thread_changes) or "-"
 
     @property
     def epochs_label(self) -> str:

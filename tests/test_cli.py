@@ -41,7 +41,7 @@ def test_runs_list(runs_dir):
 
 
 def test_runs_show_renders_images(runs_dir):
-    run_id = sorted(p.name for p in runs_dir.iterdir())[0]
+    run_id = sorted(p.name for p in runs_dir.iterdir() if p.is_dir())[0]  # not the index (runs list made it)
     result = runner.invoke(app, ["runs", "show", run_id, "--runs-dir", str(runs_dir)])
     assert result.exit_code == 0, result.output
     assert "reconstructions" in result.output and "recon_loss" in result.output
@@ -51,7 +51,7 @@ def test_runs_show_renders_images(runs_dir):
 
 
 def test_compare(runs_dir):
-    ids = sorted(p.name for p in runs_dir.iterdir())
+    ids = sorted(p.name for p in runs_dir.iterdir() if p.is_dir())
     result = runner.invoke(app, ["compare", *ids, "--runs-dir", str(runs_dir), "--width", "80", "--log"])
     assert result.exit_code == 0, result.output
     assert "sigma" in result.output and "recon_loss per epoch" in result.output

@@ -19,13 +19,14 @@ from glo.cli.options import (
     open_store,
     with_run_options,
 )
+from glo.cli.select import complete_runs, filtering, with_filters
 from glo.errors import GloError
 
 app = typer.Typer(
     name="glo",
     help="Train Generative Latent Optimization models, watch them learn, and compare runs.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # glo --install-completion (bash, zsh): commands, options and run ids
     pretty_exceptions_enable=False,
 )
 runs_app = typer.Typer(help="List, show and delete saved runs.", no_args_is_help=True)
@@ -75,20 +76,20 @@ def run(
 
 
 @runs_app.command("list")
-def runs_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP)) -> None:
-    """A table of the saved runs: status, settings that differ from the defaults, final losses."""
-    from glo.view.tables import runs_table
+@with_filters
+def runs_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP), **filters) -> None:
+    """A table of the saved runs: status, settings that differ from the defaults, final losses.
+    Read through the runs folder's index: only runs changed since the last listing are read again."""
+    from glo.cli.select import choose
+    from glo.view.listing import runs_listing
 
     s = store(runs_dir)
-    runs = s.runs()
-    if not runs:
-        out().print(f"no runs in {s.root}")
+    views = choose(s, filters)
+    if not views:
+        out().print(f"no runs in {s.root}" + (" match" if filtering(filters) else ""))
         return
-    from glo.runview import RunView
-
-    views = [RunView(run) for run in runs]  # each run read once
     console = out()
-    console.print(runs_table(views, console.width))
+    console.file.write(runs_listing(views, console.width, console.color_system))
     resumable = [v.run.id for v in views if v.status in ("stopped", "interrupted")]
     if resumable:  # a run killed before its first checkpoint starts over from epoch 0 the same way
         console.print(f"resume one with: glo run --resume {resumable[-1]} --headless", style="dim")
@@ -96,7 +97,8 @@ def runs_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP))
 
 @runs_app.command("show")
 def runs_show(
-    run_id: str = typer.Argument(..., metavar="RUN", help="Run id (a unique prefix or 'latest' works)."),
+    run_id: str = typer.Argument(..., metavar="RUN", help="Run id (a unique prefix or 'latest' works).",
+                                 autocompletion=complete_runs),
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
     ascii: bool = typer.Option(False, "--ascii", help="ASCII images (for terminals without colour)."),
 ) -> None:
@@ -108,22 +110,34 @@ def runs_show(
 
 
 @runs_app.command("delete")
+@with_filters
 def runs_delete(
-    run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Run ids to delete."),
+    run_ids: Optional[list[str]] = typer.Argument(None, metavar="[RUN]...", autocompletion=complete_runs,
+                                                  help="Run ids to delete (or choose them with --where ...)."),
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
     yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking (for scripts)."),
+    **filters,
 ) -> None:
-    """Delete saved runs (their whole folders), after asking."""
+    """Delete saved runs (their whole folders), after asking: named, or chosen as glo runs list
+    chooses them (e.g. --status failed). Says how many runs and how much disk go."""
+    from glo.cli.select import chosen_runs, folder_bytes, human_bytes
+
     s = store(runs_dir)
-    runs = s.get_many(run_ids)  # resolve all before deleting any
+    runs = chosen_runs(s, run_ids, filters, "delete")  # resolve all before deleting any
     busy = [r.id for r in runs if r.status() == "running"]
     if busy:
         raise UserError(f"run {busy[0]} is still running; stop it first (nothing deleted)")
+    if not runs:
+        out().print("no runs match: nothing deleted")
+        return
     if not yes:
-        for r in runs:
+        for r in runs[:10]:
             out().print(f"{r.id}  {r.status()}")
+        if len(runs) > 10:
+            out().print(f"... and {len(runs) - 10} more")
         what = "this run" if len(runs) == 1 else f"these {len(runs)} runs"
-        print(f"delete {what} for good? [y/N] ", end="", file=sys.stderr, flush=True)  # stdout may be piped
+        size = human_bytes(folder_bytes([r.path for r in runs]))
+        print(f"delete {what} ({size}) for good? [y/N] ", end="", file=sys.stderr, flush=True)  # stdout may be piped
         try:
             answer = sys.stdin.readline()
         except OSError:
@@ -140,8 +154,10 @@ def runs_delete(
 
 
 @app.command()
+@with_filters
 def compare(
-    run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Run ids (or unique prefixes, names)."),
+    run_ids: Optional[list[str]] = typer.Argument(None, metavar="[RUN]...", autocompletion=complete_runs,
+                                                  help="Run ids (or unique prefixes, names; or choose with --where ...)."),
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
     metric: str = typer.Option("recon_loss", help="Curve to plot: recon_loss, train_loss, psnr, recon_l1, recon_l2."),
     log: bool = typer.Option(False, "--log", help="Log-scale y axis."),
@@ -152,8 +168,10 @@ def compare(
     csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the table of final numbers as CSV."),
     png: Optional[Path] = typer.Option(None, "--png", help="Also write originals and reconstructions as a PNG."),
     ascii: bool = typer.Option(False, "--ascii", help="ASCII images (for terminals without colour)."),
+    **filters,
 ) -> None:
-    """Compare runs: final numbers, loss curves overlaid, and each run's reconstructions."""
+    """Compare runs: final numbers, loss curves overlaid, and each run's reconstructions (the runs
+    named, and those chosen as glo runs list chooses them, e.g. --where sigma=0.3 --last 5)."""
     from glo.cli.report import (
         METRICS,
         analyse_missing,
@@ -168,8 +186,12 @@ def compare(
     for path, example in ((csv, "compare.csv"), (png, "compare.png")):
         if path is not None:
             check_export_path(path, example)
+    from glo.cli.select import chosen_runs
+
     s = store(runs_dir)
-    runs = s.get_many(run_ids)
+    runs = chosen_runs(s, run_ids, filters, "compare")
+    if not runs:
+        raise UserError("no runs match: nothing to compare")
     console = out()
     if analysis:
         analyse_missing(out(stderr=True), runs)

@@ -31,6 +31,8 @@ KEYS = (
     ("Enter", "open the run under the cursor"),
     ("R", "resume a stopped or interrupted run (a sweep's run: the whole sweep goes on)"),
     ("d / Delete", "delete the marked runs, or the highlighted one (asks y/n first)"),
+    ("/", "filter, as glo runs list --where: sigma=0.3 status=completed (Enter applies, Esc closes)"),
+    ("s / S", "sort by the next column (newest, recon, epochs, time, status, ...) / turn the order round"),
     ("Opened or compared runs", None),
     ("m", "next metric (recon loss, train loss, PSNR)"),
     ("e", "export the numbers (CSV) and the images (PNG) to RUNS/exports/"),

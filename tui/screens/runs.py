@@ -4,8 +4,13 @@ Runs of a sweep say so in the sweep column; ``w`` marks every run of the highlig
 (then ``c`` compares the sweep), and ``R`` on a stopped run of a sweep goes on with the whole sweep.
 ``d`` deletes the marked runs, or the highlighted one, after a y/n question.
 
-The folder is read in a thread worker every ``REFRESH_S`` (``glo.runview.RunView`` per run); the UI
-thread only draws what was read, and only when it changed.
+``/`` filters the list (``glo.query``'s syntax, as ``glo runs list --where``: ``sigma=0.3
+status=completed``), ``s`` sorts by the next column, ``S`` turns the order round.
+
+The folder is read in a thread worker every ``REFRESH_S`` through its index (``tui.runsfolder``):
+only runs that changed are read again. The UI thread only brings the rows that changed, came or
+went up to date, adding many rows a chunk at a time (``tui.widgets.runs_table``), so it keeps
+answering keys with 10,000 runs.
 """
 
 from __future__ import annotations
@@ -14,81 +19,51 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input, Static
 
 from glo.errors import GloError
-from glo.runs import Run, RunStore
+from glo.query import Query, parse
+from glo.query import sort as sort_views
+from glo.runs import Run
 from glo.runview import RunView
-from glo.sweep import Sweep, SweepStore
-from glo.view.format import duration, fmt, view_status
-from tui.reading import Reads
+from glo.sweep import Sweep
+from tui.reading import ReadFailed, Reads
+from tui.runsfolder import FolderReader, Row, RunsRead, mark_cell, row_for, sweep_label  # noqa: F401 (row_for)
+from tui.widgets.runs_table import RunsTable
 
 REFRESH_S = 2.0
 RESUMABLE = ("stopped", "interrupted")
-
-
-def sweep_label(sweep: Sweep | None) -> str:
-    """What a sweep varies, compactly: 'sigma 0.01,0.3,2' or 'sigma 0.1,2 x loss l1,l2'."""
-    return "" if sweep is None else sweep.label.replace(", ", ",")
-
-
-def sweep_cell(sweep: Sweep | None) -> str:
-    """The sweep column: when the sweep began (its id starts YYYYmmdd-HHMMSS) and what it varies,
-    so two sweeps over the same values stay apart: '19:28 sigma 0.01,0.3,2'."""
-    if sweep is None:
-        return ""
-    stamp = sweep.id[9:15]
-    when = f"{stamp[:2]}:{stamp[2:4]} " if sweep.id[8:9] == "-" and stamp.isdigit() else ""
-    return when + sweep_label(sweep)
-
-
-def row_for(view: RunView, marked: bool, sweep: Sweep | None = None) -> tuple:
-    last = view.last
-    return (
-        Text("✓" if marked else " ", style="bold green"),
-        view.run.id,
-        view_status(view),
-        fmt(last.get("recon_loss")),
-        view.epochs_label,
-        duration(view.elapsed_s),
-        view.settings_label,
-        Text(sweep_cell(sweep), style="magenta"),
-        fmt(last.get("train_loss")),
-    )
+# 's' goes round these: (what the footer says, glo.query's sort key); 'S' turns the order round
+SORTS = (("newest", "-id"), ("recon", "recon"), ("epochs done", "-done"), ("time", "-time"), ("status", "status"),
+         ("train", "train"), ("sweep", "sweep"), ("oldest", "id"))
 
 
 @dataclass
-class RunsRead(Message):
-    """The runs folder as the worker read it: each run by id (oldest first) and each sweep, or why not."""
+class RunsDeleted(Message):
+    """The delete worker is done: the runs it deleted, and why others could not be."""
 
-    views: dict[str, RunView] = field(default_factory=dict)
-    sweeps: dict[str, Sweep] = field(default_factory=dict)
-    error: str | None = None
-
-
-def read_folder(store: RunStore) -> RunsRead:
-    """Every run of STORE read once, and its sweeps (in the worker thread)."""
-    try:
-        views = {run.id: RunView(run) for run in store.runs()}
-        sweeps = {s.id: s for s in SweepStore(store).sweeps()}
-    except OSError as exc:
-        return RunsRead(error=f"cannot read {store.root}: {exc}")
-    return RunsRead(views, sweeps)
+    deleted: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 class RunsScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,b", "app.pop_screen", "Back"),
+        Binding("escape,b", "back", "Back"),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
         Binding("space", "mark", "Mark"),
         Binding("enter", "open", "Open", show=True),
-        Binding("c", "compare", "Compare marked"),
+        Binding("c", "compare", "Compare"),
         Binding("w", "mark_sweep", "Mark sweep"),
         Binding("R", "resume", "Resume"),
         Binding("d,delete", "delete", "Delete"),
+        Binding("S", "sort_reverse", "Reverse sort", show=False),
         Binding("f5", "reload", "Refresh", show=False),
     ]
 
@@ -97,31 +72,49 @@ class RunsScreen(Screen):
         self.marked: set[str] = set()
         self.views: dict[str, RunView] = {}
         self.sweeps: dict[str, Sweep] = {}  # by sweep id
-        self._shown: list[tuple] = []
-        self.reads = Reads(self, lambda: read_folder(self.app.store), "runs-read")
+        self.filter = Query()  # the filter ('/'), glo.query's syntax
+        self.sort_at, self.sort_key = 0, SORTS[0][1]  # 's' cycles SORTS; 'S' turns the order round
+        self.plain: dict[str, tuple[str, ...]] = {}  # each row's text as shown
+        self.rows: dict[str, Row] = {}  # each run's cells after the mark (made by the worker)
+        self._changed: set[str] = set()  # runs whose rows are out of date
+        self._order_stale = True  # the filter, the sort or the runs changed: place the rows again
+        self._to_top = False  # the user changed the filter or the order: the cursor goes to the top
+        self._syncing = self._again = False
+        self._more = False  # the worker is still reading runs
+        self._filter_timer: Timer | None = None
+        self.reader: FolderReader | None = None
+        self.reads = Reads(self, self._read, "runs-read")
+
+    def _read(self) -> RunsRead:
+        if self.reader is None:
+            self.reader = FolderReader(self.app.store)
+        return self.reader()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-info")
-        table = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Input(placeholder="filter, e.g. sigma=0.3 status=completed (Enter: apply, Esc: close)", id="runs-filter")
+        table = RunsTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         table.border_title = "saved runs"
         yield table
         yield Footer()
 
     async def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.table
         # what tells runs apart first (recon, epochs, time fit at 80 columns); the rest scrolls right
         for label, width in (("", 1), ("id", None), ("status", None), ("recon", None), ("epochs", None),
                              ("time", None), ("settings (vs defaults)", None), ("sweep", None), ("train", None)):
             table.add_column(label, key=label or "mark", width=width)
+        self.query_one("#runs-filter", Input).display = False
         self.set_interval(REFRESH_S, self.reload)
         table.focus()
-        read = await self.reads.first()
+        self.update_info()
+        read = await self.reads.first()  # a quick first look (READ_LIMIT runs at most): opens filled
         if read is not None:
             self.show(read)
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one(DataTable)
+    def table(self) -> RunsTable:
+        return self.query_one(RunsTable)
 
     def reload(self) -> None:
         """Read the runs folder again (in a worker); ``show`` draws it when it is read."""
@@ -130,29 +123,139 @@ class RunsScreen(Screen):
     def on_runs_read(self, msg: RunsRead) -> None:
         self.show(msg)
 
+    def on_read_failed(self, msg: ReadFailed) -> None:
+        self.query_one("#runs-info", Static).update(Text(f"could not read the runs: {msg.error}", "red"))
+
     def show(self, read: RunsRead) -> None:
-        """Show what a worker read; redraw the table only when something changed (keeps the cursor)."""
+        """Take what a worker read: the rows of runs that changed, came or went are brought up to date
+        (a few at a time while the screen keeps answering keys); nothing is drawn if nothing changed."""
         self.reads.done()
-        info = self.query_one("#runs-info", Static)
         if read.error:
-            info.update(Text(read.error, "red"))
+            self.query_one("#runs-info", Static).update(Text(read.error, "red"))
             return
-        self.views, self.sweeps = read.views, read.sweeps
+        if read.views is self.views and read.sweeps is None and not read.more:
+            return  # nothing changed (the usual refresh): nothing to do
+        old, self.views, self.rows = self.views, read.views, read.rows
+        changed = {i for i, v in read.views.items() if old.get(i) is not v}
+        if read.sweeps is not None and read.sweeps.keys() != self.sweeps.keys():
+            changed |= {i for i, v in read.views.items() if v.sweep_id}  # their sweep cells
+        if read.sweeps is not None:
+            self.sweeps = read.sweeps
         self.marked &= set(self.views)
-        rows = [row_for(v, v.run.id in self.marked, self.sweep_of(v.run.id))
-                for v in reversed(list(self.views.values()))]
-        info.update(f"{len(rows)} runs in {self.app.store.root}   space marks, w a sweep, c compares, d deletes")
-        plain = [tuple(str(c) for c in row) for row in rows]
-        if plain == self._shown:
+        self._changed |= changed
+        self._order_stale = self._order_stale or bool(changed) or len(old) != len(self.views)
+        self._more = read.more
+        if read.more:  # a big folder is still being read: go on at once
+            self.reads.request()
+        self.update_info()
+        self.sync()
+
+    def visible(self) -> list[str]:
+        """The ids of the runs to show, in order: those the filter keeps, sorted."""
+        views = list(self.views.values())
+        if self.filter:
+            views = [v for v in views if self.filter.matches(v)]
+        return [v.run.id for v in sort_views(views, self.sort_key)]
+
+    def sync(self) -> None:
+        """Bring the table up to date (in steps, on the UI thread): started again if asked while under way."""
+        if self._syncing:
+            self._again = True
             return
-        self._shown = plain
-        table = self.table
-        current = self.current_id()
-        table.clear()
-        for row in rows:
-            table.add_row(*row, key=row[1])
-        if current in self.views:
-            table.move_cursor(row=table.get_row_index(current))
+        if self._changed or self._order_stale:
+            self._syncing = True
+            self.run_worker(self._sync(), group="runs-sync", exit_on_error=False)
+
+    async def _sync(self) -> None:
+        try:
+            while True:
+                self._again = False
+                changed, self._changed = self._changed, set()
+                current = self.current_id()
+                order = self.visible() if self._order_stale else self.table.keys()
+                self._order_stale = False
+                done = await self.table.sync(order, self.row, changed, self.plain, stop=lambda: self._again)
+                if self._to_top and done:  # a new filter or order: from the top
+                    self._to_top = False
+                    self.table.move_cursor(row=0)
+                elif current in self.plain and done:  # a refresh: the cursor stays on its run
+                    self.table.move_cursor(row=self.table.get_row_index(current))
+                if not (self._again or self._changed):
+                    break
+                self._order_stale = True
+        finally:
+            self._syncing = False
+        self.update_info()
+
+    def row(self, run_id: str) -> tuple[tuple, tuple[str, ...]]:
+        """A run's cells (its mark, then what the worker made) and their text."""
+        cells, text = self.rows[run_id]
+        marked = run_id in self.marked
+        return (mark_cell(marked), *cells), ("✓" if marked else " ", *text)
+
+    def update_info(self) -> None:
+        total, shown = len(self.views), len(self.plain)
+        label, key = SORTS[self.sort_at][0], self.sort_key
+        arrow = "" if label in ("newest", "oldest") else (" ↓" if key.startswith("-") else " ↑")
+        what = f"{total} runs" if not self.filter else f"{shown} of {total} runs ({self.filter.text})"
+        reading = " reading..." if self._more or self._syncing else ""
+        self.query_one("#runs-info", Static).update(f"{what}, sorted by {label}{arrow}{reading} in {self.app.store.root}")
+
+    # --- filter and sort ---
+    def action_filter(self) -> None:
+        field_ = self.query_one("#runs-filter", Input)
+        field_.display = True
+        field_.value = self.filter.text
+        field_.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(0.25, lambda: self.apply_filter(event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.apply_filter(event.value):
+            self.close_filter()
+
+    def apply_filter(self, text: str) -> bool:
+        """Filter by TEXT (glo.query's syntax); a filter that cannot be read is said, and not applied."""
+        try:
+            query = parse(text)
+        except GloError as exc:
+            self.query_one("#runs-info", Static).update(Text(str(exc), "red"))
+            return False
+        if query.text != self.filter.text:
+            self.filter, self._order_stale, self._to_top = query, True, True
+            self.sync()
+        self.update_info()
+        return True
+
+    def close_filter(self) -> None:
+        self.query_one("#runs-filter", Input).display = False
+        self.table.focus()
+
+    def action_back(self) -> None:
+        """Esc: close the filter field if it is open, else back to the previous screen."""
+        if self.query_one("#runs-filter", Input).display:
+            self.close_filter()
+        else:
+            self.app.pop_screen()
+
+    def action_sort(self) -> None:
+        """Sort by the next column (SORTS)."""
+        self.sort_at = (self.sort_at + 1) % len(SORTS)
+        self.sort_key, self._order_stale, self._to_top = SORTS[self.sort_at][1], True, True
+        self.sync()
+        self.update_info()
+
+    def action_sort_reverse(self) -> None:
+        key = self.sort_key
+        self.sort_key, self._order_stale = (key[1:] if key.startswith("-") else "-" + key), True
+        self._to_top = True
+        self.sync()
+        self.update_info()
 
     def action_reload(self) -> None:
         self.reload()
@@ -173,14 +276,20 @@ class RunsScreen(Screen):
     def sweep_of(self, run_id: str | None) -> Sweep | None:
         """The sweep a run belongs to (its config names it), if its manifest is still there."""
         view = self.views.get(run_id or "")
-        sweep_id = getattr(view.config, "sweep", None) if view is not None else None
+        sweep_id = view.sweep_id if view is not None else None
         return self.sweeps.get(sweep_id) if sweep_id else None
 
+    def redraw_rows(self, run_ids: set[str]) -> None:
+        """Draw these runs' rows again (their marks changed), where they are shown."""
+        for run_id in run_ids:
+            if run_id in self.plain:
+                cells, text = self.row(run_id)
+                self.table.set_row(run_id, cells, text, self.plain[run_id])
+                self.plain[run_id] = text
+
     def set_marks(self, run_ids: set[str]) -> None:
-        self.marked = run_ids & set(self.views)
-        for run_id in self.views:
-            self.table.update_cell(run_id, "mark", Text("✓" if run_id in self.marked else " ", style="bold green"))
-        self._shown = []  # the marks changed: the next reload redraws
+        before, self.marked = self.marked, run_ids & set(self.views)
+        self.redraw_rows(before ^ self.marked)
 
     def action_mark_sweep(self) -> None:
         """Mark every run of the highlighted run's sweep (again: unmark them)."""
@@ -199,8 +308,7 @@ class RunsScreen(Screen):
         if run_id is None:
             return
         self.marked ^= {run_id}
-        self.table.update_cell(run_id, "mark", Text("✓" if run_id in self.marked else " ", style="bold green"))
-        self._shown = []  # the marks changed: the next reload redraws
+        self.redraw_rows({run_id})
         self.table.action_cursor_down()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -239,7 +347,9 @@ class RunsScreen(Screen):
         self.app.push_screen(ConfirmScreen(f"Delete {what} for good?", detail if len(ids) > 1 else ""),
                              lambda yes: self.delete_runs(ids) if yes else None)
 
+    @work(thread=True, group="delete", exit_on_error=False)
     def delete_runs(self, ids: list[str]) -> None:
+        """Delete the runs (in a worker: whole folders go), then show the list without them."""
         deleted, errors = [], []
         for run_id in ids:
             try:
@@ -247,9 +357,17 @@ class RunsScreen(Screen):
                 deleted.append(run_id)
             except (GloError, OSError) as exc:
                 errors.append(str(exc))
+        self.post_message(RunsDeleted(deleted, errors))
+
+    def on_runs_deleted(self, msg: RunsDeleted) -> None:
+        deleted, errors = msg.deleted, msg.errors
         self.marked -= set(deleted)
-        self._shown = []
-        self.reload()
+        self.views = {i: v for i, v in self.views.items() if i not in set(deleted)}
+        self.table.remove_rows(deleted)  # gone at once; a read under way (made before the delete) is dropped
+        for run_id in deleted:
+            self.plain.pop(run_id, None)
+        self.update_info()
+        self.reads.request(fresh=True)
         if deleted:
             self.notify(f"deleted {deleted[0] if len(deleted) == 1 else f'{len(deleted)} runs'}", timeout=3)
         for error in errors:

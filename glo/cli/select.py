@@ -1,0 +1,173 @@
+"""Choosing runs on the command line, and completing their names in the shell.
+
+``with_filters`` adds the options that choose runs (``--where``, ``--status``, ``--sweep``,
+``--sort``, ``--last``) to ``glo runs list``, ``glo compare`` and ``glo runs delete``; ``choose``
+reads the runs folder through its index (``glo.index``) and chooses with ``glo.query``, as the
+console's filter does. The ``complete_*`` functions are typer's ``autocompletion`` callbacks: they
+read folder names and the index file only (no run folder, nothing written), so a TAB stays quick.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+WHERE_HELP = ("Only runs matching KEY=VALUE (also !=, <, <=, >, >=): a setting (sigma, loss, epochs...) or id, name, "
+              "status, sweep, done, recon, train, time, psnr; a,b for either; * wildcards. Repeatable.")
+STATUS_HELP = "Only runs with this status: completed, running, stopped, interrupted, failed, damaged (a,b for either)."
+SORT_HELP = "Sort by a column or setting (recon, time, done, status, sigma...); -KEY for descending."
+
+
+def _runs_root(ctx: typer.Context) -> Path:
+    from glo.runs import default_runs_dir
+
+    value = (ctx.params or {}).get("runs_dir")
+    return Path(value) if value else default_runs_dir()
+
+
+def complete_runs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Run ids starting with INCOMPLETE (and 'latest'), each with its status where the index has it."""
+    from glo.indexdb import read_statuses
+    from glo.runs import RunStore
+
+    root = _runs_root(ctx)
+    try:
+        ids = [i for i in RunStore(root).ids() if i.startswith(incomplete)]
+    except OSError:
+        return []
+    statuses = read_statuses(root)
+    out = [(i, statuses.get(i, "")) for i in ids]
+    return ([("latest", "the newest run")] if "latest".startswith(incomplete) else []) + out
+
+
+def complete_sweeps(ctx: typer.Context, incomplete: str) -> list[str]:
+    from glo.runs import SWEEPS_DIR
+
+    try:
+        with os.scandir(_runs_root(ctx) / SWEEPS_DIR) as entries:
+            names = sorted(e.name[:-5] for e in entries if e.name.endswith(".json") and not e.name.startswith("."))
+    except OSError:
+        names = []
+    return [n for n in ["latest", *names] if n.startswith(incomplete)]
+
+
+def complete_sort(incomplete: str) -> list[str]:
+    from glo.query import KEYS
+
+    sign = incomplete[:1] if incomplete[:1] in "+-" else ""
+    return [sign + k for k in KEYS if (sign + k).startswith(incomplete)]
+
+
+def complete_where(incomplete: str) -> list[str]:
+    from glo.query import KEYS, STATUSES
+
+    if incomplete.startswith("status="):
+        return [f"status={s}" for s in STATUSES if f"status={s}".startswith(incomplete)]
+    return [f"{k}=" for k in KEYS if f"{k}=".startswith(incomplete)]
+
+
+def complete_status(incomplete: str) -> list[str]:
+    from glo.query import STATUSES
+
+    return [s for s in STATUSES if s.startswith(incomplete)]
+
+
+FILTERS: list[tuple[str, Any, Any]] = [
+    ("where", Optional[list[str]], typer.Option(None, "--where", "-w", metavar="KEY=VALUE", help=WHERE_HELP, autocompletion=complete_where)),
+    ("status", Optional[str], typer.Option(None, metavar="STATUS", help=STATUS_HELP, autocompletion=complete_status)),
+    ("sweep", Optional[str], typer.Option(None, metavar="SWEEP", help="Only the runs of this sweep (id, unique prefix, name or latest).",
+                                          autocompletion=complete_sweeps)),
+    ("sort", Optional[str], typer.Option(None, metavar="KEY", help=SORT_HELP, autocompletion=complete_sort)),
+    ("last", Optional[int], typer.Option(None, "--last", min=1, metavar="N", help="Only the N newest of the runs chosen.")),
+]
+FILTER_NAMES = [name for name, _, _ in FILTERS]
+
+
+def with_filters(fn: Callable) -> Callable:
+    """Add the options that choose runs to ``fn``'s signature (``fn`` takes them as keywords)."""
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=kind)
+             for name, kind, opt in FILTERS]
+    fn.__signature__ = sig.replace(parameters=[p for p in params if p.kind != p.VAR_KEYWORD] + extra)
+    fn.__annotations__ = {**fn.__annotations__, **{name: kind for name, kind, _ in FILTERS}}
+    return fn
+
+
+def filtering(values: dict[str, Any]) -> bool:
+    """True if any option that chooses runs was given (``--sort`` alone orders, it does not choose)."""
+    return any(values.get(k) for k in ("where", "status", "sweep", "last"))
+
+
+def query_of(store, values: dict[str, Any]):
+    """The ``glo.query.Query`` the options say (checked before any run is read); raises GloError."""
+    from glo import query
+
+    texts = list(values.get("where") or [])
+    if values.get("status"):
+        texts.append(f"status={values['status']}")
+    if values.get("sweep"):
+        from glo.sweep import SweepStore
+
+        texts.append(f"sweep={SweepStore(store).get(values['sweep']).id}")
+    if values.get("sort"):
+        query.check_sort(values["sort"])
+    return query.parse(texts)
+
+
+def choose(store, values: dict[str, Any]) -> list:
+    """The runs the options choose, in their order (``IndexedView``s; by id where no --sort)."""
+    from glo import query
+    from glo.index import RunIndex
+
+    q = query_of(store, values)
+    # a cold index is read by worker processes, from the main thread only (forking with other threads
+    # running is not safe), and with 4 cores or more: on 2 (measured: this VM's two), two processes
+    # read no faster than one
+    cores = os.cpu_count() or 1
+    main = threading.current_thread() is threading.main_thread()
+    index = RunIndex(store, workers=cores if main and cores >= 4 else 1)
+    try:
+        views = index.views()
+    finally:
+        index.close()
+    return query.select(views, q, values.get("last"), values.get("sort"))
+
+
+def chosen_runs(store, run_ids: list[str] | None, values: dict[str, Any], verb: str) -> list:
+    """The runs RUN_IDS name (``RunStore.get_many``), then those the options choose (in --sort's
+    order), each once; raises GloError when neither says which."""
+    from glo.errors import GloError
+
+    if not run_ids and not filtering(values):
+        raise GloError(f"name the runs to {verb}, or choose them with --where, --status, --sweep or --last")
+    named = store.get_many(run_ids) if run_ids else []
+    picked = [v.run for v in choose(store, values)] if filtering(values) else []
+    return list({r.id: r for r in [*named, *picked]}.values())
+
+
+def folder_bytes(paths: list[Path]) -> int:
+    """The bytes of the files in these folders (what deleting them frees; hard links aside)."""
+    total = 0
+    for path in paths:
+        for folder, _, files in os.walk(path):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(folder, name)).st_size
+                except OSError:
+                    pass
+    return total
+
+
+def human_bytes(n: float) -> str:
+    """'512 B', '2.3 MB', '23.4 GB'."""
+    for unit in ("B", "kB", "MB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
