@@ -129,7 +129,7 @@ def console_child() -> None:
     import asyncio
     import tempfile
 
-    from glo.cli.train_cmd import prepare
+    from glo.prepare import prepare
     from glo.config import RunConfig
     from glo.runs import RunStore
     from tui.app import create_app
@@ -177,6 +177,20 @@ def console_ratio(repeats: int) -> dict[str, list[float]]:
     return out
 
 
+def many_runs(count: int, repeats: int) -> None:
+    """The "many runs" table (benchmarks/many_runs.py): a runs folder of COUNT copies of a real run."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import many_runs as many
+
+    rows = many.figures(count, repeats)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}; "
+          f"{count} runs; medians of {repeats} (cold: of {max(1, repeats - 1)})")
+    print("| figure | measured | target |")
+    print("|---|---|---|")
+    for name, value, target in rows:
+        print(f"| {name} | {value} | {target} |")
+
+
 def med(xs: list[float]) -> float:
     return statistics.median(xs)
 
@@ -187,9 +201,22 @@ def main() -> None:
     ap.add_argument("--console-repeats", type=int, default=6, help="alternating headless/console pairs")
     ap.add_argument("--skip", nargs="*", default=[], choices=["seed", "flops", "startup", "console"])
     ap.add_argument("--child", choices=["seed", "console", "headless"])
+    ap.add_argument("--only", choices=["load"], help="load: a busy machine, several runs at once, parallel "
+                    "sweeps, console vs headless (benchmarks/load.py; its own table)")
+    ap.add_argument("--many-runs", type=int, nargs="?", const=10_000, metavar="N",
+                    help="only the many-runs table: a runs folder of N (10,000) runs (benchmarks/many_runs.py)")
     args = ap.parse_args()
+    if args.many_runs:
+        many_runs(args.many_runs, args.repeats)
+        return
     if args.child:
         {"seed": seed_run_child, "console": console_child, "headless": headless_child}[args.child]()
+        return
+    if args.only == "load":
+        import load
+
+        c = console_ratio(args.console_repeats)
+        load.main(max(2, args.repeats - 1), {"ratio": med(c["ratio"])})
         return
     import torch
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from glo.errors import ConfigError
@@ -18,30 +18,40 @@ SWEEP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 BUNDLED_SIZE = 5000
 
 
+def option(default: Any, help: str) -> Any:
+    """A setting a user sets on the command line (glo run, glo sweep, glo serve, glo-tui): HELP is
+    its --help text, here once for the typer CLI and glo-tui alike (``OPTION_HELP``)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class RunConfig:
-    """Every setting of one GLO run. Saved as config.json in the run folder."""
+    """Every setting of one GLO run. Saved as config.json in the run folder. A command-line setting
+    says what it does in its help text; the others in a comment."""
 
     # --- data ---
-    dataset: str = "bundled"  # bundled (real MNIST shipped with glo) | mnist | fashionmnist | kmnist
-    data_root: str | None = None  # torchvision data folder (for mnist, fashionmnist, kmnist)
-    download: bool = False  # let torchvision fetch the data set into data_root (needs internet)
-    n_images: int = 2000  # training images, class-balanced (n_images / 10 per class)
+    dataset: str = option("bundled", "bundled (real MNIST shipped with glo), mnist, fashionmnist, kmnist.")
+    data_root: str | None = option(None, "torchvision data folder for mnist, fashionmnist, kmnist.")
+    download: bool = option(False, "Let torchvision download the data set into --data-root (needs internet).")
+    n_images: int = option(2000, "Training images, class-balanced (n_images / 10 per class).")
     # --- latent codes and regularisation ---
     class_dim: int = 25  # size of the per-class code
     content_dim: int = 25  # size of the per-image content code
-    sigma: float = 0.3  # std of Gaussian noise added to content codes while training
-    decay: float = 0.001  # activation decay on content codes: decay * mean_batch(sum(code**2))
+    sigma: float = option(0.3, "Std of the Gaussian noise on content codes while training.")
+    decay: float = option(0.001, "Activation decay on content codes: decay * mean_batch(sum(code**2)).")
     content_radius: float = 2.0  # content codes are kept inside an L2 ball of this radius (0 = no limit)
-    combine: str = "concat"  # concat: [class, content] into the generator | adain: class code modulates its feature maps
+    combine: str = option("concat", "How class and content codes meet: concat (into the generator) or adain "
+                                    "(the class code modulates its feature maps).")
     # --- optimisation ---
-    loss: str = "l1+l2"  # reconstruction loss used for training: l1 | l2 | l1+l2
-    epochs: int = 50  # passes over the training images
-    batch_size: int = 32  # images per step
-    lr_generator: float = 3e-3  # Adam learning rate of the generator
-    lr_latent: float = 1e-2  # Adam learning rate of the class and content codes
-    seed: int = 0  # seeds data order, code init and noise: runs are repeatable on the CPU
-    device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | mps
+    loss: str = option("l1+l2", "Training loss: l1, l2 or l1+l2.")
+    epochs: int = option(50, "Passes over the training images.")
+    batch_size: int = option(32, "Images per step.")
+    lr_generator: float = option(3e-3, "Adam learning rate of the generator.")
+    lr_latent: float = option(1e-2, "Adam learning rate of the class and content codes.")
+    seed: int = option(0, "Random seed: data order, code init and noise (runs repeat exactly on the CPU).")
+    device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda or mps.")
+    threads: int = option(0, "CPU threads: 0 picks them from the CPUs this process may use and the load it "
+                             "meets, again as the load changes; N fixes them (a run then repeats bit for bit).")
     # --- bookkeeping ---
     name: str | None = None  # optional human label, part of the run id
     sweep: str | None = None  # id of the sweep this run belongs to (None for a single run)
@@ -61,6 +71,7 @@ class RunConfig:
         for key in ("epochs", "batch_size", "n_images", "class_dim", "content_dim"):
             check_int(key, getattr(self, key), minimum=1)
         check_int("seed", self.seed, minimum=0)
+        check_int("threads", self.threads, minimum=0)
         check_int("n_show", self.n_show, minimum=1)
         if self.n_images < 10:
             raise ConfigError(f"n_images must be at least 10 (one per class), got {self.n_images}")
@@ -100,24 +111,8 @@ class RunConfig:
 
 
 # The settings a user sets on the command line (glo run, glo sweep, glo serve and glo-tui), in the
-# order --help lists them, with their help text: the one place the typer CLI and glo-tui read them from.
-# Each is a RunConfig field of the same name (its type and default come from there).
-OPTION_HELP: dict[str, str] = {
-    "sigma": "Std of the Gaussian noise on content codes while training.",
-    "decay": "Activation decay on content codes.",
-    "loss": "Training loss: l1, l2 or l1+l2.",
-    "combine": "How class and content codes meet: concat or adain.",
-    "epochs": "Passes over the training images.",
-    "batch_size": "Images per step.",
-    "n_images": "Training images, class-balanced.",
-    "dataset": "bundled (real MNIST shipped with glo), mnist, fashionmnist, kmnist.",
-    "data_root": "torchvision data folder for mnist, fashionmnist, kmnist.",
-    "download": "Let torchvision download the data set into --data-root.",
-    "seed": "Random seed (runs repeat exactly on the CPU).",
-    "device": "auto, cpu, cuda or mps.",
-    "lr_generator": "Adam learning rate of the generator.",
-    "lr_latent": "Adam learning rate of the latent codes.",
-}
+# order --help lists them, with their help text: read from RunConfig's fields, by typer and glo-tui.
+OPTION_HELP: dict[str, str] = {f.name: f.metadata["help"] for f in fields(RunConfig) if "help" in f.metadata}
 
 
 def option_type(name: str) -> type:

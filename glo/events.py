@@ -99,7 +99,7 @@ class SweepPoint:
     total: int
     label: str  # the point's settings, e.g. 'sigma0.3'
     run_id: str
-    action: str  # start | resume | skip
+    action: str  # start | resume | skip | retry (a worker process died: its point goes on from its checkpoint)
     status: str  # the run's status before this point (pending, stopped, completed, ...)
 
 
@@ -115,4 +115,14 @@ class SweepFinished:
     run_ids: tuple[str, ...] = ()
 
 
-Event = Started | Step | Changed | Paused | Resumed | Epoch | Images | Checkpoint | Finished | SweepPoint | SweepFinished
+@dataclass(frozen=True)
+class PointEvent:
+    """An event of sweep point ``index``'s run (``run_id``), when a sweep trains several points at
+    once (``glo sweep --workers N``): their events interleave, each wrapped so."""
+
+    index: int
+    run_id: str
+    event: Any = field(hash=False)
+
+
+Event = Started | Step | Changed | Paused | Resumed | Epoch | Images | Checkpoint | Finished | SweepPoint | SweepFinished | PointEvent

@@ -92,6 +92,10 @@ class Sweep:
     def label(self) -> str:
         return " x ".join(f"{k} {', '.join(_fmt(v) for v in vals)}" for k, vals in self.params)
 
+    def point_label(self, i: int) -> str:
+        """Point I's settings as a short name, e.g. 'sigma0.3'."""
+        return point_label(self.points[i].values)
+
     def point_config(self, i: int) -> RunConfig:
         point = self.points[i]
         cfg = RunConfig.from_dict({**self.base, **point.values})
@@ -252,24 +256,43 @@ def run_sweep(
     store: RunStore,
     controls: Controls | None = None,
     load: Callable[[RunConfig], Any] | None = None,
+    workers: int = 1,
 ) -> Iterator[Event]:
     """Train every point that is not done, yielding SweepPoint, then the run's own events, and
     SweepFinished at the end. A stop request stops the current run (saved as stopped) and the sweep.
 
     ``load`` returns the data split of a config (cached here per data set and size, so the points
-    of a sweep share one copy).
+    of a sweep share one copy). ``workers`` > 1 trains that many points at once, each in its own
+    process (``glo.parallel``): their events come wrapped in ``PointEvent``s.
     """
-    from glo.data import load_split
-    from glo.train import train
-
     controls = controls or Controls()
+    split_for = _split_cache(load)
+    if workers > 1:
+        from glo.parallel import run_parallel
+
+        yield from run_parallel(sweep, store, controls, split_for, workers)
+        return
+    yield from _serial(sweep, store, controls, split_for)
+
+
+def _split_cache(load: Callable[[RunConfig], Any] | None) -> Callable[[RunConfig], Any]:
+    """LOAD (default: the data set on disk), cached per data set and size: a sweep's points share one copy."""
+    from glo.prepare import load_data
+
     cache: dict[tuple, Any] = {}
 
     def split_for(cfg: RunConfig):
         key = (cfg.dataset, cfg.n_images, cfg.data_root)
         if key not in cache:
-            cache[key] = load(cfg) if load else load_split(cfg.dataset, cfg.n_images, cfg.data_root, cfg.download)
+            cache[key] = (load or load_data)(cfg)
         return cache[key]
+
+    return split_for
+
+
+def _serial(sweep: Sweep, store: RunStore, controls: Controls, split_for) -> Iterator[Event]:
+    """The points one after another in this process (each with every core)."""
+    from glo.train import train
 
     total, done, failed = len(sweep.points), 0, 0
     existing = set(store.ids())

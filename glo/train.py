@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from glo import checkpoint
+from glo import checkpoint, provenance
 from glo.config import RunConfig
 from glo.controls import Controls
 from glo.data import Split
@@ -36,6 +36,7 @@ from glo.events import (
 )
 from glo.images import npz_bytes, png_bytes
 from glo.runs import CHECKPOINT, IMAGES_NPZ, IMAGES_PNG, Run
+from glo.threads import ThreadPolicy
 from glo.trainer import Trainer, objective  # objective: looked up here at each run (tests replace it)
 
 class _Stop(Exception):
@@ -55,8 +56,10 @@ class RunRecorder:
             raise RunStoreError("resume needs a run folder")
         return checkpoint.load(self.run.file(CHECKPOINT), map_location=device)
 
-    def begin(self, cfg: RunConfig, resume: bool, epoch_done: int, step: int) -> None:
-        """A fresh run writes its config; a resumed one drops what came after its checkpoint."""
+    def begin(self, cfg: RunConfig, resume: bool, epoch_done: int, step: int, trainer: Trainer | None = None) -> None:
+        """A fresh run writes its config; a resumed one drops what came after its checkpoint. Both
+        append what they run with and where (TRAINER's device and data) to environment.jsonl; a
+        failed write raises RunStoreError before any training, as a failed config.json does."""
         if self.run is None:
             return
         if resume:
@@ -64,6 +67,9 @@ class RunRecorder:
             self.run.truncate_metrics(epoch_done, step)
         else:
             self.run.write_config(cfg)
+        if trainer is not None:
+            provenance.append(self.run.path, provenance.make_record("resume" if resume else "start", epoch_done,
+                                                                    step, trainer.device, trainer.split))
         self.run.mark_running()
 
     def started(self, trainer: Trainer, resume: bool) -> Started:
@@ -114,14 +120,17 @@ def train(
     recorder = RunRecorder(run)
     if resume:
         trainer.restore(recorder.load_checkpoint(trainer.device))
-    recorder.begin(cfg, resume, trainer.epoch_done, trainer.step)
+    policy = ThreadPolicy(cfg.threads) if trainer.device.type == "cpu" else None
+    if policy is not None:
+        policy.start()
+    recorder.begin(cfg, resume, trainer.epoch_done, trainer.step, trainer)
     trainer.start_clock()
     yield recorder.started(trainer, resume)
     yield trainer.images_event()
 
     status, error = "completed", None
     try:
-        yield from _epochs(trainer, recorder, controls)
+        yield from _epochs(trainer, recorder, controls, policy)
     except (_Stop, GeneratorExit) as exc:
         status = "stopped"
         try:
@@ -138,9 +147,10 @@ def train(
     yield Finished(status, summary, error)
 
 
-def _epochs(trainer: Trainer, recorder: RunRecorder, controls: Controls) -> Iterator[Event]:
-    """Every epoch left: controls act before each step; after each epoch, its record, images and
-    checkpoint are written and yielded in that order."""
+def _epochs(trainer: Trainer, recorder: RunRecorder, controls: Controls,
+            policy: ThreadPolicy | None = None) -> Iterator[Event]:
+    """Every epoch left: controls act before each step, the thread POLICY times each step; after
+    each epoch, its record, images and checkpoint are written and yielded in that order."""
     for epoch in trainer.epochs_left():
         for b in trainer.start_epoch(epoch):
             if controls.stop_requested:
@@ -152,9 +162,15 @@ def _epochs(trainer: Trainer, recorder: RunRecorder, controls: Controls) -> Iter
                 for rec in trainer.apply_changes(changes):
                     recorder.record(rec)
                     yield Changed(rec["step"], rec["epoch"], rec["param"], rec["old"], rec["new"])
-            yield trainer.train_batch(b)
+            clock = time.perf_counter()
+            step = trainer.train_batch(b)
+            if policy is not None:
+                _threads(trainer, recorder, policy, time.perf_counter() - clock)
+            yield step
 
         record = trainer.end_epoch()
+        if policy is not None:
+            record["threads"] = policy.threads
         recorder.record(record)
         yield Epoch(epoch, record)
         images = trainer.images_event()
@@ -163,6 +179,15 @@ def _epochs(trainer: Trainer, recorder: RunRecorder, controls: Controls) -> Iter
         if recorder.active:
             path = recorder.checkpoint(trainer.state_dict())
             yield Checkpoint(epoch, trainer.step, path)
+
+
+def _threads(trainer: Trainer, recorder: RunRecorder, policy: ThreadPolicy, seconds: float) -> None:
+    """Tell the policy how long the step took; a changed thread count is recorded in metrics.jsonl."""
+    before = policy.settled
+    threads = policy.step_done(seconds)
+    if threads is not None:
+        recorder.record({"event": "threads", "step": trainer.step, "epoch": trainer.epoch, "old": before,
+                         "new": threads, "elapsed_s": round(trainer.elapsed(), 3)})
 
 
 def _pause(trainer: Trainer, controls: Controls, epoch: int) -> Iterator[Event]:

@@ -41,14 +41,15 @@ def split() -> Split:
 
 @pytest.fixture
 def tiny_cfg() -> RunConfig:
-    return RunConfig(n_images=40, epochs=2, batch_size=8, device="cpu", n_show=10)
+    # one fixed thread: the thread policy would change the numbers with the load (glo/threads.py)
+    return RunConfig(n_images=40, epochs=2, batch_size=8, device="cpu", n_show=10, threads=1)
 
 
 def stopped_run(root, epochs: int = 3, stop_at_step: int = 3):
     """A real run on the bundled data (20 images), stopped mid-way: saved as stopped, resumable."""
     from glo.train import train
 
-    cfg = RunConfig(n_images=20, epochs=epochs, batch_size=10, device="cpu")
+    cfg = RunConfig(n_images=20, epochs=epochs, batch_size=10, device="cpu", threads=1)
     run = RunStore(root).create(cfg)
     controls = Controls()
     for ev in train(cfg, run, controls):
@@ -73,7 +74,7 @@ def sync(fn):
 
 
 def small(**kw) -> RunConfig:
-    base = {"n_images": 40, "epochs": 3, "batch_size": 8, "device": "cpu"}
+    base = {"n_images": 40, "epochs": 3, "batch_size": 8, "device": "cpu", "threads": 1}
     base.update(kw)
     return RunConfig(**base)
 

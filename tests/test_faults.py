@@ -16,7 +16,8 @@ from glo.runs import RunStore
 
 pytestmark = pytest.mark.slow  # real processes started, killed and resumed: seconds each
 
-ARGS = ["--headless", "--epochs", "4", "--n-images", "60", "--batch-size", "20", "--device", "cpu"]
+# one fixed thread: a resumed run must equal an uninterrupted one bit for bit (see glo/threads.py)
+ARGS = ["--headless", "--epochs", "4", "--n-images", "60", "--batch-size", "20", "--device", "cpu", "--threads", "1"]
 
 
 def glo(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
@@ -141,7 +142,7 @@ def test_ctrl_c_stops_a_sweep_resumably_with_exit_130(tmp_path):
     from glo.sweep import SweepStore
 
     proc = glo("sweep", "--headless", "--param", "sigma", "--values", "0.1,2", "--epochs", "500", "--n-images", "60",
-               "--batch-size", "20", "--device", "cpu", "--runs-dir", str(tmp_path))
+               "--batch-size", "20", "--device", "cpu", "--workers", "1", "--runs-dir", str(tmp_path))
     wait_for(lambda: any(tmp_path.glob("*/metrics.jsonl")), what="first epoch")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)

@@ -43,7 +43,7 @@ def test_loop_yields_typed_events_in_order(split, tiny_cfg):
 
 
 def test_training_reduces_loss(split):
-    cfg = RunConfig(n_images=40, epochs=15, batch_size=8, device="cpu")
+    cfg = RunConfig(n_images=40, epochs=15, batch_size=8, device="cpu", threads=1)
     recs = [e.record for e in train(cfg, split=split) if isinstance(e, Epoch)]
     assert recs[-1]["recon_loss"] < 0.7 * recs[0]["recon_loss"]
 
@@ -55,7 +55,7 @@ def test_deterministic_on_cpu(split, tiny_cfg):
 
 
 def test_controls_from_another_thread(split, tmp_path):
-    cfg = RunConfig(n_images=40, epochs=50, batch_size=8, device="cpu")
+    cfg = RunConfig(n_images=40, epochs=50, batch_size=8, device="cpu", threads=1)
     run = RunStore(tmp_path).create(cfg)
     controls = Controls()
     events = []
@@ -104,7 +104,7 @@ def test_pause_blocks_until_resumed(split, tiny_cfg):
 
 
 def test_stop_then_resume_matches_uninterrupted_run(split, tmp_path):
-    cfg = RunConfig(n_images=40, epochs=3, batch_size=8, device="cpu")
+    cfg = RunConfig(n_images=40, epochs=3, batch_size=8, device="cpu", threads=1)
     full = [e.record["recon_loss"] for e in train(cfg, split=split) if isinstance(e, Epoch)]
 
     run = RunStore(tmp_path).create(cfg)
@@ -133,7 +133,7 @@ def test_failure_is_reported_not_raised(split, tmp_path, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(train_mod, "objective", flaky)
-    cfg = RunConfig(n_images=40, epochs=3, batch_size=8, device="cpu")
+    cfg = RunConfig(n_images=40, epochs=3, batch_size=8, device="cpu", threads=1)
     run = RunStore(tmp_path).create(cfg)
     events = list(train(cfg, run, split=split))
     fin = events[-1]

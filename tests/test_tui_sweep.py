@@ -46,7 +46,7 @@ def test_sweep_field_parses_and_checks_every_point():
 async def test_sweep_from_the_form_trains_each_point_then_compares(tmp_path, split):
     from tui.screens.compare import CompareChart, CompareScreen
 
-    app = create_app(tmp_path, config=small(epochs=1), load=lambda cfg: split, analyser=None)
+    app = create_app(tmp_path, config=small(epochs=1), load=lambda cfg: split, analyser=None, workers=1)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
         form = screen.form
@@ -92,7 +92,7 @@ async def test_saved_runs_show_sweeps_mark_them_and_resume_a_stopped_one(tmp_pat
     for _ in run_sweep(done, store, load=lambda cfg: split):  # a finished sweep, trained by the core
         pass
     long = SweepStore(store).create(small(epochs=200), [("loss", ["l1", "l2"])])
-    app = create_app(tmp_path, load=lambda cfg: split, sweep=long, analyser=None)
+    app = create_app(tmp_path, load=lambda cfg: split, sweep=long, analyser=None, workers=1)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = train_screen(app)  # `glo sweep` without --headless: the sweep starts on mount
         assert screen.form.raw("sweep") == "loss=l1,l2" and screen.form.raw("epochs") == "200"
@@ -193,3 +193,24 @@ async def test_compare_numbers_analysis_and_export(tmp_path, split):
         assert transfer.run.id == done_b
         await pilot.press("escape")
         assert app.screen is compare
+
+
+@pytest.mark.slow  # two worker processes start (torch loads in each)
+@sync
+async def test_a_parallel_sweep_shows_every_running_point_and_x_stops_them_all(tmp_path, split):
+    from tui.points import PointsPanel, PointsView
+
+    store = RunStore(tmp_path)
+    sweep = SweepStore(store).create(small(epochs=400), [("sigma", [0.1, 0.5])])
+    app = create_app(tmp_path, load=lambda cfg: split, sweep=sweep, analyser=None, workers=2)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = train_screen(app)
+        panel = screen.query_one(PointsPanel)
+        assert screen.query_one(PointsView).display and not screen.chart.display
+        training = lambda: [r for r in panel.rows if r[-1] == "training" and r[1] != "0/400"]  # noqa: E731
+        await wait_for(pilot, lambda: len(training()) == 2, timeout=90, what="two points training at once")
+        assert [r[0] for r in panel.rows] == ["sigma0.1", "sigma0.5"]
+        await pilot.press("x")  # stops every running point
+        await wait_for(pilot, lambda: not screen.running, timeout=90, what="the sweep to stop")
+    assert sweep.statuses(store) == ["stopped", "stopped"]
+    assert all(run.has_checkpoint() for run in sweep.runs(store))  # both resumable

@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from glo.config import RunConfig
-from glo.runs import RunStore
+from glo.runs import RUNS_DIR_HELP, RunStore
 from tui.analyse import DEFAULT_ANALYSER, Analyser
 from tui.screens.train import TrainScreen
 
@@ -38,7 +38,7 @@ class GloApp(App):
 
     def __init__(self, runs_dir: str | os.PathLike | None = None, prepared: Any = None,
                  config: RunConfig | None = None, sweep: Any = None, load: Loader | None = None,
-                 analyser: Analyser | None = DEFAULT_ANALYSER, **kw: Any) -> None:
+                 analyser: Analyser | None = DEFAULT_ANALYSER, workers: int | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.store = RunStore(runs_dir)
         self.prepared = prepared
@@ -50,6 +50,7 @@ class GloApp(App):
         self.base = config or RunConfig()
         self.load = load  # the data split of a config (None: glo.prepare.load_data, in the worker)
         self.analyser = analyser  # computes a run's missing analysis for comparisons (None: never)
+        self.sweep_workers = workers  # a sweep's points trained at once (None: one per CPU, glo.parallel)
         self.started_runs: list[str] = []  # run ids trained in this session (for resume hints on exit)
         self.started_sweeps: list[str] = []  # sweep ids likewise
 
@@ -218,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = OneLineParser(prog="glo-tui", description="The glo console: train, watch and compare GLO "
                                      "runs. The run options (as glo run's) set the settings form's initial values.")
-    parser.add_argument("--runs-dir", type=Path, default=None, help="runs folder (default: $GLO_RUNS_DIR or ./runs)")
+    parser.add_argument("--runs-dir", type=Path, default=None, help=RUNS_DIR_HELP)
+    parser.add_argument("--workers", type=int, default=0, help="a sweep's points trained at once, each in its "
+                        "own process (0: one per CPU, at most one per point; 1: one after another)")
     for name, help in OPTION_HELP.items():
         flag, kind = "--" + name.replace("_", "-"), option_type(name)
         if kind is bool:
@@ -233,11 +236,13 @@ def main(argv: list[str] | None = None) -> int:
             config.validate()
         except ConfigError as exc:
             parser.error(str(exc))  # one line, exit 2
+    if args.workers < 0:
+        parser.error(f"--workers must be 0 (one per CPU) or more; got {args.workers}")
     try:
         RunStore(args.runs_dir).check()
     except GloError as exc:
         parser.error(str(exc))
-    raise SystemExit(run_console(args.runs_dir, config=config))
+    raise SystemExit(run_console(args.runs_dir, config=config, workers=args.workers or None))
 
 
 if __name__ == "__main__":

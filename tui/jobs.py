@@ -20,6 +20,7 @@ class RunJob:
     """One run: new (``cfg``), resumed (``resume_id``), or already prepared by ``glo run``."""
 
     sweep = None
+    workers = 1
 
     def __init__(self, cfg: RunConfig | None = None, resume_id: str | None = None, prepared: Any = None) -> None:
         self.cfg, self.resume_id, self.prepared = cfg, resume_id, prepared
@@ -37,8 +38,12 @@ class RunJob:
 class SweepJob:
     """A sweep (new or resumed): completed points are skipped, stopped ones resumed."""
 
-    def __init__(self, sweep: Any) -> None:  # glo.sweep.Sweep
+    def __init__(self, sweep: Any, workers: int | None = None) -> None:  # glo.sweep.Sweep
+        """WORKERS: points trained at once (None: glo.parallel.default_workers's rule)."""
+        from glo.parallel import default_workers
+
         self.sweep = sweep
+        self.workers = workers or default_workers(len(sweep.points))
 
     @property
     def base(self) -> RunConfig:
@@ -47,7 +52,7 @@ class SweepJob:
     def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
         from glo.sweep import run_sweep
 
-        return run_sweep(self.sweep, app.store, controls, load=app.load), self.base
+        return run_sweep(self.sweep, app.store, controls, load=app.load, workers=self.workers), self.base
 
     def point_config(self, index: int) -> RunConfig:
         return self.sweep.point_config(index)
@@ -57,3 +62,17 @@ class SweepJob:
         states = self.sweep.statuses(store)
         return ("failed", states.count("completed"), states.count("failed"), len(states),
                 tuple(self.sweep.run_ids()))
+
+
+def error_line(exc: BaseException) -> str:
+    """Why a job could not start or failed, in one line."""
+    from glo.errors import GloError
+
+    return str(exc) if isinstance(exc, GloError) else f"{type(exc).__name__}: {exc}"
+
+
+def sweep_line(sweep: Any, index: int = 0, label: str = "") -> str:
+    """The status panel's sweep line: 'sweep run 2/8 sigma0.3' ('' outside a sweep)."""
+    if sweep is None:
+        return ""
+    return f"sweep run {index + 1}/{len(sweep.points)} {label}".rstrip()

@@ -157,3 +157,13 @@ class TransferReady(Message):
     run_id: str
     rows: list[tuple[str, np.ndarray]] = field(default_factory=list)
     error: str | None = None
+
+
+@dataclass
+class PointsUpdate(Message):
+    """A parallel sweep's points as they stand (``glo sweep --workers N``): a row per point started,
+    each one's recon curve, and the newest images of any point (label, originals, recons) or None."""
+
+    rows: list[tuple[str, ...]]
+    curves: list[tuple[str, list[float], list[float]]]
+    images: tuple[str, Any, Any] | None = None

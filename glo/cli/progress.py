@@ -20,6 +20,7 @@ from glo.events import (
     Event,
     Finished,
     Paused,
+    PointEvent,
     Resumed,
     Started,
     Step,
@@ -41,6 +42,8 @@ class PlainReporter:
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self.epochs = 0
+        self.labels: dict[int, str] = {}  # a parallel sweep's points: index -> label
+        self.point_epochs: dict[int, int] = {}
 
     def __enter__(self) -> "PlainReporter":
         return self
@@ -52,6 +55,9 @@ class PlainReporter:
         print(line, file=self.out, flush=True)
 
     def handle(self, ev: Event) -> None:
+        if isinstance(ev, PointEvent):  # a parallel sweep: each line says which point it is about
+            self.point(ev.index, ev.event)
+            return
         if isinstance(ev, Started):
             self.epochs = ev.epochs
             what = "resuming" if ev.resumed else "training"
@@ -69,11 +75,27 @@ class PlainReporter:
             n = ev.summary["epochs_done"]
             self.say(f"run {ev.status} after {n} epoch{'' if n == 1 else 's'}{tail}")
         elif isinstance(ev, SweepPoint):
-            what = {"start": "starting", "resume": "resuming", "skip": f"skipping ({ev.status})"}[ev.action]
+            self.labels[ev.index] = ev.label
+            what = {"start": "starting", "resume": "resuming", "skip": f"skipping ({ev.status})",
+                    "retry": "its worker died: resuming from its checkpoint"}[ev.action]
             self.say(f"[{ev.index + 1}/{ev.total}] {ev.label}: {what} run {ev.run_id}")
         elif isinstance(ev, SweepFinished):
             failed = f", {ev.failed} failed" if ev.failed else ""
             self.say(f"sweep {ev.status}: {ev.completed}/{ev.total} runs completed{failed}")
+
+
+    def point(self, index: int, ev: Event) -> None:
+        """A parallel sweep point's event as a line led by its label (its Steps are not printed)."""
+        label = self.labels.get(index, str(index))
+        if isinstance(ev, Started):
+            self.point_epochs[index] = ev.epochs
+        elif isinstance(ev, Epoch):
+            self.say(f"{label}: {epoch_line(ev.record, self.point_epochs.get(index, 0))}")
+        elif isinstance(ev, Finished):
+            tail = f": {ev.error}" if ev.error else ""
+            self.say(f"{label}: run {ev.status} after {ev.summary.get('epochs_done', 0)} epochs{tail}")
+        elif isinstance(ev, (Paused, Resumed, Changed)):
+            self.say(f"{label}: {type(ev).__name__.lower()} at step {ev.step}")
 
 
 class RichReporter(PlainReporter):
@@ -95,6 +117,7 @@ class RichReporter(PlainReporter):
         self.progress = Progress(*columns, console=console, transient=True)
         self.task = None
         self.prefix = ""
+        self.bars: dict[int, tuple] = {}  # a parallel sweep: point index -> (task, steps per epoch)
 
     def __enter__(self) -> "RichReporter":
         self.progress.__enter__()
@@ -105,6 +128,24 @@ class RichReporter(PlainReporter):
 
     def say(self, line: str) -> None:
         self.progress.console.print(line, highlight=False, markup=False)
+
+    def point(self, index: int, ev: Event) -> None:
+        """A bar per running point of a parallel sweep (its Steps come a few a second)."""
+        label = self.labels.get(index, str(index))
+        if isinstance(ev, Started):
+            task = self.progress.add_task(
+                "train", total=ev.epochs * ev.steps_per_epoch, completed=ev.epoch * ev.steps_per_epoch,
+                epoch=ev.epoch, epochs=ev.epochs, loss=float("nan"), recon="-", ips=0.0, prefix=f"{label}  ")
+            self.bars[index] = (task, ev.steps_per_epoch)
+        elif isinstance(ev, Step) and index in self.bars:
+            task, steps = self.bars[index]
+            self.progress.update(task, completed=(ev.epoch - 1) * steps + ev.batch, epoch=ev.epoch, loss=ev.loss,
+                                 ips=ev.images_per_s)
+        elif isinstance(ev, Epoch) and index in self.bars:
+            self.progress.update(self.bars[index][0], recon=f"{ev.record['recon_loss']:.4f}")
+        elif isinstance(ev, Finished) and index in self.bars:
+            self.progress.remove_task(self.bars.pop(index)[0])
+        super().point(index, ev)
 
     def handle(self, ev: Event) -> None:
         if isinstance(ev, Started):

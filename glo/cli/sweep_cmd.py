@@ -40,14 +40,20 @@ def sweep(
     resume: Optional[str] = typer.Option(None, help="Resume a sweep (id, prefix, name or 'latest'): finished "
                                          "runs are skipped, stopped ones resumed."),
     log: bool = typer.Option(False, "--log", help="Log-scale loss curves in the final comparison."),
+    workers: int = typer.Option(0, "--workers", help="Points trained at once, each in its own process with "
+                                "its share of the cores; 0: one per CPU this process may use (at most one "
+                                "per point, 8 in all), 1: one after another."),
     **options,
 ) -> None:
     """Train one run per value of a setting (or per point of a grid over two), then compare them.
 
     Example: glo sweep --param sigma --values 0,0.3,2 --epochs 10 --headless
     """
+    from glo.parallel import default_workers
     from glo.sweep import SweepStore, parse_values, setting_name
 
+    if workers < 0:
+        raise GloError(f"--workers must be 0 (one per CPU) or more; got {workers}")
     store = open_store(runs_dir)
     sweeps = SweepStore(store)
     if resume:
@@ -72,16 +78,17 @@ def sweep(
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("glo: no terminal for the console: sweeping headless", file=sys.stderr)
         headless = True
+    workers = workers or default_workers(len(the_sweep.points))
     if headless:
-        code = run_sweep_headless(the_sweep, store, make_console(), log)
+        code = run_sweep_headless(the_sweep, store, make_console(), log, workers)
     else:
         from glo.cli.console import open_console
 
-        code = open_console(store.root, sweep=the_sweep)
+        code = open_console(store.root, sweep=the_sweep, workers=workers)
     raise typer.Exit(code)
 
 
-def run_sweep_headless(the_sweep, store, console: Console, log: bool = False) -> int:
+def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, workers: int = 1) -> int:
     from glo.cli.progress import reporter
     from glo.cli.report import print_comparison
     from glo.cli.train_cmd import safe, install_stop_handlers
@@ -92,10 +99,11 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False) ->
     controls = Controls()
     rep = reporter(console)
     signals = install_stop_handlers(controls, lambda line: safe(rep.say, line))
-    safe(console.print, f"sweep {the_sweep.id}: {len(the_sweep.points)} runs ({the_sweep.label})")
+    at_once = f", {workers} at once" if workers > 1 else ""
+    safe(console.print, f"sweep {the_sweep.id}: {len(the_sweep.points)} runs ({the_sweep.label}){at_once}")
     final = None
     with rep:
-        for ev in run_sweep(the_sweep, store, controls):
+        for ev in run_sweep(the_sweep, store, controls, workers=workers):
             safe(rep.handle, ev)
             if isinstance(ev, SweepFinished):
                 final = ev

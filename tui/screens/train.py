@@ -3,7 +3,8 @@
 Training runs in one thread worker that iterates ``glo.train.train`` for a run or
 ``glo.sweep.run_sweep`` for a sweep (``tui.jobs``); its events come back as messages
 (``tui.bridge.EventPump``, coalesced by time), never by blocking calls into the UI. A sweep shows
-each point's run as it trains; when the sweep completes, the comparison of its runs opens.
+each point's run as it trains (a parallel one every running point: ``tui.points``); when the sweep
+completes, the comparison of its runs opens.
 """
 
 from __future__ import annotations
@@ -23,19 +24,16 @@ from textual.worker import Worker, get_current_worker
 from glo.config import RunConfig
 from glo.controls import Controls
 from glo.errors import GloError
-from glo.events import Started, SweepFinished, SweepPoint
+from glo.events import PointEvent, Started, SweepFinished, SweepPoint
 from glo.runs import Run
 from tui import messages as m
 from tui.bridge import EventPump
-from tui.jobs import RunJob, SweepJob
+from tui.jobs import RunJob, SweepJob, error_line, sweep_line
+from tui.points import PointsPump, PointsView
 from tui.widgets.chart import LossChart
 from tui.widgets.controls import ControlsPanel
 from tui.widgets.recon import ReconPanel
 from tui.widgets.status import RunState, StatusPanel
-
-
-def error_line(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, GloError) else f"{type(exc).__name__}: {exc}"
 
 
 class TrainScreen(Screen):
@@ -76,6 +74,9 @@ class TrainScreen(Screen):
                 chart = LossChart(id="chart")
                 chart.border_title = "loss"
                 yield chart
+                points = PointsView(id="points")  # a parallel sweep's points, instead of the chart
+                points.display = False
+                yield points
                 recon = ReconPanel(id="recon")
                 recon.border_title = "originals / reconstructions"
                 yield recon
@@ -192,7 +193,7 @@ class TrainScreen(Screen):
 
     def start_sweep(self, sweep) -> bool:
         """Train a sweep's runs one after another (a resumed sweep skips its completed runs)."""
-        job = SweepJob(sweep)
+        job = SweepJob(sweep, getattr(self.app, "sweep_workers", None))
         if self.running:
             self.notify("a run is already training; stop it first", severity="warning")
             return False
@@ -212,20 +213,18 @@ class TrainScreen(Screen):
             return False
         self.controls = Controls()
         self.active = True
+        parallel = getattr(job, "workers", 1) > 1
+        self.chart.display, self.recon.display = not parallel, not parallel
+        self.query_one(PointsView).display = parallel
+        self.query_one(PointsView).clear()
         self.chart.reset(1)
         self.recon.clear()
-        self.status.run = RunState(sweep=self._sweep_line(job.sweep))
+        self.status.run = RunState(sweep=sweep_line(job.sweep))
         self.status.set(state="starting", note="loading data and torch")
         self.form.set_running(True)
         self.idle.clear()
         self.worker = self._train(job, self.controls)
         return True
-
-    @staticmethod
-    def _sweep_line(sweep, index: int = 0, label: str = "") -> str:
-        if sweep is None:
-            return ""
-        return f"sweep run {index + 1}/{len(sweep.points)} {label}".rstrip()
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _train(self, job, controls: Controls) -> str:
@@ -243,12 +242,15 @@ class TrainScreen(Screen):
                 self.post_message(m.SweepEnded(sweep.id, *job.ended_early(self.app.store)))
             self.idle.set()
             return "failed"
-        pump = EventPump(self.post_message, cfg)
+        pump, points = EventPump(self.post_message, cfg), PointsPump(self.post_message)
         status = "failed"
         try:
             for event in events:
                 if worker.is_cancelled and not controls.stop_requested:
                     controls.stop()
+                if isinstance(event, PointEvent) or (isinstance(event, SweepPoint) and job.workers > 1):
+                    points.feed(event)  # a parallel sweep: every running point at once
+                    continue
                 if isinstance(event, SweepPoint) and event.action != "skip":
                     pump.new_run(job.point_config(event.index))
                     pump.feed(event)
@@ -288,6 +290,15 @@ class TrainScreen(Screen):
                         batch_size=msg.batch_size, n_images=msg.n_images, live=dict(msg.live))
         self.form.set_live(msg.live)
         self.sub_title = msg.run_id or ""
+
+    def on_points_update(self, msg: m.PointsUpdate) -> None:
+        self.query_one(PointsView).show(msg)
+        training = sum(row[-1] in ("training", "paused") for row in msg.rows)
+        done = sum(row[-1] == "completed" for row in msg.rows)
+        total = len(self.sweep.points) if self.sweep is not None else len(msg.rows)
+        line = f"sweep: {done}/{total} done, {training} training at once"
+        state = "training" if training and self.status.run.state == "starting" else self.status.run.state
+        self.status.set(state=state, sweep=line, note="")
 
     def on_steps_done(self, msg: m.StepsDone) -> None:
         self.chart.add_steps(msg.losses)
@@ -338,7 +349,7 @@ class TrainScreen(Screen):
         if msg.action == "skip":
             self.status.set(note=f"{msg.label}: {msg.status}, skipped")
             return
-        self.status.run = RunState(sweep=self._sweep_line(self.sweep, msg.index, msg.label))
+        self.status.run = RunState(sweep=sweep_line(self.sweep, msg.index, msg.label))
         self.status.set(state="starting", note="resuming" if msg.action == "resume" else "", run_id=msg.run_id)
         self.chart.reset(1)
         self.chart.replot()

@@ -1,0 +1,325 @@
+"""Sweep points trained side by side, each in a worker process with its share of the cores.
+
+On a 2-core machine one 1-thread run reaches about 0.66 of a 2-thread run's images/s, so two
+1-thread runs side by side do about 1.3 times the work of one after another. ``run_parallel`` is
+the sweep's driver for that: it schedules the points that are not done, starts up to N workers,
+merges their events (each wrapped in a ``PointEvent``), passes pause, stop and live changes on to
+every running point, and resumes a point whose worker died from its last checkpoint.
+
+A worker runs the core's own ``glo.train.train`` on the split the driver hands it, writing only
+its run's folder (which the driver created); the driver writes the sweep's manifest. Ctrl-C
+reaches the driver alone (workers ignore SIGINT): it stops every point cleanly, saved as stopped.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from glo.config import RunConfig
+from glo.controls import Controls, validate_live
+from glo.events import Event, Finished, PointEvent, Step, SweepFinished, SweepPoint
+from glo.runs import Run, RunStore
+from glo.threads import allowed_cpus
+
+MAX_WORKERS = 8  # more processes than this cost more memory (~0.4 GB each) than they gain
+RETRIES = 2  # a point whose worker dies is resumed from its checkpoint at most this often
+STEP_EVERY_S = 0.25  # a worker sends at most this many Step events per second (the newest)
+
+
+def default_workers(points: int, cpus: int | None = None) -> int:
+    """The rule for --workers 0: one worker per CPU this process may use, at most one per point
+    (and MAX_WORKERS); each worker then gets cpus // workers threads."""
+    return max(1, min(points, cpus or allowed_cpus(), MAX_WORKERS))
+
+
+@dataclass
+class PointJob:
+    """What a worker needs to train one point: no data folder, no other file."""
+
+    index: int
+    root: str
+    run_id: str
+    config: dict[str, Any]
+    resume: bool
+    split: Any  # glo.data.Split
+
+
+@dataclass
+class _Worker:
+    """A worker process and its pipes; it trains one job at a time (``job``: None while idle)."""
+
+    proc: Any
+    conn: Any  # events from the worker
+    jobs: Any  # jobs to the worker (None: exit)
+    stop: Any
+    pause: Any
+    changes: Any
+    job: PointJob | None = None
+    retries: int = 0
+    finished: Finished | None = None
+    paused: bool = False
+
+
+class WorkerControls(Controls):
+    """Controls inside a worker: the driver sets STOP and PAUSE and queues live changes."""
+
+    def __init__(self, stop, pause, changes) -> None:
+        super().__init__()
+        self._stop_event, self._pause_event, self._changes = stop, pause, changes
+
+    @property
+    def paused(self) -> bool:
+        return self._pause_event.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_event.is_set()
+
+    def take_changes(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        while not self._changes.empty():
+            try:
+                out.update(self._changes.get_nowait())
+            except Exception:  # noqa: BLE001 - queue.Empty: another reader raced us (none does)
+                break
+        return out
+
+    def wait_while_paused(self, timeout: float | None = None) -> None:
+        self._stop_event.wait(min(timeout or 0.25, 0.25))
+
+
+def worker_main(conn, jobs, stop, pause, changes) -> None:
+    """A worker process: train the jobs the driver sends, one after another, sending their events
+    (Steps thinned out); None ends it. torch is imported once, for all its jobs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the driver stops us cleanly
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _quiet()
+    controls = WorkerControls(stop, pause, changes)
+    try:
+        while (job := jobs.recv()) is not None:
+            _work(job, controls, conn)
+    except (EOFError, OSError):  # the driver is gone
+        pass
+    finally:
+        conn.close()
+
+
+def _quiet() -> None:
+    """A worker's own output (a library's warning) would scribble over the console's screen: it goes
+    nowhere; errors reach the driver as a failed Finished."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+@contextmanager
+def _stderr_with_fd() -> Iterator[None]:
+    """multiprocessing hands sys.stderr's file descriptor to the processes it starts; a front end
+    that captured sys.stderr (Textual does) has none to give, so the real one stands in meanwhile."""
+    saved = sys.stderr
+    try:
+        ok = saved is not None and saved.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        ok = False
+    if not ok and sys.__stderr__ is not None:
+        sys.stderr = sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = saved
+
+
+def _work(job: PointJob, controls: Controls, conn) -> None:
+    try:
+        for event in _train(job, controls):
+            conn.send(event)
+    except (EOFError, OSError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a run that cannot even start fails; the sweep goes on
+        error = f"{type(exc).__name__}: {exc}"
+        conn.send(Finished("failed", {"status": "failed", "error": error}, error))
+
+
+def _train(job: PointJob, controls: Controls) -> Iterator[Event]:
+    """The point's events from the core's training loop, Steps thinned to a few a second."""
+    from glo.train import train
+
+    last_step = 0.0
+    cfg = RunConfig.from_dict(job.config)
+    for event in train(cfg, Run(Path(job.root), job.run_id), controls, job.split, resume=job.resume):
+        if isinstance(event, Step):
+            now = time.monotonic()
+            if now - last_step < STEP_EVERY_S:
+                continue
+            last_step = now
+        yield event
+
+
+class Driver:
+    """Runs a sweep's pending points on up to ``workers`` processes; ``events()`` yields as they come."""
+
+    def __init__(self, sweep, store: RunStore, controls: Controls, split_for: Callable[[RunConfig], Any],
+                 workers: int) -> None:
+        self.sweep, self.store, self.controls, self.split_for = sweep, store, controls, split_for
+        self.workers = workers
+        self.threads = max(1, allowed_cpus() // workers)
+        self.ctx = mp.get_context("spawn")
+        self.pool: list[_Worker] = []
+        self.done = self.failed = 0
+
+    def events(self, todo: list[tuple[int, Run | None, str]]) -> Iterator[Event]:
+        """Train TODO ((index, run or None, status) of each point not done), then SweepFinished."""
+        pending = deque((i, run, status, 0) for i, run, status in todo)
+        try:
+            while self._busy() or (pending and not self.controls.stop_requested):
+                while pending and not self.controls.stop_requested and self._idle_worker() is not None:
+                    yield self._start(self._idle_worker(), *pending.popleft())
+                self._mirror_controls()
+                for event in self._collect():
+                    if isinstance(event, tuple):  # a point whose worker died: again, from its checkpoint
+                        pending.appendleft(event)
+                    else:
+                        yield event
+        finally:
+            self._shutdown()
+        total = len(self.sweep.points)
+        status = "completed" if self.done + self.failed == total else "stopped"
+        yield SweepFinished(self.sweep.id, status, self.done, self.failed, total, tuple(self.sweep.run_ids()))
+
+    def _busy(self) -> list[_Worker]:
+        return [w for w in self.pool if w.job is not None]
+
+    def _idle_worker(self) -> _Worker | None:
+        idle = [w for w in self.pool if w.job is None]
+        if idle:
+            return idle[0]
+        if len(self.pool) < self.workers:
+            self.pool.append(self._spawn())
+            return self.pool[-1]
+        return None
+
+    def _start(self, w: _Worker, index: int, run: Run | None, status: str, retries: int) -> SweepPoint:
+        cfg = self.sweep.point_config(index)
+        cfg.threads = cfg.threads or self.threads  # its share of the cores, fixed: runs repeat exactly
+        resume = run is not None and run.has_checkpoint()
+        if run is None:
+            run = self.store.create(cfg)
+            self.sweep.points[index].run = run.id
+            self.sweep.save()
+        elif not resume:  # killed before its first checkpoint: start over
+            run.start_over()
+        if resume:
+            cfg = run.read_config()
+        w.job = PointJob(index, str(self.store.root), run.id, cfg.to_dict(), resume, self.split_for(cfg))
+        w.retries, w.finished = retries, None
+        w.stop.clear()
+        w.jobs.send(w.job)
+        action = "retry" if retries else "resume" if resume else "start"
+        return SweepPoint(self.sweep.id, index, len(self.sweep.points), self.sweep.point_label(index), run.id,
+                          action, status)
+
+    def _spawn(self) -> _Worker:
+        ctx = self.ctx
+        with _stderr_with_fd():  # its events and queue start multiprocessing's resource tracker too
+            receive, send = ctx.Pipe(duplex=False)
+            job_receive, job_send = ctx.Pipe(duplex=False)
+            stop, pause, changes = ctx.Event(), ctx.Event(), ctx.Queue()
+            proc = ctx.Process(target=worker_main, args=(send, job_receive, stop, pause, changes), daemon=True,
+                               name="glo-sweep-worker")
+            proc.start()
+        send.close()  # the worker holds the sending end: EOF here when it exits
+        job_receive.close()
+        return _Worker(proc, receive, job_send, stop, pause, changes)
+
+    def _mirror_controls(self) -> None:
+        """Pause, stop and live changes asked of the sweep act on every running point."""
+        changes = self.controls.take_changes()
+        for w in self._busy():
+            if self.controls.stop_requested:
+                w.stop.set()
+            if self.controls.paused != w.paused:
+                (w.pause.set if self.controls.paused else w.pause.clear)()
+                w.paused = self.controls.paused
+            if changes:
+                w.changes.put({k: validate_live(k, v) for k, v in changes.items()})
+
+    def _collect(self, timeout: float = 0.2) -> Iterator[Event | tuple]:
+        """Events from the workers that have some. A job's Finished frees its worker; a worker that
+        died mid-job is replaced, and its point comes back as a (index, run, status, retries) tuple."""
+        by_conn = {w.conn: w for w in self.pool}
+        for conn in wait(list(by_conn), timeout=timeout):
+            w = by_conn[conn]
+            try:
+                while conn.poll():
+                    event = conn.recv()
+                    if w.job is None:
+                        continue
+                    yield PointEvent(w.job.index, w.job.run_id, event)
+                    if isinstance(event, Finished):
+                        self.done += event.status == "completed"
+                        self.failed += event.status == "failed"
+                        w.job = None
+            except (EOFError, OSError):  # the worker died: every event it sent was read
+                yield from self._died(w)
+
+    def _died(self, w: _Worker) -> Iterator[tuple]:
+        w.proc.join(5)
+        w.conn.close()
+        self.pool.remove(w)
+        job = w.job
+        if job is None or self.controls.stop_requested or w.retries >= RETRIES:  # given up: shows as interrupted
+            return
+        run = Run(self.store.root, job.run_id)
+        yield (job.index, run, run.status(), w.retries + 1)
+
+    def _shutdown(self) -> None:
+        """Stop every running point (saved as stopped), end every worker; kill one that hangs."""
+        for w in self.pool:
+            w.stop.set()
+            w.pause.clear()
+            try:
+                w.jobs.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 60
+        for w in self.pool:
+            w.proc.join(max(0.1, deadline - time.monotonic()))
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(5)
+            w.conn.close()
+        self.pool.clear()
+
+
+def run_parallel(sweep, store: RunStore, controls: Controls, split_for: Callable[[RunConfig], Any],
+                 workers: int) -> Iterator[Event]:
+    """Every point of SWEEP not done yet, on WORKERS processes (see ``Driver``): a SweepPoint 'skip'
+    for each point already done, then the points' events as they come, then SweepFinished."""
+    driver = Driver(sweep, store, controls, split_for, workers)
+    todo = []
+    existing = set(store.ids())
+    for i, point in enumerate(sweep.points):
+        run = Run(store.root, point.run) if point.run in existing else None
+        status = run.status() if run else "pending"
+        if status in ("completed", "failed", "running"):
+            driver.done += status == "completed"
+            driver.failed += status == "failed"
+            yield SweepPoint(sweep.id, i, len(sweep.points), sweep.point_label(i), run.id, "skip", status)
+        else:
+            todo.append((i, run, status))
+    yield from driver.events(todo)
+
+

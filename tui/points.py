@@ -1,0 +1,135 @@
+"""A parallel sweep in the console: every running point at once (``glo sweep --workers N``).
+
+The sweep's driver (``glo.parallel``) wraps each point's events in ``PointEvent``s. ``PointsPump``
+keeps each point's latest state in the training worker and posts a ``PointsUpdate`` at most every
+``INTERVAL`` seconds (and at once when a point starts or ends); ``PointsPanel`` shows a line per
+point: its epoch, images/s, training loss and recon loss, and its status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.table import Table
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from glo import events as ev
+from tui import messages as m
+from tui.widgets.chart import CompareChart
+
+INTERVAL = 0.5
+
+
+@dataclass
+class PointState:
+    label: str
+    run_id: str
+    state: str = "starting"
+    epoch: int = 0
+    epochs: int = 0
+    images_per_s: float | None = None
+    loss: float | None = None
+    recon: list[float] = field(default_factory=list)
+    recon_epochs: list[float] = field(default_factory=list)
+
+    def row(self) -> tuple[str, ...]:
+        ips = "-" if self.images_per_s is None else f"{self.images_per_s:.0f}"
+        loss = "-" if self.loss is None else f"{self.loss:.4f}"
+        recon = f"{self.recon[-1]:.4f}" if self.recon else "-"
+        return self.label, f"{self.epoch}/{self.epochs}", ips, loss, recon, self.state
+
+
+class PointsPump:
+    """Turns a parallel sweep's events into a few ``PointsUpdate`` messages a second."""
+
+    def __init__(self, post: Callable[[Any], Any], clock: Callable[[], float] = time.monotonic) -> None:
+        self.post, self.clock = post, clock
+        self.points: dict[int, PointState] = {}
+        self.images: tuple[str, Any, Any] | None = None
+        self.posted = -float("inf")
+
+    def feed(self, event: Any) -> None:
+        if isinstance(event, ev.SweepPoint):
+            if event.action != "skip":
+                self.points[event.index] = PointState(event.label, event.run_id)
+                self.flush()
+            return
+        point = self.points.get(event.index)
+        if point is None:
+            return
+        urgent = self._apply(point, event.event)
+        if urgent or self.clock() - self.posted >= INTERVAL:
+            self.flush()
+
+    def _apply(self, point: PointState, event: Any) -> bool:
+        """Update POINT from one of its events; True when it should show at once."""
+        if isinstance(event, ev.Started):
+            point.state, point.epoch, point.epochs = "training", event.epoch, event.epochs
+        elif isinstance(event, ev.Step):
+            point.epoch, point.images_per_s, point.loss = event.epoch, event.images_per_s, event.loss
+        elif isinstance(event, ev.Epoch):
+            point.recon.append(event.record["recon_loss"])
+            point.recon_epochs.append(event.epoch)
+            point.images_per_s = event.record.get("images_per_s", point.images_per_s)
+        elif isinstance(event, ev.Images):
+            self.images = (point.label, event.originals, event.reconstructions)
+        elif isinstance(event, (ev.Paused, ev.Resumed)):
+            paused = isinstance(event, ev.Paused)
+            point.state = "paused" if paused else "training"
+            self.post(m.PauseChanged(paused, event.step))  # the status panel says paused, as for one run
+            return True
+        elif isinstance(event, ev.Finished):
+            point.state = event.status
+            return True
+        return False
+
+    def flush(self) -> None:
+        self.posted = self.clock()
+        rows = [p.row() for _, p in sorted(self.points.items())]
+        curves = [(p.label, list(p.recon_epochs), list(p.recon)) for _, p in sorted(self.points.items())]
+        images, self.images = self.images, None
+        self.post(m.PointsUpdate(rows, curves, images))
+
+
+class PointsPanel(Static):
+    """A line per point of a parallel sweep: epoch, images/s, loss, recon loss, status."""
+
+    HEADINGS = ("point", "epoch", "img/s", "loss", "recon", "status")
+
+    def __init__(self, **kw) -> None:
+        super().__init__("", **kw)
+        self.rows: list[tuple[str, ...]] = []
+
+    def show(self, rows: list[tuple[str, ...]]) -> None:
+        self.rows = rows
+        table = Table(box=None, pad_edge=False, padding=(0, 1), expand=False)
+        for heading in self.HEADINGS:
+            table.add_column(heading, justify="left" if heading in ("point", "status") else "right", no_wrap=True)
+        for row in rows:
+            table.add_row(*row)
+        self.update(table)
+
+
+class PointsView(Vertical):
+    """A parallel sweep's curves (recon loss per epoch, a curve per point) above its points' lines."""
+
+    def compose(self):
+        chart = CompareChart(id="points-chart")
+        chart.border_title = "recon loss per epoch, each point"
+        yield chart
+        panel = PointsPanel(id="points-panel")
+        panel.border_title = "points training at once"
+        yield panel
+
+    def show(self, msg: m.PointsUpdate) -> None:
+        self.query_one(PointsPanel).show(msg.rows)
+        chart = self.query_one(CompareChart)
+        chart.set_series([c for c in msg.curves if c[1]], "recon_loss per epoch")
+
+    def clear(self) -> None:
+        self.query_one(PointsPanel).show([])
+        self.query_one(CompareChart).set_series([], "recon_loss per epoch")
