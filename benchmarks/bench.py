@@ -138,7 +138,7 @@ def console_child() -> None:
     if os.environ.get("GLO_SWITCH"):
         sys.setswitchinterval(float(os.environ["GLO_SWITCH"]))
     store = RunStore(tempfile.mkdtemp(prefix="glo-bench-"))
-    prepared = prepare(RunConfig(device="cpu", epochs=epochs), store, None)
+    prepared = prepare(RunConfig(device="cpu", epochs=epochs, threads=int(os.environ.get("GLO_BENCH_THREADS", "0"))), store, None)
 
     async def drive() -> None:
         app = create_app(runs_dir=store.root, prepared=prepared)
@@ -158,7 +158,7 @@ def headless_child() -> None:
     from glo.train import train
 
     epochs = int(os.environ.get("GLO_BENCH_EPOCHS", "10"))
-    recs = [ev.record for ev in train(RunConfig(device="cpu", epochs=epochs)) if isinstance(ev, Epoch)]
+    recs = [ev.record for ev in train(RunConfig(device="cpu", epochs=epochs, threads=int(os.environ.get("GLO_BENCH_THREADS", "0")))) if isinstance(ev, Epoch)]
     print(json.dumps({"images_per_s": statistics.median(r["images_per_s"] for r in recs),
                       "elapsed_s": recs[-1]["elapsed_s"]}))
 

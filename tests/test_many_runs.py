@@ -273,6 +273,17 @@ def test_two_writers_and_a_reader_at_once(tmp_path):
 
 # --- the console's saved runs ---
 
+async def open_runs(app, pilot, rows: int = 8):
+    """Press r in APP and wait for the saved-runs screen with ROWS rows; its table."""
+    from tui.screens.runs import RunsScreen
+
+    await pilot.press("r")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
+    table = app.screen.table
+    await wait_for(pilot, lambda: table.row_count == rows, what="the runs")
+    return table
+
+
 def _rows(table) -> dict[str, str]:
     return {table.get_row_at(i)[1]: str(table.get_row_at(i)[2]) for i in range(table.row_count)}
 
@@ -280,14 +291,10 @@ def _rows(table) -> dict[str, str]:
 @sync
 async def test_console_view_follows_runs_that_come_go_or_break(runs, split):
     from tui.app import create_app
-    from tui.screens.runs import RunsScreen
 
     app = create_app(runs.root, config=small(), load=lambda cfg: split, analyser=None)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
-        table = app.screen.table
-        await wait_for(pilot, lambda: table.row_count == 8, what="the runs")
+        table = await open_runs(app, pilot)
         newcomer = fake_run(runs.store, name="newcomer")
         shutil.rmtree(runs.root / runs.a)
         metrics = runs.root / runs.b / "metrics.jsonl"
@@ -300,14 +307,11 @@ async def test_console_view_follows_runs_that_come_go_or_break(runs, split):
 @sync
 async def test_console_filter_and_sort(runs, split):
     from tui.app import create_app
-    from tui.screens.runs import RunsScreen
 
     app = create_app(runs.root, config=small(), load=lambda cfg: split, analyser=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
-        screen, table = app.screen, app.screen.table
-        await wait_for(pilot, lambda: table.row_count == 8, what="the runs")
+        table = await open_runs(app, pilot)
+        screen = app.screen
         await pilot.press("slash", *"sigma=0.3 status=completed", "enter")
         await wait_for(pilot, lambda: table.row_count == 2, what="the filter")
         assert set(_rows(table)) == {runs.b, runs.c} and table.has_focus

@@ -70,21 +70,22 @@ class GloApp(App):
 
     def resume_run(self, run_id: str) -> None:
         """Back to the training screen, resuming a stopped or interrupted run."""
-        if self.train_screen.running:
-            self.notify("a run is already training; stop it first", severity="warning")
-            return
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
-        self.train_screen.start(resume_id=run_id)
+        if self._back_to_training():
+            self.train_screen.start(resume_id=run_id)
 
     def resume_sweep(self, sweep: Any) -> None:
         """Back to the training screen, going on with a sweep: completed runs skipped, stopped resumed."""
+        if self._back_to_training():
+            self.train_screen.start_sweep(sweep)
+
+    def _back_to_training(self) -> bool:
+        """Close every screen above the training screen, unless something trains (then say so)."""
         if self.train_screen.running:
             self.notify("a run is already training; stop it first", severity="warning")
-            return
+            return False
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.train_screen.start_sweep(sweep)
+        return True
 
     def open_compare(self, runs: list, title: str | None = None) -> None:
         """The comparison of ``runs`` (one run: that run opened)."""

@@ -19,6 +19,7 @@ from textual.widgets import Static
 
 from glo import events as ev
 from tui import messages as m
+from tui.widgets import titled
 from tui.widgets.chart import CompareChart
 
 INTERVAL = 0.5
@@ -118,12 +119,8 @@ class PointsView(Vertical):
     """A parallel sweep's curves (recon loss per epoch, a curve per point) above its points' lines."""
 
     def compose(self):
-        chart = CompareChart(id="points-chart")
-        chart.border_title = "recon loss per epoch, each point"
-        yield chart
-        panel = PointsPanel(id="points-panel")
-        panel.border_title = "points training at once"
-        yield panel
+        yield titled(CompareChart(id="points-chart"), "recon loss per epoch, each point")
+        yield titled(PointsPanel(id="points-panel"), "points training at once")
 
     def show(self, msg: m.PointsUpdate) -> None:
         self.query_one(PointsPanel).show(msg.rows)

@@ -35,6 +35,7 @@ from glo.view.numbers import environment_note, numbers_tables
 from glo.view.plots import chart_series
 from tui import messages as m
 from tui.reading import ReadFailed, Reads
+from tui.widgets import titled
 from tui.widgets.chart import CompareChart
 
 METRICS = ("recon_loss", "train_loss", "psnr")
@@ -107,16 +108,10 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="compare-body"):  # the numbers first: at 80x24 they fit above the fold
-            table = Static("", id="compare-table")
-            table.border_title = self.heading
-            yield table
+            yield titled(Static("", id="compare-table"), self.heading)
             yield Static("", id="compare-note")
-            chart = CompareChart(id="compare-chart")
-            chart.border_title = "loss curves"
-            yield chart
-            images = CompareImages(id="compare-images")
-            images.border_title = "originals / reconstructions"
-            yield images
+            yield titled(CompareChart(id="compare-chart"), "loss curves")
+            yield titled(CompareImages(id="compare-images"), "originals / reconstructions")
         yield Footer()
 
     async def on_mount(self) -> None:

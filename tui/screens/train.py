@@ -30,6 +30,7 @@ from tui import messages as m
 from tui.bridge import EventPump
 from tui.jobs import RunJob, SweepJob, error_line, sweep_line
 from tui.points import PointsPump, PointsView
+from tui.widgets import titled
 from tui.widgets.chart import LossChart
 from tui.widgets.controls import ControlsPanel
 from tui.widgets.recon import ReconPanel
@@ -64,22 +65,14 @@ class TrainScreen(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                panel = ControlsPanel(self.base, id="controls")
-                panel.border_title = "settings"
-                yield panel
-                status = StatusPanel(id="status")
-                status.border_title = "status"
-                yield status
+                yield titled(ControlsPanel(self.base, id="controls"), "settings")
+                yield titled(StatusPanel(id="status"), "status")
             with Vertical(id="right"):
-                chart = LossChart(id="chart")
-                chart.border_title = "loss"
-                yield chart
+                yield titled(LossChart(id="chart"), "loss")
                 points = PointsView(id="points")  # a parallel sweep's points, instead of the chart
                 points.display = False
                 yield points
-                recon = ReconPanel(id="recon")
-                recon.border_title = "originals / reconstructions"
-                yield recon
+                yield titled(ReconPanel(id="recon"), "originals / reconstructions")
         yield Footer()
 
     def on_mount(self) -> None:
