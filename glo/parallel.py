@@ -67,7 +67,6 @@ class _Worker:
     changes: Any
     job: PointJob | None = None
     retries: int = 0
-    finished: Finished | None = None
     paused: bool = False
 
 
@@ -214,17 +213,9 @@ class Driver:
     def _start(self, w: _Worker, index: int, run: Run | None, status: str, retries: int) -> SweepPoint:
         cfg = self.sweep.point_config(index)
         cfg.threads = cfg.threads or self.threads  # its share of the cores, fixed: runs repeat exactly
-        resume = run is not None and run.has_checkpoint()
-        if run is None:
-            run = self.store.create(cfg)
-            self.sweep.points[index].run = run.id
-            self.sweep.save()
-        elif not resume:  # killed before its first checkpoint: start over
-            run.start_over()
-        if resume:
-            cfg = run.read_config()
+        run, cfg, resume = self.sweep.open_point(index, self.store, run, cfg)
         w.job = PointJob(index, str(self.store.root), run.id, cfg.to_dict(), resume, self.split_for(cfg))
-        w.retries, w.finished = retries, None
+        w.retries = retries
         w.stop.clear()
         w.jobs.send(w.job)
         action = "retry" if retries else "resume" if resume else "start"
@@ -246,7 +237,7 @@ class Driver:
 
     def _mirror_controls(self) -> None:
         """Pause, stop and live changes asked of the sweep act on every running point."""
-        changes = self.controls.take_changes()
+        changes = {k: validate_live(k, v) for k, v in self.controls.take_changes().items()}
         for w in self._busy():
             if self.controls.stop_requested:
                 w.stop.set()
@@ -254,7 +245,7 @@ class Driver:
                 (w.pause.set if self.controls.paused else w.pause.clear)()
                 w.paused = self.controls.paused
             if changes:
-                w.changes.put({k: validate_live(k, v) for k, v in changes.items()})
+                w.changes.put(changes)
 
     def _collect(self, timeout: float = 0.2) -> Iterator[Event | tuple]:
         """Events from the workers that have some. A job's Finished frees its worker; a worker that
@@ -311,9 +302,8 @@ def run_parallel(sweep, store: RunStore, controls: Controls, split_for: Callable
     driver = Driver(sweep, store, controls, split_for, workers)
     todo = []
     existing = set(store.ids())
-    for i, point in enumerate(sweep.points):
-        run = Run(store.root, point.run) if point.run in existing else None
-        status = run.status() if run else "pending"
+    for i in range(len(sweep.points)):
+        run, status = sweep.point_run(i, store, existing)
         if status in ("completed", "failed", "running"):
             driver.done += status == "completed"
             driver.failed += status == "failed"

@@ -96,6 +96,26 @@ class Sweep:
         """Point I's settings as a short name, e.g. 'sigma0.3'."""
         return point_label(self.points[i].values)
 
+    def point_run(self, i: int, store: RunStore, existing: set[str]) -> tuple[Run | None, str]:
+        """Point I's run (None before it started) and its status ('pending' before it started);
+        EXISTING: the store's run ids, read once for all points."""
+        point = self.points[i]
+        run = Run(store.root, point.run) if point.run in existing else None
+        return run, run.status() if run else "pending"
+
+    def open_point(self, i: int, store: RunStore, run: Run | None, cfg: RunConfig) -> tuple[Run, RunConfig, bool]:
+        """Point I's run folder ready to train with CFG: created (and saved in the manifest), or
+        reopened to resume from its checkpoint (with its saved settings), or started over when it
+        was killed before its first checkpoint. Returns (run, the settings to train, resume)."""
+        resume = run is not None and run.has_checkpoint()
+        if run is None:
+            run = store.create(cfg)
+            self.points[i].run = run.id
+            self.save()
+        elif not resume:
+            run.start_over()
+        return run, run.read_config() if resume else cfg, resume
+
     def point_config(self, i: int) -> RunConfig:
         point = self.points[i]
         cfg = RunConfig.from_dict({**self.base, **point.values})
@@ -297,10 +317,8 @@ def _serial(sweep: Sweep, store: RunStore, controls: Controls, split_for) -> Ite
     total, done, failed = len(sweep.points), 0, 0
     existing = set(store.ids())
     for i, point in enumerate(sweep.points):
-        cfg = sweep.point_config(i)
         label = point_label(point.values)
-        run = Run(store.root, point.run) if point.run in existing else None
-        status = run.status() if run else "pending"
+        run, status = sweep.point_run(i, store, existing)
         if status in ("completed", "failed", "running"):
             done += status == "completed"
             failed += status == "failed"
@@ -309,16 +327,11 @@ def _serial(sweep: Sweep, store: RunStore, controls: Controls, split_for) -> Ite
         if controls.stop_requested:
             break
         controls.take_changes()  # a live change meant for the previous point must not leak into this one
-        resume = run is not None and run.has_checkpoint()
-        if run is None:
-            run = store.create(cfg)
-            point.run = run.id
-            sweep.save()
-        elif not resume:  # the folder exists but it was killed before its first checkpoint: start over
-            run.start_over()
+        cfg = sweep.point_config(i)
+        run, train_cfg, resume = sweep.open_point(i, store, run, cfg)
         yield SweepPoint(sweep.id, i, total, label, run.id, "resume" if resume else "start", status)
         final: Finished | None = None
-        for ev in train(cfg if not resume else run.read_config(), run, controls, split_for(cfg), resume=resume):
+        for ev in train(train_cfg, run, controls, split_for(cfg), resume=resume):
             yield ev
             if isinstance(ev, Finished):
                 final = ev

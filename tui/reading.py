@@ -70,9 +70,6 @@ class Reads:
         if self.again and self.node.is_attached:
             self.request()
 
-    def done(self) -> None:
-        """Kept for screens that say when a result is shown (follow-up reads now start by themselves)."""
-
     async def first(self):
         """Start a read and wait for its result (None if it failed), to be shown by the caller: a
         screen opens already filled, its UI thread free while the worker reads."""

@@ -132,7 +132,6 @@ class CompareScreen(Screen):
 
     def show(self, read: CompareRead) -> None:
         """Draw what a worker read: numbers, curves, images."""
-        self.reads.done()
         self.read = read
         self.show_table()
         self.plot()

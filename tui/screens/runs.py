@@ -129,7 +129,6 @@ class RunsScreen(Screen):
     def show(self, read: RunsRead) -> None:
         """Take what a worker read: the rows of runs that changed, came or went are brought up to date
         (a few at a time while the screen keeps answering keys); nothing is drawn if nothing changed."""
-        self.reads.done()
         if read.error:
             self.query_one("#runs-info", Static).update(Text(read.error, "red"))
             return
