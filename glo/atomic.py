@@ -39,8 +39,13 @@ def is_temp_name(name: str) -> bool:
 def read_text(path: str | os.PathLike) -> str:
     """Read a file, refusing to follow a symlink (a run folder may come from someone else)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as fh:
-        return fh.read().decode("utf-8", errors="replace")
+    try:  # os.read, not a file object: listings read tens of thousands of small files
+        chunks = [os.read(fd, 1 << 16)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

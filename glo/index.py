@@ -5,8 +5,9 @@ millisecond a run, ten seconds for 10,000 runs. The index keeps what the listing
 (an ``IndexedView``: status, settings, epochs done of the total, the last epoch's numbers, warnings)
 under the stamp of the files it was read from: the inode, size and mtime of config.json,
 metrics.jsonl, summary.json, running.json and environment.jsonl, and the folder's own mtime (it
-changes when a file appears, goes or is replaced). A refresh stats the run folders and reads again
-only the runs whose stamp changed; a run with running.json is checked for a live process every time
+changes when a file appears, goes or is replaced). A refresh stats each run folder (and, where its
+mtime is unchanged, only the files that change in place: ``IN_PLACE``) and reads again only the
+runs whose stamp changed; a run with running.json is checked for a live process every time
 (``Run.is_live``), and a run modified within ``RACY_NS`` of being read is read again next time (a
 change in the same clock tick can leave a stamp alike).
 
@@ -37,13 +38,21 @@ from glo.runs import CONFIG, METRICS, RUNNING, SUMMARY, Run, RunStore
 from glo.runview import RunView, run_label
 
 WATCHED = (CONFIG, METRICS, SUMMARY, RUNNING, provenance.ENVIRONMENT)  # what RunView(with_analysis=False) reads
-RACY_NS = 2_000_000_000  # a stamp this recent may miss a change made in the same clock tick
+# glo changes config.json, running.json and environment.jsonl only by renaming a file into the
+# folder, or right before it does so (environment.jsonl is appended as a run starts, then running.json
+# is made): that changes the folder's mtime. Only these may change with the folder's mtime as it was
+# (metrics.jsonl grows each epoch; summary.json is watched too, for hands that rewrite it in place).
+IN_PLACE = (METRICS, SUMMARY)
+RACY_NS = 2_000_000_000
+FINISHED = ("completed", "stopped", "failed")
+SETTINGS = tuple(f.name for f in fields(RunConfig))  # a stamp this recent may miss a change made in the same clock tick
 
 
 def stamp_of(path: str, before: str | None = None) -> str | None:
     """The stamp of the run folder at PATH now: 'MTIME|NAME:INODE:SIZE:MTIME|...' for the folder
     and each watched file in it (None: not a folder). With BEFORE, its stamp at the last look, and
-    the folder's mtime unchanged, only the files it had then are looked at."""
+    the folder's mtime unchanged, only the files it had then that may change in place are looked
+    at again (``IN_PLACE``); the others keep their part of BEFORE."""
     try:
         st = os.lstat(path)
     except OSError:
@@ -52,17 +61,26 @@ def stamp_of(path: str, before: str | None = None) -> str | None:
         return None
     head = str(st.st_mtime_ns)
     if before is not None and before.split("|", 1)[0] == head:
-        names: Iterable[str] = [part.split(":", 1)[0] for part in before.split("|")[1:]]
-    else:
-        names = WATCHED
+        parts = [head]
+        for part in before.split("|")[1:]:
+            name = part.split(":", 1)[0]
+            if name not in IN_PLACE:
+                parts.append(part)
+            elif (f := _lstat(f"{path}/{name}")) is not None:
+                parts.append(f"{name}:{f.st_ino}:{f.st_size}:{f.st_mtime_ns}")
+        return "|".join(parts)
     parts = [head]
-    for name in names:
-        try:
-            f = os.lstat(f"{path}/{name}")
-        except OSError:
-            continue
-        parts.append(f"{name}:{f.st_ino}:{f.st_size}:{f.st_mtime_ns}")
+    for name in WATCHED:
+        if (f := _lstat(f"{path}/{name}")) is not None:
+            parts.append(f"{name}:{f.st_ino}:{f.st_size}:{f.st_mtime_ns}")
     return "|".join(parts)
+
+
+def _lstat(path: str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
 
 
 def _is_run(s: str) -> bool:
@@ -77,6 +95,29 @@ def _has_running(s: str) -> bool:
 def _is_racy(s: str, now_ns: int) -> bool:
     head, *files = s.split("|")
     return max([int(head), *(int(f.rsplit(":", 1)[1]) for f in files)]) > now_ns - RACY_NS
+
+
+def _mtime(stamp: str, name: str) -> int | None:
+    """The mtime of file NAME in a stamp (None: not there)."""
+    at = stamp.find(f"|{name}:")
+    return None if at < 0 else int(stamp[at + 1:].split("|", 1)[0].rsplit(":", 1)[1])
+
+
+def _final(summary: dict[str, Any] | None, stamp: str | None) -> tuple[int, dict[str, Any]] | None:
+    """(epochs done, the last epoch record) as summary.json gives them for a finished run that no
+    process has touched since: no running.json, and metrics.jsonl not modified after summary.json
+    (which glo writes after its last record). None: read metrics.jsonl instead."""
+    if not summary or stamp is None or _has_running(stamp) or summary.get("status") not in FINISHED:
+        return None
+    done, final, written = summary.get("epochs_done"), summary.get("final"), _mtime(stamp, SUMMARY)
+    metrics = _mtime(stamp, METRICS)
+    if written is None or metrics is None or metrics >= written or type(done) is not int:
+        return None
+    if done == 0:
+        return (0, {}) if final is None else None
+    if not isinstance(final, dict) or final.get("epoch") != done or final.get("event") != "epoch":
+        return None  # a run resumed from a checkpoint counts its epochs in metrics.jsonl
+    return done, final
 
 
 class IndexedView(RunView):
@@ -98,28 +139,29 @@ class IndexedView(RunView):
         return self.recorded if self.recorded == "damaged" or not live else "running"
 
     @classmethod
-    def read(cls, run: Run) -> "IndexedView":
+    def read(cls, run: Run, stamp: str | None = None) -> "IndexedView":
         """Read what listings show from the run folder, as ``RunView`` (without analysis) reads it,
-        but parsing only the last epoch record of metrics.jsonl where it can (``Run.last_epoch``)."""
+        but parsing only the last epoch record of metrics.jsonl where it can (``Run.last_epoch``).
+        STAMP: the folder's stamp just taken, which says which files are there."""
         own = Run(run.root, run.id)  # a Run of its own: the warnings of this read only
         summary = own.read_summary()
-        recorded = own.recorded_status(summary)
+        recorded = own.recorded_status(summary, None if stamp is None else f"|{CONFIG}:" in stamp)
         try:
             config: RunConfig | None = own.read_config()
         except RunStoreError:
             config = None
-        done, last = own.last_epoch()
+        done, last = _final(summary, stamp) or own.last_epoch()
         warnings = own.warnings + provenance.read_records(own.path)[1]
-        settings = {f.name: getattr(config, f.name) for f in fields(config)} if config is not None else {}
+        settings = {name: getattr(config, name) for name in SETTINGS} if config is not None else {}
         label = RunView.settings_label.fget(SimpleNamespace(config=config))  # type: ignore[attr-defined]
         return cls(run, recorded, done, config.epochs if config is not None else None,
                    {k: last[k] for k in LAST_KEYS if k in last}, settings, label, warnings,
-                   live=recorded != "damaged" and own.is_live())
+                   live=recorded != "damaged" and (stamp is None or _has_running(stamp)) and own.is_live())
 
     def row(self, s: str) -> tuple:
         """Its row in the index file, under stamp S ('~' before it: racy, to be read again)."""
         return (self.run.id, s, self.recorded, self.done, self.total, self._settings_label,
-                json.dumps(self.warnings), json.dumps(self.settings), *(self.last.get(k) for k in LAST_KEYS))
+                json.dumps(self.warnings) if self.warnings else "[]", json.dumps(self.settings), *(self.last.get(k) for k in LAST_KEYS))
 
     @classmethod
     def from_row(cls, run: Run, row: tuple) -> "IndexedView":
@@ -347,10 +389,12 @@ class RunIndex:
             if rows is None and cancelled is not None and i % 8 == 0 and cancelled():
                 return out, stale[i:]
             run = Run(root, run_id)
-            if not run.path.is_dir():  # gone while it waited to be read
-                continue
             if rows is None:
-                view = IndexedView.read(run)
+                view = IndexedView.read(run, s)
+                if view.recorded == "damaged" and not os.path.isdir(run.path):
+                    continue  # gone while it waited to be read
+            elif not os.path.isdir(run.path):
+                continue
             else:
                 view = IndexedView.from_row(run, rows[i])
                 view.status = view.live_status(_has_running(s) and run.is_live())

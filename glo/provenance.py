@@ -135,13 +135,21 @@ def read_records(run_path: Path) -> tuple[list[Record], list[str]]:
     """The records of a run folder, oldest first, and warnings about lines that could not be read;
     a missing file is no records (a run made before glo recorded its environment)."""
     try:
-        text = atomic.read_text(run_path / ENVIRONMENT)
+        text = atomic.read_text(f"{run_path}/{ENVIRONMENT}")
     except FileNotFoundError:
         return [], []
     except OSError:
         return [], [f"{ENVIRONMENT} cannot be read"]
+    lines = text.splitlines()
+    whole = [line for line in lines if line.strip()]
+    try:  # the usual case, whole lines of objects: one parse
+        records = json.loads("[" + ",".join(whole) + "]")
+        if len(records) == len(whole) and all(isinstance(rec, dict) for rec in records):
+            return records, []
+    except ValueError:
+        pass
     records, warnings = [], []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:

@@ -105,10 +105,17 @@ class Run:
 
     @property
     def path(self) -> Path:
-        return self.root / self.id
+        path = self.__dict__.get("_path")
+        if path is None:  # made once: listings ask for it tens of thousands of times
+            path = self.__dict__["_path"] = self.root / self.id
+        return path
 
     def file(self, name: str) -> Path:
         return self.path / name
+
+    def at(self, name: str) -> str:
+        """The path of file NAME as a string: what the readers open (cheaper than a Path)."""
+        return f"{self.path}/{name}"
 
     # --- config ---
     def write_config(self, cfg: RunConfig) -> None:
@@ -116,7 +123,7 @@ class Run:
 
     def read_config(self) -> RunConfig:
         try:
-            data = json.loads(atomic.read_text(self.file(CONFIG)))
+            data = json.loads(atomic.read_text(self.at(CONFIG)))
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             return RunConfig.from_dict(data)
@@ -130,7 +137,7 @@ class Run:
     def read_metrics(self) -> list[dict[str, Any]]:
         """Every whole record; a torn or garbled line (a killed writer) is skipped and noted."""
         try:
-            text = atomic.read_text(self.file(METRICS))
+            text = atomic.read_text(self.at(METRICS))
         except FileNotFoundError:
             return []
         except OSError:
@@ -169,7 +176,7 @@ class Run:
         line is a record as glo appends them (whole lines: a killed writer tears only the last one),
         only the last epoch record is parsed; otherwise every line is, as ``read_metrics`` does."""
         try:
-            text = atomic.read_text(self.file(METRICS))
+            text = atomic.read_text(self.at(METRICS))
         except FileNotFoundError:
             return 0, {}
         except OSError:
@@ -196,7 +203,7 @@ class Run:
 
     def read_summary(self) -> dict[str, Any] | None:
         try:
-            data = json.loads(atomic.read_text(self.file(SUMMARY)))
+            data = json.loads(atomic.read_text(self.at(SUMMARY)))
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
@@ -216,7 +223,7 @@ class Run:
     def is_live(self) -> bool:
         """True while a process on this host still trains the run."""
         try:
-            info = json.loads(self.file(RUNNING).read_text())
+            info = json.loads(atomic.read_text(self.at(RUNNING)))
             pid, host = int(info["pid"]), info.get("host")
         except (OSError, ValueError, KeyError, TypeError):
             return False
@@ -240,10 +247,11 @@ class Run:
         recorded = self.recorded_status(summary)
         return recorded if recorded == "damaged" or not self.is_live() else "running"
 
-    def recorded_status(self, summary: dict[str, Any] | None | bool = False) -> str:
+    def recorded_status(self, summary: dict[str, Any] | None | bool = False, has_config: bool | None = None) -> str:
         """The status the files record, whether or not a process trains the run now (``status``
-        adds that): completed | stopped | failed (summary.json), interrupted, or damaged."""
-        if not self.file(CONFIG).exists():
+        adds that): completed | stopped | failed (summary.json), interrupted, or damaged.
+        HAS_CONFIG: whether config.json exists, where the caller already knows."""
+        if not (self.file(CONFIG).exists() if has_config is None else has_config):
             return "damaged"
         if summary is False:
             summary = self.read_summary()

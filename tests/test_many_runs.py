@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from glo.cli.app import app, main
 from glo.cli.select import complete_runs, complete_sort, complete_where
-from glo.index import INDEX, IndexedView, RunIndex
+from glo.index import INDEX, IndexedView, RunIndex, stamp_of
 from glo.runs import RunStore
 from glo.runview import RunView
 
@@ -195,6 +195,24 @@ def test_index_is_rebuilt_when_deleted_or_damaged(runs):
         conn.execute("DROP TABLE runs")
         conn.execute("CREATE TABLE runs (id TEXT)")  # another version's table
     assert listing(runs.root) == first
+
+
+def test_a_finished_run_is_listed_from_its_summary_as_its_metrics_say(tmp_path, split):
+    """A finished run untouched since (no running.json, metrics.jsonl older than summary.json) is
+    indexed from summary.json alone: the same epochs and last record as its metrics.jsonl gives."""
+    store = RunStore(tmp_path)
+    ids = make_runs(tmp_path, split)
+    for run in store.get_many(ids):
+        time.sleep(0.02)  # past the clock tick of the last writes: the summary is newer than the metrics
+        os.utime(run.file("summary.json"))
+        fast, full = IndexedView.read(run, stamp_of(str(run.path))), IndexedView.read(run)
+        assert (fast.recorded, fast.done, fast.last) == (full.recorded, full.done, full.last)
+        assert fast.done in (2, 1) and fast.last["epoch"] == fast.done
+    run = store.get(ids[-1])  # resumed and killed: its summary still says stopped, its metrics go on
+    time.sleep(0.02)
+    run.append_metrics({"event": "epoch", **IndexedView.read(run).last, "epoch": 2, "recon_loss": 0.123})
+    again = IndexedView.read(run, stamp_of(str(run.path)))
+    assert again.done == 2 and again.last["recon_loss"] == 0.123
 
 
 def test_index_sees_what_changed_in_a_run_folder(runs):
