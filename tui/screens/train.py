@@ -166,14 +166,19 @@ class TrainScreen(Screen):
         if self.running:
             self.notify("a run is already training; stop it first", severity="warning")
             return
+        self._create_sweep(message.config, message.params)
+
+    @work(thread=True, exclusive=True, group="sweep-create", exit_on_error=False)
+    def _create_sweep(self, cfg: RunConfig, params: list) -> None:
+        """Validate every point and write the sweep's manifest (no run folder yet), off the UI thread."""
         from glo.sweep import SweepStore
 
-        try:  # validates every point, then writes the manifest (no run folder yet)
-            sweep = SweepStore(self.app.store).create(message.config, message.params)
+        try:
+            sweep = SweepStore(self.app.store).create(cfg, params)
         except GloError as exc:
-            self.notify(str(exc), title="sweep refused", severity="error")
+            self.app.call_from_thread(self.notify, str(exc), title="sweep refused", severity="error")
             return
-        self.start_sweep(sweep)
+        self.app.call_from_thread(self.start_sweep, sweep)
 
     def start(self, cfg: RunConfig | None = None, resume_id: str | None = None, prepared=None) -> bool:
         """Train one run: a new one with ``cfg``, a stopped one resumed, or one ``glo run`` prepared."""
@@ -362,7 +367,7 @@ class TrainScreen(Screen):
         if sweep is not None:
             self.form.set_values(RunConfig.from_dict(sweep.base))
         if msg.status == "completed" and sweep is not None:
-            runs = sweep.runs(self.app.store)
+            runs = [Run(self.app.store.root, run_id) for run_id in msg.run_ids]  # read by the comparison
             self.notify(f"sweep completed: {done}", timeout=4)
             if runs:
                 self.set_focus(None)  # back from the comparison, letter keys are bindings again
