@@ -1,14 +1,18 @@
-"""Sweep points trained side by side, each in a worker process with its share of the cores.
+"""Sweep points trained side by side: in worker processes here, or on a Ray cluster.
 
 On a 2-core machine one 1-thread run reaches about 0.66 of a 2-thread run's images/s, so two
 1-thread runs side by side do about 1.3 times the work of one after another. ``run_parallel`` is
-the sweep's driver for that: it schedules the points that are not done, starts up to N workers,
-merges their events (each wrapped in a ``PointEvent``), passes pause, stop and live changes on to
-every running point, and resumes a point whose worker died from its last checkpoint.
+the sweep's driver for that, written once for both back ends: it schedules the points that are
+not done, starts them while the back end has a free slot, merges their events (each wrapped in a
+``PointEvent``), passes pause, stop and live changes on to every running point, and resumes a
+point whose worker (or node) died from its last checkpoint.
 
-A worker runs the core's own ``glo.train.train`` on the split the driver hands it, writing only
-its run's folder (which the driver created); the driver writes the sweep's manifest. Ctrl-C
-reaches the driver alone (workers ignore SIGINT): it stops every point cleanly, saved as stopped.
+A back end trains ``PointJob``s and says what became of them. ``LocalBackend``: worker processes
+of this machine, each running the core's own ``glo.train.train`` on the split the driver hands it
+and writing only its run's folder (which the driver created). ``glo.cluster.RayBackend``: Ray
+tasks that run the same loop on another machine and send the run's files back, which the driver
+writes. The driver writes the sweep's manifest. Ctrl-C reaches the driver alone (local workers
+ignore SIGINT): it stops every point cleanly, saved as stopped.
 """
 
 from __future__ import annotations
@@ -53,6 +57,18 @@ class PointJob:
     config: dict[str, Any]
     resume: bool
     split: Any  # glo.data.Split
+    attempt: int = 0  # how often its worker died before (it goes on from its checkpoint each time)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A point's run was placed on NODE (a Ray node: its address and id); comes in a PointEvent."""
+
+    node: str
+
+
+class Died:
+    """What a back end reports for a job whose worker (or node) died mid-point."""
 
 
 @dataclass
@@ -66,7 +82,6 @@ class _Worker:
     pause: Any
     changes: Any
     job: PointJob | None = None
-    retries: int = 0
     paused: bool = False
 
 
@@ -167,60 +182,29 @@ def _train(job: PointJob, controls: Controls) -> Iterator[Event]:
         yield event
 
 
-class Driver:
-    """Runs a sweep's pending points on up to ``workers`` processes; ``events()`` yields as they come."""
+class LocalBackend:
+    """Up to WORKERS worker processes of this machine, each with ``cpus // workers`` threads."""
 
-    def __init__(self, sweep, store: RunStore, controls: Controls, split_for: Callable[[RunConfig], Any],
-                 workers: int) -> None:
-        self.sweep, self.store, self.controls, self.split_for = sweep, store, controls, split_for
+    def __init__(self, workers: int) -> None:
         self.workers = workers
         self.threads = max(1, allowed_cpus() // workers)
         self.ctx = mp.get_context("spawn")
         self.pool: list[_Worker] = []
-        self.done = self.failed = 0
 
-    def events(self, todo: list[tuple[int, Run | None, str]]) -> Iterator[Event]:
-        """Train TODO ((index, run or None, status) of each point not done), then SweepFinished."""
-        pending = deque((i, run, status, 0) for i, run, status in todo)
-        try:
-            while self._busy() or (pending and not self.controls.stop_requested):
-                while pending and not self.controls.stop_requested and self._idle_worker() is not None:
-                    yield self._start(self._idle_worker(), *pending.popleft())
-                self._mirror_controls()
-                for event in self._collect():
-                    if isinstance(event, tuple):  # a point whose worker died: again, from its checkpoint
-                        pending.appendleft(event)
-                    else:
-                        yield event
-        finally:
-            self._shutdown()
-        total = len(self.sweep.points)
-        status = "completed" if self.done + self.failed == total else "stopped"
-        yield SweepFinished(self.sweep.id, status, self.done, self.failed, total, tuple(self.sweep.run_ids()))
+    def running(self) -> list[PointJob]:
+        return [w.job for w in self.pool if w.job is not None]
 
-    def _busy(self) -> list[_Worker]:
-        return [w for w in self.pool if w.job is not None]
+    def has_slot(self) -> bool:
+        return any(w.job is None for w in self.pool) or len(self.pool) < self.workers
 
-    def _idle_worker(self) -> _Worker | None:
+    def start(self, job: PointJob) -> None:
         idle = [w for w in self.pool if w.job is None]
-        if idle:
-            return idle[0]
-        if len(self.pool) < self.workers:
-            self.pool.append(self._spawn())
-            return self.pool[-1]
-        return None
-
-    def _start(self, w: _Worker, index: int, run: Run | None, status: str, retries: int) -> SweepPoint:
-        cfg = self.sweep.point_config(index)
-        cfg.threads = cfg.threads or self.threads  # its share of the cores, fixed: runs repeat exactly
-        run, cfg, resume = self.sweep.open_point(index, self.store, run, cfg)
-        w.job = PointJob(index, str(self.store.root), run.id, cfg.to_dict(), resume, self.split_for(cfg))
-        w.retries = retries
+        w = idle[0] if idle else self._spawn()
+        if not idle:
+            self.pool.append(w)
+        w.job = job
         w.stop.clear()
-        w.jobs.send(w.job)
-        action = "retry" if retries else "resume" if resume else "start"
-        return SweepPoint(self.sweep.id, index, len(self.sweep.points), self.sweep.point_label(index), run.id,
-                          action, status)
+        w.jobs.send(job)
 
     def _spawn(self) -> _Worker:
         ctx = self.ctx
@@ -235,21 +219,21 @@ class Driver:
         job_receive.close()
         return _Worker(proc, receive, job_send, stop, pause, changes)
 
-    def _mirror_controls(self) -> None:
-        """Pause, stop and live changes asked of the sweep act on every running point."""
-        changes = {k: validate_live(k, v) for k, v in self.controls.take_changes().items()}
-        for w in self._busy():
-            if self.controls.stop_requested:
+    def control(self, stop: bool, paused: bool, changes: dict[str, Any]) -> None:
+        for w in self.pool:
+            if w.job is None:
+                continue
+            if stop:
                 w.stop.set()
-            if self.controls.paused != w.paused:
-                (w.pause.set if self.controls.paused else w.pause.clear)()
-                w.paused = self.controls.paused
+            if paused != w.paused:
+                (w.pause.set if paused else w.pause.clear)()
+                w.paused = paused
             if changes:
                 w.changes.put(changes)
 
-    def _collect(self, timeout: float = 0.2) -> Iterator[Event | tuple]:
-        """Events from the workers that have some. A job's Finished frees its worker; a worker that
-        died mid-job is replaced, and its point comes back as a (index, run, status, retries) tuple."""
+    def collect(self, timeout: float = 0.2) -> Iterator[tuple[PointJob, Any]]:
+        """(job, event) from the workers that have some; a job's Finished frees its worker. A
+        worker that died mid-job is dropped (a new one starts when needed): (job, Died)."""
         by_conn = {w.conn: w for w in self.pool}
         for conn in wait(list(by_conn), timeout=timeout):
             w = by_conn[conn]
@@ -258,25 +242,18 @@ class Driver:
                     event = conn.recv()
                     if w.job is None:
                         continue
-                    yield PointEvent(w.job.index, w.job.run_id, event)
+                    job = w.job
                     if isinstance(event, Finished):
-                        self.done += event.status == "completed"
-                        self.failed += event.status == "failed"
                         w.job = None
+                    yield job, event
             except (EOFError, OSError):  # the worker died: every event it sent was read
-                yield from self._died(w)
+                w.proc.join(5)
+                w.conn.close()
+                self.pool.remove(w)
+                if w.job is not None:
+                    yield w.job, Died
 
-    def _died(self, w: _Worker) -> Iterator[tuple]:
-        w.proc.join(5)
-        w.conn.close()
-        self.pool.remove(w)
-        job = w.job
-        if job is None or self.controls.stop_requested or w.retries >= RETRIES:  # given up: shows as interrupted
-            return
-        run = Run(self.store.root, job.run_id)
-        yield (job.index, run, run.status(), w.retries + 1)
-
-    def _shutdown(self) -> None:
+    def shutdown(self) -> None:
         """Stop every running point (saved as stopped), end every worker; kill one that hangs."""
         for w in self.pool:
             w.stop.set()
@@ -295,11 +272,69 @@ class Driver:
         self.pool.clear()
 
 
+class Driver:
+    """Runs a sweep's pending points on a BACKEND (``LocalBackend`` or ``glo.cluster.RayBackend``);
+    ``events()`` yields their events as they come."""
+
+    def __init__(self, sweep, store: RunStore, controls: Controls, split_for: Callable[[RunConfig], Any],
+                 backend) -> None:
+        self.sweep, self.store, self.controls, self.split_for = sweep, store, controls, split_for
+        self.backend = backend
+        self.done = self.failed = 0
+
+    def events(self, todo: list[tuple[int, Run | None, str]]) -> Iterator[Event]:
+        """Train TODO ((index, run or None, status) of each point not done), then SweepFinished."""
+        backend = self.backend
+        pending = deque((i, run, status, 0) for i, run, status in todo)
+        try:
+            while backend.running() or (pending and not self.controls.stop_requested):
+                while pending and not self.controls.stop_requested and backend.has_slot():
+                    yield self._start(*pending.popleft())
+                self._mirror_controls()
+                for job, event in backend.collect():
+                    if event is Died:  # again, from its checkpoint
+                        pending.extendleft(self._died(job))
+                        continue
+                    yield PointEvent(job.index, job.run_id, event)
+                    if isinstance(event, Finished):
+                        self.done += event.status == "completed"
+                        self.failed += event.status == "failed"
+        finally:
+            backend.shutdown()
+        total = len(self.sweep.points)
+        status = "completed" if self.done + self.failed == total else "stopped"
+        yield SweepFinished(self.sweep.id, status, self.done, self.failed, total, tuple(self.sweep.run_ids()))
+
+    def _start(self, index: int, run: Run | None, status: str, attempt: int) -> SweepPoint:
+        cfg = self.sweep.point_config(index)
+        cfg.threads = cfg.threads or self.backend.threads  # its share, fixed: runs repeat exactly
+        run, cfg, resume = self.sweep.open_point(index, self.store, run, cfg)
+        job = PointJob(index, str(self.store.root), run.id, cfg.to_dict(), resume, self.split_for(cfg), attempt)
+        self.backend.start(job)
+        action = "retry" if attempt else "resume" if resume else "start"
+        return SweepPoint(self.sweep.id, index, len(self.sweep.points), self.sweep.point_label(index), run.id,
+                          action, status)
+
+    def _mirror_controls(self) -> None:
+        """Pause, stop and live changes asked of the sweep act on every running point."""
+        changes = {k: validate_live(k, v) for k, v in self.controls.take_changes().items()}
+        self.backend.control(self.controls.stop_requested, self.controls.paused, changes)
+
+    def _died(self, job: PointJob) -> list[tuple]:
+        """The point of a job whose worker died, to go on from its checkpoint (unless stopping or
+        given up: then it shows as interrupted)."""
+        if self.controls.stop_requested or job.attempt >= RETRIES:
+            return []
+        run = Run(self.store.root, job.run_id)
+        return [(job.index, run, run.status(), job.attempt + 1)]
+
+
 def run_parallel(sweep, store: RunStore, controls: Controls, split_for: Callable[[RunConfig], Any],
-                 workers: int) -> Iterator[Event]:
-    """Every point of SWEEP not done yet, on WORKERS processes (see ``Driver``): a SweepPoint 'skip'
-    for each point already done, then the points' events as they come, then SweepFinished."""
-    driver = Driver(sweep, store, controls, split_for, workers)
+                 backend: Any) -> Iterator[Event]:
+    """Every point of SWEEP not done yet, on BACKEND (``LocalBackend``, ``glo.cluster.RayBackend``;
+    see ``Driver``): a SweepPoint 'skip' for each point already done, then the points' events as
+    they come, then SweepFinished."""
+    driver = Driver(sweep, store, controls, split_for, backend)
     todo = []
     existing = set(store.ids())
     for i in range(len(sweep.points)):
@@ -311,5 +346,3 @@ def run_parallel(sweep, store: RunStore, controls: Controls, split_for: Callable
         else:
             todo.append((i, run, status))
     yield from driver.events(todo)
-
-

@@ -277,20 +277,29 @@ def run_sweep(
     controls: Controls | None = None,
     load: Callable[[RunConfig], Any] | None = None,
     workers: int = 1,
+    cluster: Any = None,
 ) -> Iterator[Event]:
     """Train every point that is not done, yielding SweepPoint, then the run's own events, and
     SweepFinished at the end. A stop request stops the current run (saved as stopped) and the sweep.
 
     ``load`` returns the data split of a config (cached here per data set and size, so the points
     of a sweep share one copy). ``workers`` > 1 trains that many points at once, each in its own
-    process (``glo.parallel``): their events come wrapped in ``PointEvent``s.
+    process (``glo.parallel``): their events come wrapped in ``PointEvent``s. ``cluster`` (a
+    ``glo.cluster.RaySettings``) trains the points on a Ray cluster instead, as many at once as it
+    has room for, wrapped the same way.
     """
     controls = controls or Controls()
     split_for = _split_cache(load)
-    if workers > 1:
+    if cluster is not None:
+        from glo.cluster import RayBackend
         from glo.parallel import run_parallel
 
-        yield from run_parallel(sweep, store, controls, split_for, workers)
+        yield from run_parallel(sweep, store, controls, split_for, RayBackend(cluster, store))
+        return
+    if workers > 1:
+        from glo.parallel import LocalBackend, run_parallel
+
+        yield from run_parallel(sweep, store, controls, split_for, LocalBackend(workers))
         return
     yield from _serial(sweep, store, controls, split_for)
 

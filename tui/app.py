@@ -38,7 +38,8 @@ class GloApp(App):
 
     def __init__(self, runs_dir: str | os.PathLike | None = None, prepared: Any = None,
                  config: RunConfig | None = None, sweep: Any = None, load: Loader | None = None,
-                 analyser: Analyser | None = DEFAULT_ANALYSER, workers: int | None = None, **kw: Any) -> None:
+                 analyser: Analyser | None = DEFAULT_ANALYSER, workers: int | None = None, cluster: Any = None,
+                 **kw: Any) -> None:
         super().__init__(**kw)
         self.store = RunStore(runs_dir)
         self.prepared = prepared
@@ -50,7 +51,9 @@ class GloApp(App):
         self.base = config or RunConfig()
         self.load = load  # the data split of a config (None: glo.prepare.load_data, in the worker)
         self.analyser = analyser  # computes a run's missing analysis for comparisons (None: never)
-        self.sweep_workers = workers  # a sweep's points trained at once (None: one per CPU, glo.parallel)
+        # a sweep's points trained at once (None: one per CPU, glo.parallel), or the Ray cluster they
+        # train on (a glo.cluster.RaySettings, already connected: glo sweep --ray, glo-tui --ray)
+        self.sweep_workers = cluster if cluster is not None else workers
         self.started_runs: list[str] = []  # run ids trained in this session (for resume hints on exit)
         self.started_sweeps: list[str] = []  # sweep ids likewise
 
@@ -229,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.add_argument(flag, action="store_true", default=None, help=help)
         else:
             parser.add_argument(flag, type=kind, help=help)
+    _cluster_flags(parser)
     args = parser.parse_args(argv)
     given = {name: getattr(args, name) for name in OPTION_HELP if getattr(args, name) is not None}
     config = RunConfig(**given) if given else None
@@ -241,9 +245,37 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers must be 0 (one per CPU) or more; got {args.workers}")
     try:
         RunStore(args.runs_dir).check()
+        cluster = _cluster(args)
     except GloError as exc:
         parser.error(str(exc))
-    raise SystemExit(run_console(args.runs_dir, config=config, workers=args.workers or None))
+    raise SystemExit(run_console(args.runs_dir, config=config, workers=args.workers or None, cluster=cluster))
+
+
+def _cluster_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ray", metavar="ADDRESS", default=os.environ.get("GLO_RAY_ADDRESS") or None,
+                        help="train a sweep's points on the Ray cluster at ADDRESS (host:port of its head; "
+                        "default: $GLO_RAY_ADDRESS); needs pip install \"glo[ray]\"")
+    parser.add_argument("--cpus-per-run", type=float, default=None, help="with --ray: CPUs each point asks "
+                        "of the cluster (default 1)")
+    parser.add_argument("--gpus-per-run", type=float, default=None, help="with --ray: GPUs each point asks "
+                        "of the cluster; a fraction packs several on one GPU (0.25: four)")
+
+
+def _cluster(args: argparse.Namespace) -> Any:
+    """The Ray cluster of --ray (connected: Ray missing, or the cluster unreachable, is a GloError
+    here, before the console opens), or None."""
+    from glo.errors import GloError
+
+    if not args.ray:
+        if args.cpus_per_run is not None or args.gpus_per_run is not None:
+            raise GloError("--cpus-per-run and --gpus-per-run: only with --ray ADDRESS (or $GLO_RAY_ADDRESS)")
+        return None
+    from glo.cluster import RaySettings, connect
+
+    settings = RaySettings(args.ray.strip(), 1.0 if args.cpus_per_run is None else args.cpus_per_run,
+                           0.0 if args.gpus_per_run is None else args.gpus_per_run).validate()
+    connect(settings)
+    return settings
 
 
 if __name__ == "__main__":

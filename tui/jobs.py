@@ -38,12 +38,17 @@ class RunJob:
 class SweepJob:
     """A sweep (new or resumed): completed points are skipped, stopped ones resumed."""
 
-    def __init__(self, sweep: Any, workers: int | None = None) -> None:  # glo.sweep.Sweep
-        """WORKERS: points trained at once (None: glo.parallel.default_workers's rule)."""
+    def __init__(self, sweep: Any, workers: Any = None) -> None:  # glo.sweep.Sweep
+        """WORKERS: points trained at once (None: glo.parallel.default_workers's rule), or a
+        glo.cluster.RaySettings: the points train on that Ray cluster (shown as a parallel sweep)."""
         from glo.parallel import default_workers
 
         self.sweep = sweep
-        self.workers = workers or default_workers(len(sweep.points))
+        self.cluster = workers if hasattr(workers, "cpus_per_run") else None
+        if self.cluster is not None:
+            self.workers = max(2, len(sweep.points))  # as many at once as the cluster has room for
+        else:
+            self.workers = workers or default_workers(len(sweep.points))
 
     @property
     def base(self) -> RunConfig:
@@ -52,7 +57,8 @@ class SweepJob:
     def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
         from glo.sweep import run_sweep
 
-        return run_sweep(self.sweep, app.store, controls, load=app.load, workers=self.workers), self.base
+        return run_sweep(self.sweep, app.store, controls, load=app.load, workers=self.workers,
+                         cluster=self.cluster), self.base
 
     def point_config(self, index: int) -> RunConfig:
         return self.sweep.point_config(index)

@@ -1,4 +1,5 @@
-"""A parallel sweep in the console: every running point at once (``glo sweep --workers N``).
+"""A parallel sweep in the console: every running point at once (``glo sweep --workers N``, or
+``--ray ADDRESS``: then each line also says the node the point trains on).
 
 The sweep's driver (``glo.parallel``) wraps each point's events in ``PointEvent``s. ``PointsPump``
 keeps each point's latest state in the training worker and posts a ``PointsUpdate`` at most every
@@ -18,6 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from glo import events as ev
+from glo.parallel import Placed
 from tui import messages as m
 from tui.widgets import titled
 from tui.widgets.chart import CompareChart
@@ -36,12 +38,15 @@ class PointState:
     loss: float | None = None
     recon: list[float] = field(default_factory=list)
     recon_epochs: list[float] = field(default_factory=list)
+    node: str | None = None  # the Ray node it trains on (a cluster sweep)
 
-    def row(self) -> tuple[str, ...]:
+    def row(self, nodes: bool = False) -> tuple[str, ...]:
+        """Its line; NODES: with the node column (a cluster sweep)."""
         ips = "-" if self.images_per_s is None else f"{self.images_per_s:.0f}"
         loss = "-" if self.loss is None else f"{self.loss:.4f}"
         recon = f"{self.recon[-1]:.4f}" if self.recon else "-"
-        return self.label, f"{self.epoch}/{self.epochs}", ips, loss, recon, self.state
+        where = (self.node or "-",) if nodes else ()
+        return self.label, *where, f"{self.epoch}/{self.epochs}", ips, loss, recon, self.state
 
 
 class PointsPump:
@@ -68,6 +73,9 @@ class PointsPump:
 
     def _apply(self, point: PointState, event: Any) -> bool:
         """Update POINT from one of its events; True when it should show at once."""
+        if isinstance(event, Placed):
+            point.node = event.node
+            return True
         if isinstance(event, ev.Started):
             point.state, point.epoch, point.epochs = "training", event.epoch, event.epochs
         elif isinstance(event, ev.Step):
@@ -90,7 +98,8 @@ class PointsPump:
 
     def flush(self) -> None:
         self.posted = self.clock()
-        rows = [p.row() for _, p in sorted(self.points.items())]
+        nodes = any(p.node for p in self.points.values())
+        rows = [p.row(nodes) for _, p in sorted(self.points.items())]
         curves = [(p.label, list(p.recon_epochs), list(p.recon)) for _, p in sorted(self.points.items())]
         images, self.images = self.images, None
         self.post(m.PointsUpdate(rows, curves, images))
@@ -100,6 +109,7 @@ class PointsPanel(Static):
     """A line per point of a parallel sweep: epoch, images/s, loss, recon loss, status."""
 
     HEADINGS = ("point", "epoch", "img/s", "loss", "recon", "status")
+    CLUSTER = ("point", "node", "epoch", "img/s", "loss", "recon", "status")  # a Ray cluster's points
 
     def __init__(self, **kw) -> None:
         super().__init__("", **kw)
@@ -108,8 +118,10 @@ class PointsPanel(Static):
     def show(self, rows: list[tuple[str, ...]]) -> None:
         self.rows = rows
         table = Table(box=None, pad_edge=False, padding=(0, 1), expand=False)
-        for heading in self.HEADINGS:
-            table.add_column(heading, justify="left" if heading in ("point", "status") else "right", no_wrap=True)
+        headings = self.CLUSTER if rows and len(rows[0]) == len(self.CLUSTER) else self.HEADINGS
+        for heading in headings:
+            table.add_column(heading, justify="left" if heading in ("point", "node", "status") else "right",
+                             no_wrap=True)
         for row in rows:
             table.add_row(*row)
         self.update(table)

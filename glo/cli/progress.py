@@ -14,6 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from glo.parallel import Placed
 from glo.events import (
     Changed,
     Epoch,
@@ -96,6 +97,8 @@ class PlainReporter:
             self.say(f"{label}: run {ev.status} after {ev.summary.get('epochs_done', 0)} epochs{tail}")
         elif isinstance(ev, (Paused, Resumed, Changed)):
             self.say(f"{label}: {type(ev).__name__.lower()} at step {ev.step}")
+        elif isinstance(ev, Placed):  # a Ray cluster's point: where it trains
+            self.say(f"{label}: on node {ev.node}")
 
 
 class RichReporter(PlainReporter):

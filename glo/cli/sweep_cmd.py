@@ -43,6 +43,14 @@ def sweep(
     workers: int = typer.Option(0, "--workers", help="Points trained at once, each in its own process with "
                                 "its share of the cores; 0: one per CPU this process may use (at most one "
                                 "per point, 8 in all), 1: one after another."),
+    ray: Optional[str] = typer.Option(None, "--ray", envvar="GLO_RAY_ADDRESS", show_envvar=False,
+                                      metavar="ADDRESS", help="Train the points on the Ray cluster at ADDRESS "
+                                      "(host:port of its head, as `ray start --head` printed it; default: "
+                                      "$GLO_RAY_ADDRESS). Needs pip install \"glo[ray]\"."),
+    cpus_per_run: float = typer.Option(1.0, "--cpus-per-run", help="With --ray: CPUs each point asks of the "
+                                       "cluster (its torch threads: the whole CPUs)."),
+    gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", help="With --ray: GPUs each point asks of the "
+                                       "cluster; a fraction packs several on one GPU (0.25: four)."),
     **options,
 ) -> None:
     """Train one run per value of a setting (or per point of a grid over two), then compare them.
@@ -54,6 +62,7 @@ def sweep(
 
     if workers < 0:
         raise GloError(f"--workers must be 0 (one per CPU) or more; got {workers}")
+    cluster = _cluster(ctx, ray, cpus_per_run, gpus_per_run, workers)  # connected before anything is written
     store = open_store(runs_dir)
     sweeps = SweepStore(store)
     if resume:
@@ -80,15 +89,34 @@ def sweep(
         headless = True
     workers = workers or default_workers(len(the_sweep.points))
     if headless:
-        code = run_sweep_headless(the_sweep, store, make_console(), log, workers)
+        code = run_sweep_headless(the_sweep, store, make_console(), log, workers, cluster)
     else:
         from glo.cli.console import open_console
 
-        code = open_console(store.root, sweep=the_sweep, workers=workers)
+        code = open_console(store.root, sweep=the_sweep, workers=workers, cluster=cluster)
     raise typer.Exit(code)
 
 
-def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, workers: int = 1) -> int:
+def _cluster(ctx: typer.Context, address: str | None, cpus: float, gpus: float, workers: int):
+    """The Ray cluster to train on (``glo.cluster.RaySettings``, connected), or None without --ray;
+    a bad setting, Ray missing or the cluster unreachable: GloError (one line, exit 2)."""
+    if not address:
+        given = _given(ctx, ["cpus_per_run", "gpus_per_run"])
+        if given:
+            raise GloError(f"{', '.join(given)}: only with --ray ADDRESS (or $GLO_RAY_ADDRESS)")
+        return None
+    from glo.cluster import RaySettings, connect
+
+    if workers:
+        raise GloError("--workers is for this machine; with --ray the cluster's size sets how many points "
+                       "train at once (see --cpus-per-run)")
+    settings = RaySettings(address.strip(), cpus, gpus).validate()
+    connect(settings)
+    return settings
+
+
+def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, workers: int = 1,
+                       cluster=None) -> int:
     from glo.cli.progress import reporter
     from glo.cli.report import print_comparison
     from glo.cli.train_cmd import safe, install_stop_handlers
@@ -99,11 +127,13 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
     controls = Controls()
     rep = reporter(console)
     signals = install_stop_handlers(controls, lambda line: safe(rep.say, line))
-    at_once = f", {workers} at once" if workers > 1 else ""
+    at_once = f", {workers} at once" if workers > 1 and cluster is None else ""
+    if cluster is not None:
+        at_once = f", on the Ray cluster at {cluster.address}"
     safe(console.print, f"sweep {the_sweep.id}: {len(the_sweep.points)} runs ({the_sweep.label}){at_once}")
     final = None
     with rep:
-        for ev in run_sweep(the_sweep, store, controls, workers=workers):
+        for ev in run_sweep(the_sweep, store, controls, workers=workers, cluster=cluster):
             safe(rep.handle, ev)
             if isinstance(ev, SweepFinished):
                 final = ev

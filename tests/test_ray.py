@@ -1,0 +1,245 @@
+"""Sweeps on a Ray cluster (glo sweep --ray): a real cluster on this machine, no mocks.
+
+One cluster for the module: a head with no CPUs and two 1-CPU worker nodes, each `ray start
+--block` in its own session, so that one node can be killed alone. Ray runs offline (no usage
+stats, no dashboard, token authentication with a fresh token, a small object store) and every
+process of every node is killed at the end, even when a test fails. The driver is a real
+`glo sweep` subprocess; the points train on the bundled data (40 images, one thread: exact).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from glo.config import RunConfig
+from glo.runs import RunStore
+from glo.sweep import SweepStore, run_sweep
+
+pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # a Ray cluster starts, nodes are killed, real drivers are interrupted
+
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16),
+           "RAY_memory_monitor_refresh_ms": "0", "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
+STORE = "--object-store-memory=80000000"
+BASE = ["--n-images", "40", "--batch-size", "10", "--device", "cpu", "--threads", "1"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Node:
+    """One `ray start --block` in its own session: killing the session kills the node."""
+
+    def __init__(self, args: list[str], log: Path) -> None:
+        ray = str(Path(sys.executable).with_name("ray"))
+        self.log = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen([ray, "start", *args, "--block"], stdout=out, stderr=subprocess.STDOUT,
+                                         env={**os.environ, **RAY_ENV}, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while b"Ray runtime started" not in log.read_bytes():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"ray start failed: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+
+    def pids(self) -> list[int]:
+        """Every process of the node's session (Ray's workers leave its process group, not the session)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3]) == self.proc.pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+        return found
+
+    def kill(self) -> None:
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """(address, [worker nodes]): the head has no CPUs, so points run on the two workers."""
+    logs = tmp_path_factory.mktemp("ray-logs")
+    port, nodes = _free_port(), []
+    address = f"127.0.0.1:{port}"
+    try:
+        nodes.append(Node(["--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=0",
+                           "--include-dashboard=false", "--disable-usage-stats", STORE], logs / "head.log"))
+        for n in (1, 2):  # one after another: two starting at once race for the same ports
+            nodes.append(Node([f"--address={address}", "--node-ip-address=127.0.0.1", "--num-cpus=1", STORE],
+                              logs / f"worker{n}.log"))
+        yield address, nodes[1:]
+    finally:
+        for node in reversed(nodes):
+            node.kill()
+
+
+def glo(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
+    env = {**os.environ, **RAY_ENV, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "glo", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def finished(proc: subprocess.Popen, timeout: float = 240) -> str:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    return out
+
+
+def wait_for(predicate, timeout: float = 120, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+    return result
+
+
+def epochs_of(run) -> list[int]:
+    return [r["epoch"] for r in run.read_metrics() if r["event"] == "epoch"]
+
+
+def environment(run) -> list[dict]:
+    return [json.loads(line) for line in run.file("environment.jsonl").read_text().splitlines()]
+
+
+def latest(root: Path):
+    store = RunStore(root)
+    return store, SweepStore(store).get("latest")
+
+
+def test_a_sweep_runs_across_both_nodes_with_the_numbers_of_a_local_sweep(cluster, tmp_path):
+    address, _ = cluster
+    root = tmp_path / "ray"
+    out = finished(glo("sweep", "--param", "sigma", "--values", "0.1,0.5,1,2", "--epochs", "3", *BASE,
+                       "--headless", "--ray", address, "--runs-dir", str(root)))
+    assert f"4 runs (sigma 0.1, 0.5, 1, 2), on the Ray cluster at {address}" in " ".join(out.split())
+    assert "sweep completed: 4/4" in out and out.count(": on node ") == 4
+    store, sweep = latest(root)
+    runs = sweep.runs(store)
+    nodes = {environment(run)[0]["ray_node"] for run in runs}
+    assert len(nodes) == 2  # both worker nodes trained points
+    for run in runs:  # the driver wrote whole run folders
+        assert run.status() == "completed" and epochs_of(run) == [1, 2, 3] and not run.file("running.json").exists()
+        assert {"config.json", "metrics.jsonl", "checkpoint.pt", "images.npz", "recon.png", "summary.json",
+                "environment.jsonl"} <= {p.name for p in run.path.iterdir()}
+    # the same points trained here, one after another: the same numbers, bit for bit (one thread each)
+    local = RunStore(tmp_path / "local")
+    base = RunConfig.from_dict(sweep.base)
+    here = SweepStore(local).create(base, sweep.params)
+    for _ in run_sweep(here, local, workers=1):
+        pass
+    for ray_run, local_run in zip(runs, here.runs(local)):
+        assert ray_run.epochs() and [
+            {k: r[k] for k in ("train_loss", "recon_loss", "step")} for r in ray_run.epochs()] == [
+            {k: r[k] for k in ("train_loss", "recon_loss", "step")} for r in local_run.epochs()]
+        assert ray_run.file("images.npz").read_bytes() == local_run.file("images.npz").read_bytes()
+
+
+def test_ctrl_c_stops_every_remote_point_and_resume_completes_them(cluster, tmp_path):
+    address, _ = cluster
+    root = tmp_path / "runs"
+    proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--epochs", "400", *BASE, "--headless",
+               "--ray", address, "--runs-dir", str(root), start_new_session=True)
+    wait_for(lambda: len(list(root.glob("*/checkpoint.pt"))) == 2, what="both points' first checkpoints")
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    store, sweep = latest(root)
+    assert sweep.statuses(store) == ["stopped", "stopped"] and "glo sweep --resume" in out
+    for run in sweep.runs(store):  # saved as stopped: a checkpoint, and epochs recorded once each
+        epochs = epochs_of(run)
+        assert epochs == list(range(1, len(epochs) + 1)) and run.read_summary()["status"] == "stopped"
+        cfg = run.read_config()  # finish quickly: the runs were meant to be long
+        cfg.epochs = epochs[-1] + 2
+        run.write_config(cfg)
+    finished(glo("sweep", "--resume", sweep.id, "--headless", "--ray", address, "--runs-dir", str(root)))
+    for run in SweepStore(store).get(sweep.id).runs(store):
+        assert run.status() == "completed" and epochs_of(run) == list(range(1, run.read_config().epochs + 1))
+        assert [r["event"] for r in environment(run)] == ["start", "resume"]
+
+
+def test_a_killed_node_s_point_goes_on_from_its_checkpoint_on_the_other_node(cluster, tmp_path):
+    address, workers = cluster
+    root = tmp_path / "runs"
+    proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--epochs", "15", *BASE, "--headless",
+               "--ray", address, "--runs-dir", str(root))
+    wait_for(lambda: all(len(epochs_of(r)) >= 2 for r in RunStore(root).runs()) and len(RunStore(root).runs()) == 2,
+             what="both points past their second epoch")
+    workers[0].kill()  # mid-point: each node trains one of the two
+    out = finished(proc)
+    assert "its worker died: resuming from its checkpoint" in out and "sweep completed: 2/2" in out
+    store, sweep = latest(root)
+    resumed = []
+    for run in sweep.runs(store):
+        assert run.status() == "completed" and epochs_of(run) == list(range(1, 16))  # each epoch once
+        records = environment(run)
+        if len(records) > 1:
+            resumed.append(records)
+    assert len(resumed) == 1
+    start, resume = resumed[0]
+    assert resume["event"] == "resume" and resume["epoch"] >= 2  # from its checkpoint, not from epoch 1
+    assert resume["ray_node"] != start["ray_node"]
+
+
+def test_an_unreachable_cluster_is_one_line_and_exit_2_and_writes_nothing(tmp_path):
+    proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--headless", "--ray", f"127.0.0.1:{_free_port()}",
+               "--runs-dir", str(tmp_path / "runs"))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "cannot reach the Ray cluster" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_ray_missing_is_one_line_naming_the_extra_and_exit_2(tmp_path):
+    (tmp_path / "site").mkdir()  # a sitecustomize that makes `import ray` fail, as where it is not installed
+    (tmp_path / "site" / "sitecustomize.py").write_text("import sys\nsys.modules['ray'] = None\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])}
+    proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--headless", "--ray", "127.0.0.1:6379",
+               "--runs-dir", str(tmp_path / "runs"), env=env)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and 'pip install "glo[ray]"' in err and err.count("\n") == 1, err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("argv,message", [(["--gpus-per-run", "-0.5"], "--gpus-per-run must be 0 or more"),
+                                          (["--gpus-per-run", "1.5"], "--gpus-per-run must be a fraction"),
+                                          (["--gpus-per-run", "lots"], "Invalid value for '--gpus-per-run'"),
+                                          (["--cpus-per-run", "0"], "--cpus-per-run must be more than 0")])
+def test_bad_resources_per_run_are_one_line_and_exit_2(tmp_path, argv, message):
+    proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--headless", "--ray", "127.0.0.1:6379", *argv,
+               "--runs-dir", str(tmp_path / "runs"))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_gpu_the_cluster_lacks_is_one_line_and_exit_2(cluster, tmp_path):
+    address, _ = cluster
+    proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--headless", "--ray", address,
+               "--gpus-per-run", "0.25", "--runs-dir", str(tmp_path / "runs"))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "no node of the cluster" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "runs").exists()
