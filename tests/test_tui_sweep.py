@@ -196,6 +196,21 @@ async def test_compare_numbers_analysis_and_export(tmp_path, split):
 
 
 @pytest.mark.slow  # two worker processes start (torch loads in each)
+def test_points_lines_fit_a_narrow_panel():
+    """At 80 columns the points' panel is about 46 wide: a cluster's nodes on one machine lose their
+    shared address, then the training loss goes; the recon loss and status stay."""
+    from tui.points import PointsPanel, fit
+
+    rows = [("sigma0.1", "10.0.0.5/e67b93", "40/40", "2260", "0.0871", "0.0712", "completed"),
+            ("sigma0.3", "-", "0/40", "-", "-", "-", "starting")]
+    assert fit(PointsPanel.CLUSTER, rows, 120) == (PointsPanel.CLUSTER, rows)
+    headings, fitted = fit(PointsPanel.CLUSTER, rows, 46)
+    assert headings == ("point", "node", "epoch", "img/s", "recon", "status")
+    assert fitted[0] == ("sigma0.1", "e67b93", "40/40", "2260", "0.0712", "completed")
+    two = [rows[0], (*rows[1][:1], "10.0.0.6/a1b2c3", *rows[1][2:])]  # two machines: addresses kept
+    assert fit(PointsPanel.CLUSTER, two, 52)[1][1][1] == "10.0.0.6/a1b2c3"
+
+
 @sync
 async def test_a_parallel_sweep_shows_every_running_point_and_x_stops_them_all(tmp_path, split):
     from tui.points import PointsPanel, PointsView

@@ -105,6 +105,25 @@ class PointsPump:
         self.post(m.PointsUpdate(rows, curves, images))
 
 
+def _width(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> int:
+    return sum(max(len(c) for c in col) for col in zip(headings, *rows)) + len(headings) - 1
+
+
+def fit(headings: tuple[str, ...], rows: list[tuple[str, ...]], width: int) -> tuple[tuple, list]:
+    """The columns that fit WIDTH (0: unknown, all): narrower, the nodes lose their address where
+    they share one (one machine), then the training loss goes (the recon loss stays)."""
+    if not width or not rows or _width(headings, rows) <= width:
+        return headings, rows
+    if "node" in headings:
+        at = headings.index("node")
+        if len({r[at].split("/")[0] for r in rows if "/" in r[at]}) <= 1:
+            rows = [(*r[:at], r[at].split("/")[-1], *r[at + 1:]) for r in rows]
+    if _width(headings, rows) > width and "loss" in headings:
+        at = headings.index("loss")
+        headings, rows = headings[:at] + headings[at + 1:], [r[:at] + r[at + 1:] for r in rows]
+    return headings, rows
+
+
 class PointsPanel(Static):
     """A line per point of a parallel sweep: epoch, images/s, loss, recon loss, status."""
 
@@ -117,8 +136,9 @@ class PointsPanel(Static):
 
     def show(self, rows: list[tuple[str, ...]]) -> None:
         self.rows = rows
-        table = Table(box=None, pad_edge=False, padding=(0, 1), expand=False)
         headings = self.CLUSTER if rows and len(rows[0]) == len(self.CLUSTER) else self.HEADINGS
+        headings, rows = fit(headings, rows, self.size.width)
+        table = Table(box=None, pad_edge=False, padding=(0, 1), expand=False)
         for heading in headings:
             table.add_column(heading, justify="left" if heading in ("point", "node", "status") else "right",
                              no_wrap=True)
