@@ -116,3 +116,13 @@ def make_runs(root, split):
             controls.stop()
     ids.append(run.id)
     return ids
+
+
+def wait_until(predicate, timeout: float = 120, what: str = "condition"):
+    """Poll PREDICATE (outside the console) until it returns something true; that value."""
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+    return result

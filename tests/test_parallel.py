@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_until
 
 from glo.runs import RunStore
 from glo.sweep import SweepStore
@@ -59,15 +59,6 @@ def workers_of(pid: int) -> list[int]:
     return found
 
 
-def wait_for(predicate, timeout: float = 120, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-    return result
-
-
 def test_two_workers_give_the_serial_numbers_and_every_epoch_once(tmp_path):
     out = finished(glo(*SWEEP, "--workers", "2", "--runs-dir", str(tmp_path / "par")))
     assert "3 runs (sigma 0.1, 0.5, 2), 2 at once" in out and "sweep completed: 3/3" in out
@@ -83,8 +74,8 @@ def test_a_killed_worker_is_replaced_and_its_point_goes_on_from_its_checkpoint(t
     root = tmp_path / "runs"
     proc = glo(*SWEEP[:-len(BASE)], *BASE[:1], "40", *BASE[2:], "--workers", "2", "--runs-dir", str(root))
     checkpointed = lambda: [c for c in root.glob("*/checkpoint.pt")]  # noqa: E731
-    wait_for(lambda: checkpointed() and len(workers_of(proc.pid)) == 2, what="a point's first checkpoint")
-    victim = wait_for(lambda: workers_of(proc.pid), what="workers")[0]
+    wait_until(lambda: checkpointed() and len(workers_of(proc.pid)) == 2, what="a point's first checkpoint")
+    victim = wait_until(lambda: workers_of(proc.pid), what="workers")[0]
     os.kill(victim, signal.SIGKILL)
     out = finished(proc)
     assert "its worker died: resuming from its checkpoint" in out and "sweep completed: 3/3" in out
@@ -97,7 +88,7 @@ def test_ctrl_c_stops_every_point_and_resume_completes_them(tmp_path):
     root = tmp_path / "runs"
     proc = glo(*SWEEP[:-len(BASE)], *BASE[:1], "400", *BASE[2:], "--workers", "2", "--runs-dir", str(root),
                start_new_session=True)
-    wait_for(lambda: len(list(root.glob("*/checkpoint.pt"))) == 2, what="both points' first checkpoints")
+    wait_until(lambda: len(list(root.glob("*/checkpoint.pt"))) == 2, what="both points' first checkpoints")
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

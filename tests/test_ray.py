@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_until
 
 from glo.config import RunConfig
 from glo.runs import RunStore
@@ -109,15 +110,6 @@ def finished(proc: subprocess.Popen, timeout: float = 240) -> str:
     return out
 
 
-def wait_for(predicate, timeout: float = 120, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-    return result
-
-
 def epochs_of(run) -> list[int]:
     return [r["epoch"] for r in run.read_metrics() if r["event"] == "epoch"]
 
@@ -164,7 +156,7 @@ def test_ctrl_c_stops_every_remote_point_and_resume_completes_them(cluster, tmp_
     root = tmp_path / "runs"
     proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--epochs", "400", *BASE, "--headless",
                "--ray", address, "--runs-dir", str(root), start_new_session=True)
-    wait_for(lambda: len(list(root.glob("*/checkpoint.pt"))) == 2, what="both points' first checkpoints")
+    wait_until(lambda: len(list(root.glob("*/checkpoint.pt"))) == 2, what="both points' first checkpoints")
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out[-2000:] + err[-2000:]
@@ -187,7 +179,7 @@ def test_a_killed_node_s_point_goes_on_from_its_checkpoint_on_the_other_node(clu
     root = tmp_path / "runs"
     proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--epochs", "15", *BASE, "--headless",
                "--ray", address, "--runs-dir", str(root))
-    wait_for(lambda: all(len(epochs_of(r)) >= 2 for r in RunStore(root).runs()) and len(RunStore(root).runs()) == 2,
+    wait_until(lambda: all(len(epochs_of(r)) >= 2 for r in RunStore(root).runs()) and len(RunStore(root).runs()) == 2,
              what="both points past their second epoch")
     workers[0].kill()  # mid-point: each node trains one of the two
     out = finished(proc)
