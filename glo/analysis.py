@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from glo.analysis_store import (
@@ -66,7 +66,7 @@ class Trained:
 def load_trained(run: Run, device: str = "cpu") -> Trained:
     """Rebuild a run's model and reload the exact images it trained on (never downloading)."""
     from glo import checkpoint
-    from glo.data import load_split
+    from glo.data import load_config
 
     if not run.has_checkpoint():
         raise RunStoreError(f"run {run.id} has no checkpoint yet (one is written after each epoch and on stop)")
@@ -77,7 +77,7 @@ def load_trained(run: Run, device: str = "cpu") -> Trained:
         raise RunStoreError(f"run {run.id}: checkpoint does not hold a model this glo can rebuild ({exc})"
                             .splitlines()[0][:200]) from exc
     model.to(device).eval()
-    split = load_split(cfg.dataset, cfg.n_images, cfg.data_root, download=False)
+    split = load_config(replace(cfg, download=False))
     if len(split.labels) != model.content_codes.num_embeddings:
         raise RunStoreError(f"run {run.id}: its data ({cfg.dataset}, {len(split.labels)} images) does not match "
                             f"its checkpoint ({model.content_codes.num_embeddings} content codes)")
@@ -108,6 +108,7 @@ def analyze(run: Run, heldout_n: int = HELDOUT_N, refresh: bool = False, device:
             return {**cached, "cached": True}
     import torch
 
+    from glo.images import as_tensor
     from glo.latent import balanced_subset, fit_heldout, heldout_subset
     from glo.metrics import evaluate
     from glo.probe import knn_accuracy, probe_accuracy
@@ -118,7 +119,7 @@ def analyze(run: Run, heldout_n: int = HELDOUT_N, refresh: bool = False, device:
     model, cfg, split = trained.model, trained.cfg, trained.split
     codes, labels = model.content_codes.weight.detach(), torch.from_numpy(split.labels)
     n_classes = model.class_codes.num_embeddings
-    images = torch.from_numpy(split.images).to(device).float().div(255).unsqueeze(1)
+    images = as_tensor(split.images, device)
     fit = {"steps": FIT_STEPS, "lr": FIT_LR, "batch_size": FIT_BATCH, "radius": cfg.content_radius, "seed": SEED}
     held_images, held_labels = heldout_subset(split, heldout_n)
     n_fit = len(held_labels) or heldout_n

@@ -90,10 +90,14 @@ def check_export_path(path, example: str = "compare.png") -> None:
 
 
 def image_grid(images: list[tuple[str, np.ndarray]]) -> np.ndarray:
-    """Image rows (``image_rows``) as one R x K x 28 x 28 array, short rows padded with black."""
+    """Image rows (``image_rows``) as one R x K x H x W (x 3) array, short rows padded with black;
+    rows of other sizes or colours are brought to one form (``glo.images.conform``)."""
+    from glo.images import conform  # torch: only for a grid
+
     k = max(len(x) for _, x in images)
-    grid = np.zeros((len(images), k, *images[0][1].shape[1:]), dtype=np.uint8)
-    for i, (_, x) in enumerate(images):
+    same = conform([x for _, x in images])
+    grid = np.zeros((len(images), k, *same[0].shape[1:]), dtype=np.uint8)
+    for i, x in enumerate(same):
         grid[i, : len(x)] = x
     return grid
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields
@@ -9,8 +11,11 @@ from typing import Any
 
 from glo.errors import ConfigError
 
-LOSSES = ("l1", "l2", "l1+l2")
-DATASETS = ("bundled", "mnist", "fashionmnist", "kmnist")
+LOSSES = ("l1", "l2", "l1+l2", "lap1")
+DATASETS = ("bundled", "mnist", "fashionmnist", "kmnist", "folder")
+# image sizes the generator draws: 7 or 8 pixels doubled 1 to 5 times (one up-convolution per doubling)
+IMAGE_SIZES = tuple(sorted(b << k for b in (7, 8) for k in range(1, 6)))
+ALL = "all"  # n_images: every image of the data set
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMBINES = ("concat", "adain")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -30,10 +35,16 @@ class RunConfig:
     says what it does in its help text; the others in a comment."""
 
     # --- data ---
-    dataset: str = option("bundled", "bundled (real MNIST shipped with glo), mnist, fashionmnist, kmnist.")
-    data_root: str | None = option(None, "torchvision data folder for mnist, fashionmnist, kmnist.")
+    dataset: str = option("bundled", "bundled (real MNIST shipped with glo), mnist, fashionmnist, kmnist, or "
+                                     "folder (your images: one sub-folder per class under --data-root).")
+    data_root: str | None = option(None, "torchvision data folder for mnist, fashionmnist, kmnist; the image "
+                                         "folder for --dataset folder.")
     download: bool = option(False, "Let torchvision download the data set into --data-root (needs internet).")
-    n_images: int = option(2000, "Training images, class-balanced (n_images / 10 per class).")
+    n_images: int | str = option(2000, "Training images, class-balanced (n_images / classes per class), or "
+                                       "'all': every image of the data set.")
+    image_size: int = option(0, "Image side in pixels for --dataset folder (images are resized and centre-"
+                                "cropped to it): 14, 16, 28, 32, 56, 64, 112, 128, 224 or 256; 0: the "
+                                "images' own size when it is one of these, else the largest one below it.")
     # --- latent codes and regularisation ---
     class_dim: int = 25  # size of the per-class code
     content_dim: int = 25  # size of the per-image content code
@@ -43,7 +54,7 @@ class RunConfig:
     combine: str = option("concat", "How class and content codes meet: concat (into the generator) or adain "
                                     "(the class code modulates its feature maps).")
     # --- optimisation ---
-    loss: str = option("l1+l2", "Training loss: l1, l2 or l1+l2.")
+    loss: str = option("l1+l2", "Training loss: l1, l2, l1+l2, or lap1 (the GLO paper's Laplacian-pyramid L1).")
     epochs: int = option(50, "Passes over the training images.")
     batch_size: int = option(32, "Images per step.")
     lr_generator: float = option(3e-3, "Adam learning rate of the generator.")
@@ -57,6 +68,19 @@ class RunConfig:
     sweep: str | None = None  # id of the sweep this run belongs to (None for a single run)
     n_show: int = 10  # images shown as originals vs reconstructions (one per class first)
 
+    def __post_init__(self) -> None:
+        """The command line gives --n-images as text: a whole number becomes an int, 'all' stays."""
+        if isinstance(self.n_images, str):
+            text = self.n_images.strip()
+            if text.lower() == ALL:
+                self.n_images = ALL
+            elif text.lstrip("+-").isdigit():
+                self.n_images = int(text)
+
+    @property
+    def all_images(self) -> bool:
+        return self.n_images == ALL
+
     def validate(self) -> "RunConfig":
         """Raise ConfigError naming the first bad setting; return self when all are valid."""
         check_choice("dataset", self.dataset, DATASETS)
@@ -68,27 +92,44 @@ class RunConfig:
         check_number("content_radius", self.content_radius, minimum=0.0)
         check_number("lr_generator", self.lr_generator, minimum=0.0, strict=True)
         check_number("lr_latent", self.lr_latent, minimum=0.0, strict=True)
-        for key in ("epochs", "batch_size", "n_images", "class_dim", "content_dim"):
+        for key in ("epochs", "batch_size", "class_dim", "content_dim"):
             check_int(key, getattr(self, key), minimum=1)
         check_int("seed", self.seed, minimum=0)
         check_int("threads", self.threads, minimum=0)
         check_int("n_show", self.n_show, minimum=1)
-        if self.n_images < 10:
-            raise ConfigError(f"n_images must be at least 10 (one per class), got {self.n_images}")
-        if self.dataset == "bundled" and self.n_images > BUNDLED_SIZE:
-            raise ConfigError(
-                f"n_images must be at most {BUNDLED_SIZE} for the bundled data set, got {self.n_images}"
-            )
-        if self.dataset != "bundled" and not self.data_root:
-            raise ConfigError(
-                f"dataset {self.dataset!r} needs --data-root (a torchvision data folder; "
-                f"for the console: glo-tui --data-root DIR)"
-            )
+        self._check_data()
         if self.name is not None:
             check_name(self.name)
         if self.sweep is not None and not (isinstance(self.sweep, str) and SWEEP_RE.match(self.sweep)):
             raise ConfigError(f"sweep must be a sweep id; got {self.sweep!r}")
         return self
+
+    def _check_data(self) -> None:
+        """n_images, image_size and data_root against the data set (its contents are checked when it
+        is read, by glo.data: classes, sizes, files)."""
+        folder = self.dataset == "folder"
+        if not self.all_images:
+            if isinstance(self.n_images, bool) or not isinstance(self.n_images, int):
+                raise ConfigError(f"n_images must be a whole number or 'all'; got {self.n_images!r}")
+            least = 2 if folder else 10
+            if self.n_images < least:
+                what = "two classes" if folder else "one per class"
+                raise ConfigError(f"n_images must be at least {least} ({what}), got {self.n_images}")
+            if self.dataset == "bundled" and self.n_images > BUNDLED_SIZE:
+                raise ConfigError(
+                    f"n_images must be at most {BUNDLED_SIZE} for the bundled data set, got {self.n_images}"
+                )
+        check_int("image_size", self.image_size, minimum=0)
+        if self.image_size and self.image_size not in IMAGE_SIZES:
+            raise ConfigError(f"image_size must be 0 (the images' own) or one of "
+                              f"{', '.join(map(str, IMAGE_SIZES))}; got {self.image_size}")
+        if self.image_size and not folder:
+            raise ConfigError(f"image_size is for --dataset folder; {self.dataset} images are 28x28")
+        if self.dataset != "bundled" and not self.data_root:
+            what = "an image folder, one sub-folder per class" if folder else "a torchvision data folder"
+            raise ConfigError(
+                f"dataset {self.dataset!r} needs --data-root ({what}; for the console: glo-tui --data-root DIR)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,19 +137,32 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
         """Build from a saved config, ignoring unknown keys and defaulting missing ones."""
-        known = {f.name for f in fields(cls)}
+        known = _names(cls)
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def differences(self) -> dict[str, Any]:
         """The settings that differ from the defaults (for compact listings)."""
-        default = RunConfig()
+        default = _defaults(type(self))
         skip = {"name", "download", "data_root", "sweep"}
         return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if f.name not in skip and getattr(self, f.name) != getattr(default, f.name)
+            name: getattr(self, name)
+            for name in _names(type(self))
+            if name not in skip and getattr(self, name) != default[name]
         }
 
+
+
+@functools.cache
+def _names(cls: type) -> dict[str, None]:
+    """The field names of a config class, in order (listings build thousands of configs)."""
+    return dict.fromkeys(f.name for f in fields(cls))
+
+
+@functools.cache
+def _defaults(cls: type) -> dict[str, Any]:
+    """The default value of every field of a config class."""
+    default = cls()
+    return {name: getattr(default, name) for name in _names(cls)}
 
 # The settings a user sets on the command line (glo run, glo sweep, glo serve and glo-tui), in the
 # order --help lists them, with their help text: read from RunConfig's fields, by typer and glo-tui.

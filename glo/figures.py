@@ -1,7 +1,7 @@
 """Figures of a trained run as arrays, built once for every place that shows them.
 
 The transfer grid: source training images, and each one's content code drawn with every class
-code (``glo.latent.transfer_grid``). ``glo transfer`` and the console draw it in the terminal,
+code (``glo.latent.transfer_grid``), over all the data set's classes (views fold long rows). ``glo transfer`` and the console draw it in the terminal,
 ``--png`` and ``scripts/results.py`` write it as a PNG; all of them take it from here. torch loads
 only when a grid is built.
 """
@@ -23,8 +23,20 @@ class TransferRows:
     """Source images and their content codes drawn as every class (uint8 arrays)."""
 
     labels: list[int]  # each source image's class
-    sources: np.ndarray  # R x H x W: the training images
-    drawn: np.ndarray  # R x C x H x W: source r's content code with class code c
+    sources: np.ndarray  # R x H x W (x 3): the training images
+    drawn: np.ndarray  # R x C x H x W (x 3): source r's content code with class code c
+    classes: tuple[str, ...] = ()  # class names by label (empty: the labels themselves)
+
+    def name(self, label: int) -> str:
+        return self.classes[label] if label < len(self.classes) else str(label)
+
+    @property
+    def span(self) -> str:
+        """The classes a row is drawn as, for titles: '0..9', or 'all 10 classes' for named ones."""
+        n = self.drawn.shape[1]
+        if not self.classes or list(self.classes) == [str(c) for c in range(n)]:
+            return f"0..{n - 1}"
+        return f"all {n} classes"
 
     @property
     def full(self) -> np.ndarray:
@@ -33,11 +45,11 @@ class TransferRows:
 
         return np.concatenate([self.sources[:, None], self.drawn], axis=1)
 
-    def titled(self, title: str = "a {label} -> 0..9", with_source: bool = True) -> list[tuple[str, np.ndarray]]:
-        """(TITLE with the source's class filled in, the row) per source; WITH_SOURCE: the row
-        starts with its source image."""
+    def titled(self, title: str = "a {label} -> {classes}", with_source: bool = True) -> list[tuple[str, np.ndarray]]:
+        """(TITLE with the source's class name and the classes drawn filled in, the row) per
+        source; WITH_SOURCE: the row starts with its source image."""
         images = self.full if with_source else self.drawn
-        return [(title.format(label=label), row) for label, row in zip(self.labels, images)]
+        return [(title.format(label=self.name(label), classes=self.span), row) for label, row in zip(self.labels, images)]
 
 
 def transfer_rows(trained: Trained, n: int = 6, indices: Sequence[int] | None = None) -> TransferRows:
@@ -51,12 +63,12 @@ def transfer_rows(trained: Trained, n: int = 6, indices: Sequence[int] | None = 
     split, model = trained.split, trained.model
     idx = display_indices(split.labels, min(n, len(split.labels))) if indices is None else np.asarray(indices)
     drawn = transfer_grid(model, model.content_codes.weight[idx].detach())
-    return TransferRows([int(split.labels[i]) for i in idx], split.images[idx], drawn)
+    return TransferRows([int(split.labels[i]) for i in idx], split.images[idx], drawn, tuple(split.classes))
 
 
 def sample_grid(trained: Trained, classes: Sequence[int], n: int, seed: int = 0) -> np.ndarray:
     """Novel images of a trained run: N content codes drawn from a Gaussian fitted to the learnt
-    ones (``glo.latent.samples``) for each of CLASSES, as a len(CLASSES) x N x H x W uint8 grid."""
+    ones (``glo.latent.samples``) for each of CLASSES, as a len(CLASSES) x N x H x W (x 3) uint8 grid."""
     from glo.latent import samples
 
     drawn = samples(trained.model, [c for c in classes for _ in range(n)], seed)

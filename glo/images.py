@@ -1,5 +1,8 @@
 """The display images of a run: which training images to show, as uint8, and their file bytes.
 
+An image array is uint8 H x W (grey) or H x W x 3 (colour, RGB), stacked in front (K x H x W x 3);
+torch holds them as floats N x C x H x W in [0, 1] (``as_tensor`` and ``to_uint8`` convert).
+
 ``images.npz`` holds the originals, their reconstructions and their labels; ``recon.png`` the
 same as one grid (originals above reconstructions, by ``glo.png``, the one PNG writer). Both are
 made here as bytes, so whoever writes the run folder (``glo.train``'s RunRecorder) only writes them.
@@ -15,7 +18,8 @@ import torch
 
 def display_indices(labels: np.ndarray, n_show: int) -> np.ndarray:
     """Fixed images to show: the first image of each class, then the second of each, and so on."""
-    per_class = [np.flatnonzero(labels == c) for c in range(10)]
+    n_classes = int(labels.max()) + 1 if len(labels) else 0
+    per_class = [np.flatnonzero(labels == c) for c in range(n_classes)]
     chosen: list[int] = []
     rank = 0
     while len(chosen) < min(n_show, len(labels)):
@@ -30,8 +34,39 @@ def display_indices(labels: np.ndarray, n_show: int) -> np.ndarray:
     return np.array(chosen, dtype=np.int64)
 
 
+def is_colour(images: np.ndarray) -> bool:
+    """True for colour image arrays (a last axis of 3: H x W x 3, K x H x W x 3, ...)."""
+    return images.ndim >= 3 and images.shape[-1] == 3
+
+
+def as_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 N x H x W (grey) or N x H x W x 3 images as floats N x C x H x W in [0, 1]."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+    x = x.permute(0, 3, 1, 2) if x.ndim == 4 else x.unsqueeze(1)
+    return x.float().div_(255).contiguous()
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    return images.detach().clamp(0, 1).mul(255).round().to(torch.uint8).squeeze(1).cpu().numpy()
+    """Floats N x C x H x W in [0, 1] as uint8 N x H x W (one channel) or N x H x W x 3."""
+    x = images.detach().clamp(0, 1).mul(255).round().to(torch.uint8)
+    x = x.squeeze(1) if x.shape[1] == 1 else x.permute(0, 2, 3, 1)
+    return x.cpu().numpy()
+
+
+def conform(rows: list[np.ndarray]) -> list[np.ndarray]:
+    """Stacks of images (K x H x W or K x H x W x 3) in one form, so runs of different data sets
+    can share a grid: colour if any is, the largest side (smaller ones scaled up, nearest pixel)."""
+    side = max(r.shape[1] for r in rows)
+    colour = any(is_colour(r) for r in rows)
+    out = []
+    for r in rows:
+        if r.shape[1] != side:
+            idx = np.arange(side) * r.shape[1] // side
+            r = r[:, idx][:, :, idx]
+        if colour and not is_colour(r):
+            r = np.repeat(r[..., None], 3, axis=-1)
+        out.append(r)
+    return out
 
 
 def npz_bytes(originals: np.ndarray, recons: np.ndarray, labels: np.ndarray) -> bytes:

@@ -17,24 +17,26 @@ import numpy as np
 import torch
 
 from glo.analysis_store import FIT_BATCH, FIT_LR, FIT_STEPS  # the measured defaults
-from glo.data import N_CLASSES, Split, balanced_indices
+from glo.data import Split, balanced_indices
 from glo.metrics import scores
 from glo.model import GLO, project_to_ball_
-from glo.images import to_uint8
+from glo.images import as_tensor, to_uint8
 
-Images = np.ndarray | torch.Tensor  # uint8 N x 28 x 28 (as a Split holds them) or floats in [0, 1]
+Images = np.ndarray | torch.Tensor  # uint8 N x H x W (x 3) (as a Split holds them) or floats N x C x H x W
 Labels = Sequence[int] | np.ndarray | torch.Tensor
 
 
-def balanced_subset(images: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def balanced_subset(images: np.ndarray, labels: np.ndarray, n: int,
+                    n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The first images of each class, n in all, class-balanced (fewer if a class runs short).
 
     Balanced so a score does not drift with the class mix; the first of each class so that every
     analysis of runs on the same data set fits the very same images.
     """
-    per_class = int(np.bincount(labels, minlength=N_CLASSES).min()) if len(labels) else 0
-    if per_class > 0:
-        idx = balanced_indices(labels, min(n, per_class * N_CLASSES))
+    classes = n_classes or (int(labels.max()) + 1 if len(labels) else 1)
+    per_class = int(np.bincount(labels, minlength=classes).min()) if len(labels) else 0
+    if per_class > 0 and n >= classes:
+        idx = balanced_indices(labels, min(n, per_class * classes), classes)
     else:  # some class has no image at all: balance is impossible, take the first n
         idx = np.arange(min(n, len(labels)))
     return images[idx], labels[idx]
@@ -42,7 +44,7 @@ def balanced_subset(images: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.
 
 def heldout_subset(split: Split, n: int = 500) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``n`` held-out images (never trained on) and their labels, class-balanced."""
-    return balanced_subset(split.heldout_images, split.heldout_labels, n)
+    return balanced_subset(split.heldout_images, split.heldout_labels, n, split.n_classes)
 
 
 @contextmanager
@@ -67,11 +69,9 @@ def _device(model: GLO) -> torch.device:
 
 
 def _as_images(images: Images, device: torch.device) -> torch.Tensor:
-    """N x 1 x 28 x 28 floats in [0, 1] from uint8 arrays (as a Split holds them) or float tensors."""
-    if isinstance(images, np.ndarray):
-        images = torch.from_numpy(images)
-    if images.dtype == torch.uint8:
-        images = images.float().div(255)
+    """N x C x H x W floats in [0, 1] from uint8 arrays (as a Split holds them) or float tensors."""
+    if isinstance(images, np.ndarray) or images.dtype == torch.uint8:
+        return as_tensor(np.asarray(images.cpu()) if isinstance(images, torch.Tensor) else images, device)
     if images.ndim == 3:
         images = images.unsqueeze(1)
     return images.to(device=device, dtype=torch.float32)
@@ -146,7 +146,7 @@ def fit_heldout(model: GLO, images: Images, labels: Labels, steps: int = FIT_STE
 
 @torch.inference_mode()
 def transfer_grid(model: GLO, content_codes: torch.Tensor) -> np.ndarray:
-    """Each content code (a row) drawn with every class code (the columns): uint8 R x C x 28 x 28.
+    """Each content code (a row) drawn with every class code (the columns): uint8 R x C x H x W (x 3).
 
     If the content code holds style, a row is one hand writing every digit.
     """
@@ -156,7 +156,8 @@ def transfer_grid(model: GLO, content_codes: torch.Tensor) -> np.ndarray:
     with frozen(model):
         classes = model.class_codes.weight.repeat(rows, 1)  # row-major: code r with classes 0..C-1
         images = model.decode(classes, content.repeat_interleave(n_classes, dim=0))
-    return to_uint8(images).reshape(rows, n_classes, *images.shape[-2:])
+    out = to_uint8(images)
+    return out.reshape(rows, n_classes, *out.shape[1:])
 
 
 @torch.no_grad()
@@ -179,10 +180,10 @@ def sample_codes(model: GLO, n: int, seed: int = 0, ridge: float = 1e-3) -> torc
 
 @torch.inference_mode()
 def samples(model: GLO, labels: Labels, seed: int = 0) -> np.ndarray:
-    """Novel images (uint8 N x 28 x 28): sampled content codes drawn with the given classes."""
+    """Novel images (uint8 N x H x W (x 3)): sampled content codes drawn with the given classes."""
     device = _device(model)
     y = _as_labels(labels, device)
     content = sample_codes(model, len(y), seed).to(device)
     with frozen(model):
         images = model.decode(model.class_codes(y), content)
-    return to_uint8(images).reshape(len(y), *images.shape[-2:])
+    return to_uint8(images)

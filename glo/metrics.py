@@ -5,12 +5,49 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.nn import functional as F
 
 from glo.model import GLO
 
 
+_BLUR = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16  # binomial 5-tap, close to a Gaussian
+LAP_MIN = 4  # the pyramid stops before a level would be smaller than this many pixels
+
+
+def _blur(x: torch.Tensor) -> torch.Tensor:
+    """A separable 5x5 Gaussian blur of every channel, edges reflected."""
+    c = x.shape[1]
+    k = _BLUR.to(x.device, x.dtype)
+    x = F.pad(x, (2, 2, 2, 2), mode="reflect")
+    x = F.conv2d(x, k.view(1, 1, 1, 5).expand(c, 1, 1, 5), groups=c)
+    return F.conv2d(x, k.view(1, 1, 5, 1).expand(c, 1, 5, 1), groups=c)
+
+
+def laplacian_pyramid(x: torch.Tensor, levels: int = 5) -> list[torch.Tensor]:
+    """Band-pass levels of N x C x H x W images, finest first (each: the image minus its blurred,
+    halved and re-enlarged self), then the low-pass rest; at most LEVELS bands."""
+    bands = []
+    for _ in range(levels):
+        if min(x.shape[-2:]) // 2 < LAP_MIN:
+            break
+        low = _blur(x)[..., ::2, ::2]
+        bands.append(x - F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False))
+        x = low
+    return [*bands, x]
+
+
+def lap1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The GLO paper's Laplacian-pyramid L1 (Bojanowski et al. 2018, eq. 3): the sum over pyramid
+    levels j of 2^(2j) |L_j(x) - L_j(x')|_1, divided by the image's pixels, i.e. each level's mean
+    absolute difference, summed. Edges (the fine bands) count as much as the coarse layout."""
+    return sum(((a - b).abs().mean() for a, b in zip(laplacian_pyramid(output), laplacian_pyramid(target))),
+               output.new_zeros(()))
+
+
 def recon_loss(output: torch.Tensor, target: torch.Tensor, loss_type: str) -> torch.Tensor:
-    """Training reconstruction loss: mean L1, mean squared error, or their sum."""
+    """Training reconstruction loss: mean L1, mean squared error, their sum, or Lap1."""
+    if loss_type == "lap1":
+        return lap1(output, target)
     diff = output - target
     if loss_type == "l1":
         return diff.abs().mean()
@@ -50,7 +87,7 @@ def scores(l1_sum: float, l2_sum: float, pixels: int) -> dict[str, float]:
 
 @torch.inference_mode()
 def reconstruct(model: GLO, index: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Noise-free reconstructions of the given training images (float, K x 1 x 28 x 28)."""
+    """Noise-free reconstructions of the given training images (float, K x C x H x W)."""
     was_training = model.training
     model.eval()
     out, _ = model(index, labels)

@@ -16,23 +16,40 @@ def project_to_ball_(codes: torch.Tensor, radius: float) -> None:
     codes.mul_((radius / codes.norm(dim=1, keepdim=True).clamp_min(1e-12)).clamp(max=1.0))
 
 
-class Generator(nn.Module):
-    """Maps a latent vector to a 28x28 image in [0, 1]: Linear to 7x7 maps, two 2x up-convolutions."""
+def layout(image_size: int, width: int) -> tuple[int, list[int]]:
+    """(base side, feature channels per level) of a generator drawing IMAGE_SIZE pixels: a 7x7 or
+    8x8 base doubled once per level, channels halving per level and ending at width // 2 (so the
+    28x28 model is Linear to 64 x 7 x 7, then 64 -> 32 -> 1 channels, as it always was)."""
+    for base in (7, 8):
+        ups = (image_size // base).bit_length() - 1
+        if ups >= 1 and base << ups == image_size:
+            top = width << max(ups - 2, 0) if ups >= 2 else width // 2
+            return base, [top >> i for i in range(ups)]
+    raise ValueError(f"image size {image_size} is not 7 or 8 pixels doubled (14, 16, 28, 32, 56, 64, ...)")
 
-    def __init__(self, latent_dim: int, width: int = 64) -> None:
+
+class Generator(nn.Module):
+    """Maps a latent vector to an image in [0, 1]: Linear to 7x7 (or 8x8) maps, then one 2x
+    up-convolution per doubling up to ``image_size``, ``channels`` out (1 grey, 3 colour)."""
+
+    def __init__(self, latent_dim: int, width: int = 64, image_size: int = 28, channels: int = 1) -> None:
         super().__init__()
-        self.width = width
-        self.fc = nn.Linear(latent_dim, width * 7 * 7)
-        self.up1 = nn.ConvTranspose2d(width, width // 2, kernel_size=4, stride=2, padding=1)  # 14x14
-        self.up2 = nn.ConvTranspose2d(width // 2, 1, kernel_size=4, stride=2, padding=1)  # 28x28
+        self.base, self.sizes = layout(image_size, width)
+        self.width = self.sizes[0]
+        self.fc = nn.Linear(latent_dim, self.width * self.base * self.base)
+        outs = [*self.sizes[1:], channels]
+        for i, (c_in, c_out) in enumerate(zip(self.sizes, outs), start=1):  # up1, up2, ... (28x28: two)
+            setattr(self, f"up{i}", nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1))
+        self.ups = [getattr(self, f"up{i}") for i in range(1, len(outs) + 1)]
         self.act = nn.LeakyReLU(0.2)
         # channels-last kernels run the transposed convolutions about 25% faster on CPU
         self.to(memory_format=torch.channels_last)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.act(self.fc(z)).view(-1, self.width, 7, 7)
-        h = self.act(self.up1(h))
-        return torch.sigmoid(self.up2(h))
+        h = self.act(self.fc(z)).view(-1, self.width, self.base, self.base)
+        for up in self.ups[:-1]:
+            h = self.act(up(h))
+        return torch.sigmoid(self.ups[-1](h))
 
 
 class AdaINGenerator(Generator):
@@ -43,9 +60,9 @@ class AdaINGenerator(Generator):
     *where* strokes go, and the class code decides how strongly each feature is drawn.
     """
 
-    def __init__(self, class_dim: int, content_dim: int, width: int = 64) -> None:
-        super().__init__(content_dim, width)
-        self.sizes = (width, width // 2)
+    def __init__(self, class_dim: int, content_dim: int, width: int = 64, image_size: int = 28,
+                 channels: int = 1) -> None:
+        super().__init__(content_dim, width, image_size, channels)
         self.style = nn.Linear(class_dim, 2 * sum(self.sizes))  # a scale and a bias per channel per map
 
     @staticmethod
@@ -54,15 +71,15 @@ class AdaINGenerator(Generator):
         return h * (1 + scale[:, :, None, None]) + bias[:, :, None, None]
 
     def forward(self, class_code: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-        s1, b1, s2, b2 = self.style(class_code).split([self.sizes[0], self.sizes[0], self.sizes[1], self.sizes[1]], 1)
-        h = self.fc(content).view(-1, self.width, 7, 7)
-        h = self.act(self.adain(h, s1, b1))
-        h = self.act(self.adain(self.up1(h), s2, b2))
-        return torch.sigmoid(self.up2(h))
+        styles = self.style(class_code).split([s for s in self.sizes for _ in (0, 1)], 1)
+        h = self.fc(content).view(-1, self.width, self.base, self.base)
+        for i, up in enumerate([None, *self.ups[:-1]]):
+            h = self.act(self.adain(h if up is None else up(h), styles[2 * i], styles[2 * i + 1]))
+        return torch.sigmoid(self.ups[-1](h))
 
 
 class GLO(nn.Module):
-    """A class code (shared by a digit's images) and a content code per image, combined by
+    """A class code (shared by a class's images) and a content code per image, combined by
     concatenation (``concat``) or by the class code modulating the generator (``adain``)."""
 
     def __init__(
@@ -74,6 +91,8 @@ class GLO(nn.Module):
         width: int = 64,
         init_std: float = 0.4,
         combine: str = "concat",
+        image_size: int = 28,
+        channels: int = 1,
     ) -> None:
         super().__init__()
         self.combine = combine
@@ -82,9 +101,9 @@ class GLO(nn.Module):
         nn.init.normal_(self.class_codes.weight, std=init_std)
         nn.init.normal_(self.content_codes.weight, std=init_std)
         if combine == "concat":
-            self.generator: nn.Module = Generator(class_dim + content_dim, width)
+            self.generator: nn.Module = Generator(class_dim + content_dim, width, image_size, channels)
         elif combine == "adain":
-            self.generator = AdaINGenerator(class_dim, content_dim, width)
+            self.generator = AdaINGenerator(class_dim, content_dim, width, image_size, channels)
         else:
             raise ValueError(f"unknown combine {combine!r}")
 

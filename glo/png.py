@@ -1,4 +1,5 @@
-"""PNG image grids, written atomically: uint8 digits in rows, optionally labelled in a left margin.
+"""PNG image grids, written atomically: uint8 images (grey or colour) in rows, optionally labelled
+in a left margin.
 
 The one PNG writer: ``glo compare --png``, ``glo transfer --png``, ``glo sample --png``, the
 console's export and ``scripts/results.py``. torch (make_grid) and PIL load only when called.
@@ -18,8 +19,9 @@ if TYPE_CHECKING:
 
 def grid_png_bytes(images: np.ndarray, nrow: int | None = None, labels: list[str] | None = None) -> bytes:
     """uint8 images as one PNG grid: R x C x H x W (one grid row per R) or N x H x W (``nrow``
-    images per row, 10 by default), 2 pixels of grey padding. LABELS (one per grid row) are
-    written in a margin left of their rows, so a saved comparison says which run is which."""
+    images per row, 10 by default), each image grey or, with a last axis of 3, colour (RGB);
+    2 pixels of grey padding. LABELS (one per grid row) are written in a margin left of their
+    rows, so a saved comparison says which run is which."""
     import io
 
     import numpy as np
@@ -28,16 +30,21 @@ def grid_png_bytes(images: np.ndarray, nrow: int | None = None, labels: list[str
     from torchvision.utils import make_grid
 
     arr = np.asarray(images)
-    if arr.dtype != np.uint8 or arr.ndim not in (3, 4) or arr.size == 0:
-        raise ValueError(f"expected non-empty uint8 R x C x H x W or N x H x W images, got {arr.dtype} {arr.shape}")
-    if arr.ndim == 4:
+    colour = arr.ndim >= 4 and arr.shape[-1] == 3
+    dims = arr.ndim - colour
+    if arr.dtype != np.uint8 or dims not in (3, 4) or arr.size == 0:
+        raise ValueError(f"expected non-empty uint8 R x C x H x W or N x H x W images (x 3 for colour), "
+                         f"got {arr.dtype} {arr.shape}")
+    if dims == 4:
         nrow = nrow or arr.shape[1]
         arr = arr.reshape(-1, *arr.shape[2:])
     nrow = nrow or min(10, len(arr))
-    grid = make_grid(torch.from_numpy(arr).float().div(255).unsqueeze(1), nrow=nrow, padding=2, pad_value=0.5)
+    x = torch.from_numpy(np.ascontiguousarray(arr)).float().div(255)
+    x = x.permute(0, 3, 1, 2) if colour else x.unsqueeze(1)
+    grid = make_grid(x, nrow=nrow, padding=2, pad_value=0.5)
     picture = Image.fromarray(grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy())
     if labels:
-        picture = _label_rows(picture, labels, row_height=arr.shape[-2] + 2)
+        picture = _label_rows(picture, labels, row_height=arr.shape[1] + 2)
     buf = io.BytesIO()
     picture.save(buf, format="png")
     return buf.getvalue()

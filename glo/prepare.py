@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from glo import provenance
 from glo.config import RunConfig
-from glo.data import Split, load_split
+from glo.data import Split, load_config
 from glo.errors import GloError
 from glo.runs import CHECKPOINT, Run, RunStore
 
@@ -24,7 +24,7 @@ Loader = Callable[[RunConfig], Split]  # the data split a config trains on
 
 def load_data(cfg: RunConfig) -> Split:
     """The data split of CFG, as training and analysis read it."""
-    return load_split(cfg.dataset, cfg.n_images, cfg.data_root, cfg.download)
+    return load_config(cfg)
 
 
 @dataclass

@@ -26,10 +26,10 @@ from glo.events import Event, Finished, SweepFinished, SweepPoint
 from glo.runs import ID_RE, SWEEPS_DIR, Run, RunStore, check_run_id
 
 # settings a sweep may vary, and how to read a value of each from the command line
-SWEEPABLE: dict[str, type] = {
+SWEEPABLE: dict[str, Any] = {  # the setting's type ("images": a number or all)
     "sigma": float, "decay": float, "loss": str, "combine": str, "content_radius": float,
     "lr_generator": float, "lr_latent": float, "seed": int, "epochs": int, "batch_size": int,
-    "n_images": int, "class_dim": int, "content_dim": int, "dataset": str,
+    "n_images": "images", "class_dim": int, "content_dim": int, "dataset": str, "image_size": int,
 }
 MAX_POINTS = 200
 
@@ -49,13 +49,19 @@ def parse_values(param: str, text: str) -> list[Any]:
         if not item:
             raise ConfigError(f"--values for {param} has an empty item: {text!r}")
         try:
-            values.append(kind(item) if kind is not int else int(item, 10))
+            values.append(_parse(kind, item))
         except ValueError:
-            raise ConfigError(f"{param} values must be {'whole numbers' if kind is int else 'numbers'}; "
-                              f"got {item!r}") from None
+            what = {int: "whole numbers", "images": "whole numbers or all"}.get(kind, "numbers")
+            raise ConfigError(f"{param} values must be {what}; got {item!r}") from None
     if len(set(values)) != len(values):
         raise ConfigError(f"--values for {param} repeats a value: {text!r}")
     return values
+
+
+def _parse(kind: Any, item: str) -> Any:
+    if kind == "images":  # --n-images: a number of images, or every image of the data set
+        return "all" if item.lower() == "all" else int(item, 10)
+    return int(item, 10) if kind is int else kind(item)
 
 
 def point_label(values: dict[str, Any]) -> str:
@@ -311,7 +317,7 @@ def _split_cache(load: Callable[[RunConfig], Any] | None) -> Callable[[RunConfig
     cache: dict[tuple, Any] = {}
 
     def split_for(cfg: RunConfig):
-        key = (cfg.dataset, cfg.n_images, cfg.data_root)
+        key = (cfg.dataset, cfg.n_images, cfg.data_root, cfg.image_size)
         if key not in cache:
             cache[key] = (load or load_data)(cfg)
         return cache[key]

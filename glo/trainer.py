@@ -25,10 +25,10 @@ import torch
 
 from glo import faults
 from glo.config import RunConfig
-from glo.data import Split, load_split
+from glo.data import Split, load_config
 from glo.errors import ConfigError
 from glo.events import Images, Step
-from glo.images import display_indices, to_uint8
+from glo.images import as_tensor, display_indices, to_uint8
 from glo.metrics import evaluate, recon_loss, reconstruct
 from glo.model import GLO
 
@@ -50,16 +50,22 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def model_args(cfg: RunConfig, n_images: int) -> dict[str, Any]:
-    return {
+def model_args(cfg: RunConfig, n_images: int, split: Split | None = None) -> dict[str, Any]:
+    """GLO's arguments for CFG trained on N_IMAGES of SPLIT (its classes, image size and channels;
+    without a split: 10 classes of 28x28 grey images). The 28x28 grey model keeps its arguments."""
+    args = {
         "n_images": n_images,
-        "n_classes": 10,
+        "n_classes": split.n_classes if split is not None else 10,
         "class_dim": cfg.class_dim,
         "content_dim": cfg.content_dim,
         "width": GENERATOR_WIDTH,
         "init_std": (cfg.content_radius or 2.0) / math.sqrt(cfg.content_dim),
         "combine": cfg.combine,
     }
+    if split is not None and split.images.shape[1:] != (28, 28):
+        args.update(image_size=int(split.images.shape[1]), channels=int(split.images.shape[3]) if
+                    split.images.ndim == 4 else 1)
+    return args
 
 
 def objective(model: GLO, index, label, target, noise, loss_type: str, decay: float) -> torch.Tensor:
@@ -83,8 +89,7 @@ class Trainer:
         cfg.validate()
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
-        self.split = split if split is not None else load_split(cfg.dataset, cfg.n_images, cfg.data_root,
-                                                                cfg.download)
+        self.split = split if split is not None else load_config(cfg)
         self.objective = objective
         self._build()
         if state is not None:
@@ -95,12 +100,12 @@ class Trainer:
     def _build(self) -> None:
         """Data on the device, the model, the optimiser and the data-order/noise generator."""
         cfg, device = self.cfg, self.device
-        self.images = torch.from_numpy(self.split.images).to(device).float().div_(255).unsqueeze(1)
+        self.images = as_tensor(self.split.images, device)
         self.labels = torch.from_numpy(self.split.labels).to(device)
         self.n = len(self.images)
         self.n_batches = math.ceil(self.n / cfg.batch_size)
         torch.manual_seed(cfg.seed)
-        self.args = model_args(cfg, self.n)
+        self.args = model_args(cfg, self.n, self.split)
         self.model = GLO(**self.args).to(device)
         self.opt = torch.optim.Adam(
             [
@@ -223,7 +228,7 @@ class Trainer:
 
     # --- outputs ---
     def reconstructions(self) -> np.ndarray:
-        """Noise-free reconstructions of the display images (uint8, K x 28 x 28)."""
+        """Noise-free reconstructions of the display images (uint8, K x H x W, or K x H x W x 3)."""
         return to_uint8(reconstruct(self.model, self.show, self.labels[self.show]))
 
     def images_event(self) -> Images:

@@ -1,6 +1,6 @@
 """Run the seed report's studies on the bundled data and write RESULTS.md (and its PNGs).
 
-    python scripts/results.py                 # about 20 minutes on 2 CPU cores
+    python scripts/results.py                 # about 45 minutes on 2 CPU cores
     python scripts/results.py --epochs 5      # a quick look (numbers will not match the seed's)
 
 Each study is a glo sweep (runs/results/ by default), so running the script again resumes an
@@ -10,6 +10,7 @@ interrupted study and reuses finished runs; the report is rewritten from the run
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
 import time
@@ -21,19 +22,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from glo import atomic  # noqa: E402
-from glo.analysis import analyze, load_trained  # noqa: E402
+from glo.analysis import load_trained  # noqa: E402
 from glo.analysis_store import read_analysis  # noqa: E402
 from glo.compare import curves, image_grid, image_rows, rows  # noqa: E402
 from glo.config import RunConfig  # noqa: E402
 from glo.data import load_split  # noqa: E402
-from glo.errors import RunStoreError  # noqa: E402
-from glo.events import Epoch, SweepFinished, SweepPoint  # noqa: E402
 from glo.runs import RunStore  # noqa: E402
 from glo.figures import sample_grid, transfer_rows  # noqa: E402
 from glo.png import save_grid_png  # noqa: E402
-from glo.sweep import SweepStore, run_sweep  # noqa: E402
 from glo.view.format import pct  # noqa: E402
 from glo.view.plots import curves_chart, plain  # noqa: E402
+
+import results_colour  # noqa: E402  (scripts/, beside this file)
 
 # (name, setting, values, base overrides, the seed's figure and what it reports)
 STUDIES = [
@@ -42,8 +42,9 @@ STUDIES = [
      "no noise behaves like small noise"),
     ("decay", "decay", [0.1, 0.01, 0.001], {"sigma": 0.3},
      "Fig. 3", "decay 0.1, 0.01 and 0.001 give almost the same curves and images"),
-    ("loss", "loss", ["l1", "l2", "l1+l2"], {},
-     "Fig. 4", "L2 is blurry, L1 sharp but misses attributes, L1+L2 balanced"),
+    ("loss", "loss", ["l1", "l2", "l1+l2", "lap1"], {},
+     "Fig. 4", "L2 is blurry, L1 sharp but misses attributes, L1+L2 balanced (lap1, the GLO paper's "
+     "Laplacian-pyramid L1, is not in the seed)"),
     ("combine", "combine", ["concat", "adain"], {},
      "Further work 2", "a better combination of class and content codes than concatenation"),
 ]
@@ -63,24 +64,8 @@ def class_average_loss(split) -> float:
 
 
 def run_study(store: RunStore, name: str, param: str, values: list, base: RunConfig):
-    sweeps = SweepStore(store)
-    try:
-        sweep = sweeps.get(f"results-{name}")
-    except RunStoreError:
-        sweep = sweeps.create(base, [(param, values)], name=f"results-{name}")
-    t0 = time.perf_counter()
-    for ev in run_sweep(sweep, store):
-        if isinstance(ev, SweepPoint):
-            print(f"  [{ev.index + 1}/{ev.total}] {ev.label}: {ev.action}", flush=True)
-        elif isinstance(ev, Epoch) and ev.epoch % 10 == 0:
-            print(f"    epoch {ev.epoch}: recon {ev.record['recon_loss']:.4f}", flush=True)
-        elif isinstance(ev, SweepFinished) and ev.status != "completed":
-            raise SystemExit(f"study {name} stopped: run the script again to resume it")
-    runs = sweep.runs(store)
-    for run in runs:
-        analyze(run)
-    print(f"  {name}: {len(runs)} runs in {time.perf_counter() - t0:.0f} s", flush=True)
-    return runs
+    """The runs of one study (a sweep over PARAM), trained where not done yet, and analysed."""
+    return results_colour.grid_study(store, name, base, [(param, values)])
 
 
 def curves_text(runs, log: bool = True, width: int = 96, height: int = 22) -> str:
@@ -109,6 +94,8 @@ def main() -> None:
     ap.add_argument("--runs-dir", type=Path, default=ROOT / "runs" / "results")
     ap.add_argument("--out", type=Path, default=ROOT / "RESULTS.md")
     ap.add_argument("--images", type=Path, default=ROOT / "docs" / "results")
+    ap.add_argument("--colour-data", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10-2k")
+    ap.add_argument("--colour-epochs", type=int, default=15)
     args = ap.parse_args()
     store = RunStore(args.runs_dir)
     args.images.mkdir(parents=True, exist_ok=True)
@@ -122,15 +109,26 @@ def main() -> None:
         print(f"study {name}: {param} = {', '.join(map(str, values))}", flush=True)
         cfg = RunConfig(**{**base.to_dict(), **overrides})
         done[name] = run_study(store, name, param, values, cfg)
-    extra = {r.id: {"midtones": midtones(load_trained(r).model, split)} for runs in done.values() for r in runs}
+    colour = results_colour.colour_study(store, args.colour_data, args.colour_epochs)
+    extra = {}
+    for r in [r for runs in done.values() for r in runs]:
+        model = load_trained(r).model
+        extra[r.id] = {"midtones": midtones(model, split), "sharpness": results_colour.sharpness(model, split)}
+    cache_file = args.runs_dir / "hypothesis.json"
+    cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
+    hypothesis = results_colour.hypothesis_section(split, args.epochs, cache)
+    atomic.write_json(cache_file, cache)
 
     md = header(base, facts)
     md += findings(done, extra, facts)
     for name, param, _, _, figure, claim in STUDIES:
         md += study_section(name, param, figure, claim, done[name], extra, args.images, args.out.parent)
     md += transfer_section(done["sigma"], args.images, args.out.parent)
+    md += results_colour.colour_section(colour, args.colour_data, args.colour_epochs, save_png, args.images,
+                                        args.out.parent, rel)
+    md += hypothesis
     md += differences(done, facts)
-    md += footer(done, time.perf_counter() - started)
+    md += footer({**done, "colour": colour}, time.perf_counter() - started)
     atomic.write_bytes(args.out, "\n".join(md).encode())
     print(f"wrote {args.out}")
 
@@ -138,7 +136,8 @@ def main() -> None:
 def save_png(images: np.ndarray, path: Path, labels: list[str] | None = None) -> None:
     """Image grids at twice their size, so digits stay readable in a Markdown viewer (LABELS name
     the grid's rows in a margin)."""
-    save_grid_png(images.repeat(2, axis=-1).repeat(2, axis=-2), path, labels=labels)
+    h = -3 if images.ndim == 5 or (images.ndim == 4 and images.shape[-1] == 3) else -2  # colour: H W 3
+    save_grid_png(images.repeat(2, axis=h + 1).repeat(2, axis=h), path, labels=labels)
 
 
 def rel(path: Path, base: Path) -> str:
@@ -170,7 +169,9 @@ def header(base: RunConfig, facts: dict) -> list[str]:
         "(100 Adam steps). **refit** is the same fitting on 500 training images, so **gap** = held-out - "
         "refit is what the generator loses on new images (memorisation shows as a large gap).",
         "- **mid-tones**: share of reconstructed pixels between 25% and 75% grey. Blurry images have many; "
-        f"the real training images have {100 * facts['midtones_real']:.1f}%.",
+        f"the real training images have {100 * facts['midtones_real']:.1f}%. **sharpness**: edge energy (mean "
+        "absolute difference of neighbouring pixels) of the reconstructions over the originals'; 1 is as sharp "
+        "as the real images.",
         f"- **class-average level**: drawing every image as its class's mean image scores "
         f"**{facts['average']:.4f}** recon. A run near it reconstructs class averages only.",
         "",
@@ -204,7 +205,8 @@ def findings(done: dict, extra: dict, facts: dict) -> list[str]:
         f"| L2 blurs, L1 is sharp, L1+L2 balanced | mid-tones: L2 {100 * loss['l2'][1]:.1f}%, "
         f"L1 {100 * loss['l1'][1]:.1f}%, L1+L2 {100 * loss['l1+l2'][1]:.1f}% (real images "
         f"{100 * facts['midtones_real']:.1f}%); recon L2 {loss['l2'][0]:.4f}, L1 {loss['l1'][0]:.4f}, "
-        f"L1+L2 {loss['l1+l2'][0]:.4f} |",
+        f"L1+L2 {loss['l1+l2'][0]:.4f}; lap1 (not in the seed): mid-tones {100 * loss['lap1'][1]:.1f}%, "
+        f"recon {loss['lap1'][0]:.4f} |",
         f"| (not in the seed) class information in content codes | linear probe {100 * min(lin):.1f}% to "
         f"{100 * max(lin):.1f}% at every sigma (chance 10%); kNN probe "
         f"{100 * knn[0.0]:.1f}% at sigma 0, {100 * knn[0.3]:.1f}% at 0.3, {100 * knn[5.0]:.1f}% at 5 |",
@@ -220,8 +222,8 @@ def findings(done: dict, extra: dict, facts: dict) -> list[str]:
 def study_section(name, param, figure, claim, runs, extra, images_dir: Path, md_dir: Path) -> list[str]:
     out = [f"## {name}: seed {figure}", "", f"The seed: {claim}.", ""]
     out += [f"| {param} | recon | L1 | L2 | PSNR | linear probe | kNN probe | refit | held-out | gap | "
-            "mid-tones | seed |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "mid-tones | sharpness | seed |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows(runs):
         value = r.settings.get(param)
         seed = SEED_LOSS.get(name, {}).get(value)
@@ -231,7 +233,8 @@ def study_section(name, param, figure, claim, runs, extra, images_dir: Path, md_
         cells = [f"{value:g}" if isinstance(value, float) else str(value), fmt(n["recon_loss"]),
                  fmt(n["recon_l1"]), fmt(n["recon_l2"]), fmt(n["psnr"], ".2f"),
                  pct(n["probe_accuracy"]), pct(a.get("knn_accuracy")), fmt(refit), fmt(n["heldout_loss"]),
-                 fmt(gap, "+.4f"), pct(extra[r.run.id]["midtones"]), f"~{seed:g}" if seed else "-"]
+                 fmt(gap, "+.4f"), pct(extra[r.run.id]["midtones"]), f"{extra[r.run.id]['sharpness']:.2f}",
+                 f"~{seed:g}" if seed else "-"]
         out.append("| " + " | ".join(cells) + " |")
     out += ["", "```text", curves_text(runs), "```", ""]
     images = image_rows(runs)
@@ -290,9 +293,8 @@ def differences(done: dict, facts: dict) -> list[str]:
         f"{knn(sig, 'sigma', 5.0):.0f}% at 5 (chance 10%); the linear probe stays at 14-23%. The expected "
         "shape, probes near chance at high sigma, does not appear. What the measurements do show: at high "
         "sigma the generator ignores the content code (class-average reconstructions), so this information "
-        "is present but unused. A hypothesis, not tested here: when the generator ignores the codes, their "
-        "reconstruction gradients are tiny but still differ by class, and Adam, which normalises each step "
-        "by the gradient's own scale, turns them into full-size steps that drift each class's codes apart.",
+        "is present but unused. Why it appears is tested above, in 'Why does the kNN probe rise with sigma?' "
+        "(Adam's step normalisation amplifying tiny class-dependent gradients).",
         f"- **AdaIN** reconstructs slightly better ({num(comb, 'combine', 'adain'):.4f} vs "
         f"{num(comb, 'combine', 'concat'):.4f}) but leaks more class into the content codes by both probes "
         f"(kNN {knn(comb, 'combine', 'adain'):.0f}% vs {knn(comb, 'combine', 'concat'):.0f}%): in this small "

@@ -22,6 +22,11 @@ STEP_INTERVAL = 0.5
 IMAGES_INTERVAL = 2.0
 
 
+def _count(n_images: Any) -> int:
+    """--n-images as a number for the status line ('all': not known here, 0)."""
+    return n_images if isinstance(n_images, int) else 0
+
+
 class EventPump:
     def __init__(
         self,
@@ -85,7 +90,8 @@ class EventPump:
         if isinstance(event, ev.Started):
             live = dict(event.live) or {"sigma": self.cfg.sigma, "decay": self.cfg.decay, "loss": self.cfg.loss}
             return m.RunStarted(event.run_id, event.epoch, event.epochs, event.steps_per_epoch, event.device,
-                                event.resumed, self.cfg.batch_size, self.cfg.n_images, live, list(self.history))
+                                event.resumed, self.cfg.batch_size, _count(self.cfg.n_images), live,
+                                list(self.history))
         if isinstance(event, ev.Epoch):
             return m.EpochDone(event.epoch, dict(event.record))
         if isinstance(event, ev.Images):

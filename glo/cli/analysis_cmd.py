@@ -16,7 +16,6 @@ from glo.errors import ConfigError
 
 RUN_HELP = "Run id (a unique prefix, its name or 'latest' works)."
 ASCII_HELP = "ASCII images (for terminals without colour)."
-N_CLASSES = 10  # glo models always have ten class codes (see glo.trainer.model_args)
 
 
 def analyze(
@@ -58,12 +57,12 @@ def analyze(
 
 def transfer(
     run_id: str = typer.Argument(..., metavar="RUN", help=RUN_HELP),
-    rows: int = typer.Option(6, help="Source images (one per digit first)."),
+    rows: int = typer.Option(6, help="Source images (one per class first)."),
     png: Path | None = typer.Option(None, help="Also write the grid (sources in the first column) as a PNG."),
     ascii: bool = typer.Option(False, "--ascii", help=ASCII_HELP),
     runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
 ) -> None:
-    """Style transfer: each source image's content code drawn as every digit 0-9."""
+    """Style transfer: each source image's content code drawn as every class (0-9 for digits)."""
     from glo.analysis import load_trained
     from glo.figures import transfer_rows
     from glo.png import save_grid_png
@@ -80,8 +79,8 @@ def transfer(
     if png is not None:
         save_grid_png(grid.full, png)
     console = make_console()
-    console.print(f"{run.id}: training images (first) and their content codes drawn with the class codes 0..9")
-    console.print(lead_rows(grid.titled("a {label}, drawn as 0..9", with_source=False), console.width,
+    console.print(f"{run.id}: training images (first) and their content codes drawn with the class codes {grid.span}")
+    console.print(lead_rows(grid.titled("a {label}, drawn as {classes}", with_source=False), console.width,
                             ascii or console.color_system is None, leads=grid.sources))
     if png is not None:
         console.print(f"wrote {png}")
@@ -89,21 +88,19 @@ def transfer(
 
 def sample(
     run_id: str = typer.Argument(..., metavar="RUN", help=RUN_HELP),
-    digit: int | None = typer.Option(None, help="Only this digit (default: all 10)."),
-    n: int = typer.Option(10, help="Samples per digit."),
+    digit: int | None = typer.Option(None, help="Only this class (a digit, or a class's number; default: all)."),
+    n: int = typer.Option(10, help="Samples per class."),
     seed: int = typer.Option(0, help="Random seed (the same seed gives the same samples)."),
-    png: Path | None = typer.Option(None, help="Also write the samples (a row per digit) as a PNG."),
+    png: Path | None = typer.Option(None, help="Also write the samples (a row per class) as a PNG."),
     ascii: bool = typer.Option(False, "--ascii", help=ASCII_HELP),
     runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
 ) -> None:
-    """Novel digits: content codes drawn from a Gaussian fitted to the learnt ones."""
+    """Novel images: content codes drawn from a Gaussian fitted to the learnt ones, one row per class."""
     from glo.analysis import load_trained
     from glo.figures import sample_grid
     from glo.png import save_grid_png
     from glo.view.images import lead_rows
 
-    if digit is not None and not 0 <= digit < N_CLASSES:
-        raise ConfigError(f"--digit must be 0-{N_CLASSES - 1}, got {digit}")
     if not 1 <= n <= 100:
         raise ConfigError(f"--n must be 1-100, got {n}")
     if seed < 0:
@@ -112,16 +109,28 @@ def sample(
         from glo.compare import check_export_path
 
         check_export_path(png, "samples.png")
-    digits = list(range(N_CLASSES)) if digit is None else [digit]
-    trained = load_trained(open_store(runs_dir).get(run_id))
+    run = open_store(runs_dir).get(run_id)
+    if digit is not None and run.read_config().dataset != "folder":  # ten digits: checked before any work
+        _check_class(digit, 10)
+    trained = load_trained(run)
+    classes = trained.split.classes
+    if digit is not None:
+        _check_class(digit, len(classes))
+    digits = list(range(len(classes))) if digit is None else [digit]
     images = sample_grid(trained, digits, n, seed)
     if png is not None:
         save_grid_png(images, png)
     console = make_console()
-    console.print(lead_rows([(f"digit {d}", row) for d, row in zip(digits, images)], console.width,
+    named = [str(c) for c in range(10)] == list(classes)
+    console.print(lead_rows([(f"digit {d}" if named else classes[d], row) for d, row in zip(digits, images)], console.width,
                             ascii or console.color_system is None))
     if png is not None:
         console.print(f"wrote {png}")
+
+
+def _check_class(digit: int, n_classes: int) -> None:
+    if not 0 <= digit < n_classes:
+        raise ConfigError(f"--digit must be 0-{n_classes - 1}, got {digit}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,9 @@
-"""Digit images as rich text: half-block grey cells or an ASCII ramp, and rows of them laid out.
+"""Images as rich text: half-block cells (grey or colour) or an ASCII ramp, and rows of them laid out.
 
-``image_text`` draws one (tiled) image over ``glo.textimage``; the layouts place titled rows of
-K x H x W uint8 images in a width: ``wrapped_rows`` (every image, in aligned chunks),
+``image_text`` draws one (tiled) image over ``glo.textimage``: colours as rich ``rgb`` styles, which
+rich and Textual send as truecolor, or as the nearest of 256 (or 16) colours where the terminal has
+no more, and ASCII where it has none. The layouts place titled rows of K x H x W (grey) or
+K x H x W x 3 (colour) uint8 images in a width: ``wrapped_rows`` (every image, in aligned chunks),
 ``compact_rows`` (one line per row, halved if need be), ``lead_rows`` (full or half size, long rows
 split into balanced lines, each row optionally led by one more image) and ``fitted_rows`` (scaled
 so a whole row fits). ``resize`` and ``halve`` scale images.
@@ -18,28 +20,33 @@ from rich.text import Text
 
 from glo.textimage import UPPER_HALF, ascii_lines, halfblock_cells, per_line, tile
 
-ImageRows = list[tuple[str | None, np.ndarray]]  # (title or None, K x H x W uint8) per row
-MIN_FIT = 10  # fitted_rows: pixels per digit below which a row goes over two lines (6 px is unreadable)
-_STYLE_CACHE: dict[tuple[int, int], Style] = {}
+ImageRows = list[tuple[str | None, np.ndarray]]  # (title or None, K x H x W (x 3) uint8) per row
+MIN_FIT = 10  # fitted_rows: pixels per image below which a row folds over more lines (6 px is unreadable)
+_STYLE_CACHE: dict[tuple[int, int, bool], Style] = {}
+_CACHE_MAX = 1 << 16  # colour images have many more distinct cells than grey ones: bounded
 
 
-def _grey(v: int) -> str:
-    return f"rgb({v},{v},{v})"
+def _colour(v: int, colour: bool) -> str:
+    return f"#{v:06x}" if colour else f"rgb({v},{v},{v})"
 
 
-def _style(top: int, bottom: int) -> Style:
-    key = (top, bottom)
+def _style(top: int, bottom: int, colour: bool = False) -> Style:
+    key = (top, bottom, colour)
     style = _STYLE_CACHE.get(key)
     if style is None:
-        style = Style(color=_grey(max(top, 0)) if top >= 0 else None, bgcolor=_grey(bottom) if bottom >= 0 else None)
+        if len(_STYLE_CACHE) >= _CACHE_MAX:
+            _STYLE_CACHE.clear()
+        style = Style(color=_colour(max(top, 0), colour) if top >= 0 else None,
+                      bgcolor=_colour(bottom, colour) if bottom >= 0 else None)
         _STYLE_CACHE[key] = style
     return style
 
 
 def image_text(image: np.ndarray, ascii: bool = False) -> Text:
-    """One (possibly tiled) image as Text: half blocks with grey levels, or ASCII."""
+    """One (possibly tiled) image, H x W grey or H x W x 3 colour, as Text: half blocks, or ASCII."""
     if ascii:
         return Text("\n".join(ascii_lines(image)))
+    colour = np.ndim(image) == 3
     text = Text()
     for r, row in enumerate(halfblock_cells(image)):
         if r:
@@ -47,16 +54,19 @@ def image_text(image: np.ndarray, ascii: bool = False) -> Text:
         for top, bottom in row:
             if top < 0 and bottom < 0:
                 text.append(" ")
-            elif bottom < 0:
-                text.append(UPPER_HALF, _style(top, -1))
             else:
-                text.append(UPPER_HALF, _style(top, bottom))
+                text.append(UPPER_HALF, _style(top, bottom, colour))
     return text
 
 
+def side(images: np.ndarray) -> int:
+    """The width in pixels of K x H x W (x 3) images."""
+    return images.shape[2]
+
+
 def resize(images: np.ndarray, size: int) -> np.ndarray:
-    """Area-average K x H x W uint8 images to K x size x size (uint8)."""
-    _, h, w = images.shape
+    """Area-average K x H x W (x 3) uint8 images to K x size x size (x 3) (uint8)."""
+    h, w = images.shape[1:3]
     if (h, w) == (size, size):
         return images
 
@@ -70,14 +80,18 @@ def resize(images: np.ndarray, size: int) -> np.ndarray:
         return m / m.sum(axis=1, keepdims=True)
 
     rows, cols = weights(h), weights(w)
-    out = np.einsum("ih,khw,jw->kij", rows, images.astype(np.float32), cols)
+    spec = "ih,khwc,jw->kijc" if images.ndim == 4 else "ih,khw,jw->kij"
+    out = np.einsum(spec, rows, images.astype(np.float32), cols)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def halve(images: np.ndarray) -> np.ndarray:
-    """... x 28 x 28 -> ... x 14 x 14 by averaging 2x2 pixels (compact rows, narrow terminals)."""
+    """K x H x W (x 3) -> K x H/2 x W/2 (x 3) by averaging 2x2 pixels (compact rows, narrow terminals)."""
+    if images.ndim == 4:  # colour: each channel as a grey stack
+        return np.stack([halve(images[..., c]) for c in range(images.shape[-1])], axis=-1)
     h, w = images.shape[-2:]
-    blocks = images.reshape(*images.shape[:-2], h // 2, 2, w // 2, 2).astype(np.float32)
+    h, w = h - h % 2, w - w % 2
+    blocks = images[..., :h, :w].reshape(*images.shape[:-2], h // 2, 2, w // 2, 2).astype(np.float32)
     return blocks.mean(axis=(-3, -1)).round().astype(np.uint8)
 
 
@@ -90,7 +104,7 @@ def wrapped_rows(rows: ImageRows, width: int = 100, ascii: bool = False, gap: in
     """Rows of images (e.g. originals, reconstructions), wrapped to ``width`` in aligned chunks:
     each chunk shows the same images of every row, one under the other (a None title: no title)."""
     count = max(len(images) for _, images in rows)
-    k = per_line(count, width, cell=rows[0][1].shape[-1], gap=gap)
+    k = per_line(count, width, cell=side(rows[0][1]), gap=gap)
     parts: list[Text] = []
     for start in range(0, count, k):
         for title, images in rows:
@@ -106,7 +120,7 @@ def compact_rows(rows: ImageRows, width: int = 100, ascii: bool = False, gap: in
     """One line of images per row under its title, never wrapped: full size when every image of a
     row fits in ``width``, else half size, and as many images as fit (the same ones in every row)."""
     count = max(len(images) for _, images in rows)
-    size = rows[0][1].shape[-1]
+    size = side(rows[0][1])
     half = per_line(count, width, cell=size, gap=gap) < count
     cell = size // 2 if half else size
     k = per_line(count, width, cell=cell, gap=gap)
@@ -130,13 +144,13 @@ def lead_rows(rows: ImageRows, width: int, ascii: bool = False, leads: np.ndarra
     its own so the lines stay aligned.
     """
     count = max(len(images) for _, images in rows) + (leads is not None)
-    shrink = count * 29 - 1 > width
+    shrink = count * (side(rows[0][1]) + 1) - 1 > width
     parts: list[Text] = []
     for i, (title, images) in enumerate(rows):
         lead = None if leads is None else leads[i][None]
         if shrink:
             images, lead = halve(images), None if lead is None else halve(lead)
-        k = per_line(count, width, cell=images.shape[-1])
+        k = per_line(count, width, cell=side(images))
         if k >= count:
             lines = [images if lead is None else np.concatenate([lead, images])]
         else:
@@ -155,9 +169,13 @@ def fit_size(width: int, count: int, gap: int = 1) -> int:
 
 def fitted_rows(rows: ImageRows, width: int, ascii: bool = False) -> Group:
     """Titled rows of images scaled so that a whole row fits the width, never wrapped; where the
-    digits would be smaller than MIN_FIT pixels, each row goes over two lines instead."""
+    images would be smaller than MIN_FIT pixels, each row folds over as many lines as it takes
+    (two for ten digits in 80 columns, more for a data set of many classes)."""
     count = max(len(images) for _, images in rows)
-    per = count if fit_size(width, count) >= MIN_FIT else -(-count // 2)
+    lines = 1
+    while fit_size(width, -(-count // lines)) < MIN_FIT and -(-count // lines) > 1:
+        lines += 1
+    per = -(-count // lines)
     size = fit_size(width, per)
     parts: list[Text] = []
     for title, images in rows:

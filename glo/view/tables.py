@@ -110,8 +110,10 @@ def analysis_table(results: list[dict[str, Any]], names: dict[str, str] | None =
     and the fits (recon_loss = mean L1 + mean L2, noise-free) of trained, refitted and held-out
     images. NAMES (run id -> short label, ``glo.compare.labels``) shortens the run column."""
     names = names or {}
+    chances = sorted({round(100 * r["chance"]) for r in results if isinstance(r.get("chance"), (int, float))})
+    caption = ANALYSIS_CAPTION.replace("chance 10%", "chance " + " / ".join(f"{c}%" for c in chances or [10]))
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False,
-                  caption=ANALYSIS_CAPTION, caption_justify="left")
+                  caption=caption, caption_justify="left")
     table.add_column("run", no_wrap=True)
     for heading in ("ep", "linear\nprobe", "kNN\nprobe", "train", "refit", "held", "gap", "held\nPSNR", "time"):
         table.add_column(heading, justify="right", no_wrap=True)

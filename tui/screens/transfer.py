@@ -1,6 +1,7 @@
 """A run's transfer grid: each row a training image (left), then its content code drawn with every
-class code 0-9 (``glo.figures.transfer_rows``, as ``glo transfer RUN``). If the content code holds
-the style, a row is one hand writing every digit.
+class code (``glo.figures.transfer_rows``, as ``glo transfer RUN``), in colour for colour data,
+folded over several lines when there are many classes. If the content code holds the style, a row
+is one hand writing every digit.
 
 The grid is computed in a thread worker (the model loads with torch); ``n`` / ``p`` switch runs.
 """
@@ -24,7 +25,7 @@ from glo.runview import run_label
 from glo.view.images import fitted_rows
 from tui import messages as m
 
-ROWS = 6  # source images, one per digit first (as `glo transfer`)
+ROWS = 6  # source images, one per class first (as `glo transfer`)
 
 
 class TransferGrid(Static):
@@ -81,7 +82,7 @@ class TransferScreen(Screen):
         grid = self.query_one(TransferGrid)
         if self.run.id in self.grids:
             self.query_one("#transfer-note", Static).update(Text(
-                "each row: a training image (left), then its content code drawn as every digit 0..9", style="dim"))
+                "each row: a training image (left), then its content code drawn as every class", style="dim"))
             grid.show(self.grids[self.run.id])
             return
         grid.show([])
@@ -95,7 +96,7 @@ class TransferScreen(Screen):
             from glo.analysis import load_trained  # torch loads here, in the worker
             from glo.figures import transfer_rows
 
-            rows = transfer_rows(load_trained(run), ROWS).titled("a {label} -> 0..9")
+            rows = transfer_rows(load_trained(run), ROWS).titled("a {label} -> {classes}")
         except Exception as exc:  # noqa: BLE001 - no model this glo can rebuild, data missing: say so
             error = str(exc) if isinstance(exc, GloError) else f"{type(exc).__name__}: {exc}"
             self.post_message(m.TransferReady(run.id, [], error))

@@ -49,6 +49,8 @@ def parse(key: str, text: str):
             raise
         return value
     if kind == "int":
+        if key == "n_images" and text.lower() == "all":  # every image of the data set
+            return "all"
         try:
             return int(text)
         except ValueError:

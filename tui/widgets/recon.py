@@ -1,7 +1,7 @@
-"""Reconstructions: real digits above their current reconstructions, sized to fit the panel.
+"""Reconstructions: real images above their current reconstructions, sized to fit the panel.
 
-The images are drawn by glo's own views (``glo.view.images``: half-block grey cells, or an ASCII
-ramp, in aligned chunks). Here they are only scaled (area averaging) to the largest size that shows
+The images are drawn by glo's own views (``glo.view.images``: half-block cells, grey or colour, or
+an ASCII ramp, in aligned chunks). Here they are only scaled (area averaging) to the largest size that shows
 enough of them in the room the panel has.
 """
 
@@ -18,15 +18,20 @@ from textual.widget import Widget
 from glo.textimage import per_line
 from glo.view.images import resize, wrapped_rows
 
-SIZES = (28, 21, 14, 10)  # pixel sizes tried, largest first
+SIZES = (28, 21, 14, 10)  # pixel sizes tried, largest first (larger images: their own size first, up to 64)
 WANT = 5  # show at least this many images (or all) before shrinking further
 GAP = 1
 
 
-def layout(count: int, width: int, height: int) -> tuple[int, int, int]:
+def sizes_for(native: int) -> tuple[int, ...]:
+    """The pixel sizes tried for images NATIVE pixels wide: SIZES, led by the native size when larger."""
+    return (min(native, 64), *SIZES) if native > SIZES[0] else SIZES
+
+
+def layout(count: int, width: int, height: int, sizes: tuple[int, ...] = SIZES) -> tuple[int, int, int]:
     """(pixel size, images per line, images shown) for ``count`` image pairs in width x height cells."""
     best = None
-    for size in SIZES:
+    for size in sizes:
         k = per_line(count, width, cell=size, gap=GAP)
         if k * size + (k - 1) * GAP > width:
             k = 0
@@ -36,7 +41,7 @@ def layout(count: int, width: int, height: int) -> tuple[int, int, int]:
             return size, k, shown
         if best is None or shown > best[2]:
             best = (size, k, shown)
-    return best or (SIZES[-1], 0, 0)
+    return best or (sizes[-1], 0, 0)
 
 
 class ReconPanel(Widget):
@@ -68,13 +73,16 @@ class ReconPanel(Widget):
         self.refresh()
         return self.ascii
 
+    def _sizes(self) -> tuple[int, ...]:
+        return sizes_for(self.originals.shape[2]) if self.originals is not None else SIZES
+
     def _budget(self, viewport: Size) -> int:
         return max(8, viewport.height // 2 - 1)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if self.originals is None:
             return 2
-        size, k, shown = layout(len(self.originals), width, self._budget(viewport))
+        size, k, shown = layout(len(self.originals), width, self._budget(viewport), self._sizes())
         if not shown:
             return 2
         return math.ceil(shown / k) * 2 * math.ceil(size / 2)
@@ -84,7 +92,7 @@ class ReconPanel(Widget):
             return Text("real digits (top) and their reconstructions (below) appear here once a run starts",
                         style="dim")
         width, height = self.size.width, self.size.height
-        size, k, shown = layout(len(self.originals), width, height)
+        size, k, shown = layout(len(self.originals), width, height, self._sizes())
         if not shown:
             return Text("(too small to show images)", style="dim")
         key = (self.updates, size, k, shown, self.ascii)
