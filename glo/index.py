@@ -151,7 +151,7 @@ class IndexedView(RunView):
         except RunStoreError:
             config = None
         done, last = _final(summary, stamp) or own.last_epoch()
-        warnings = own.warnings + provenance.read_records(own.path)[1]
+        warnings = own.warnings + provenance.record_warnings(own.path)
         settings = {name: getattr(config, name) for name in SETTINGS} if config is not None else {}
         label = RunView.settings_label.fget(SimpleNamespace(config=config))  # type: ignore[attr-defined]
         return cls(run, recorded, done, config.epochs if config is not None else None,
@@ -234,9 +234,9 @@ class Changes:
     more: bool = False
 
 
-def _read_rows(root: str, run_ids: list[str]) -> list[tuple]:
-    """In a worker process: the index rows of runs read afresh (their stamps are the caller's)."""
-    return [IndexedView.read(Run(Path(root), run_id)).row("") for run_id in run_ids]
+def _read_rows(root: str, runs: list[tuple[str, str]]) -> list[tuple]:
+    """In a worker process: the index rows of runs (id, stamp) read afresh (the stamps are the caller's)."""
+    return [IndexedView.read(Run(Path(root), run_id), s).row("") for run_id, s in runs]
 
 
 class RunIndex:
@@ -384,7 +384,7 @@ class RunIndex:
         """Read runs afresh (in worker processes when there are many) into entries with their
         stamps: their views, and the runs left unread (CANCELLED said stop)."""
         root, out = self.store.root, {}
-        rows = self._read_in_processes([run_id for run_id, _, _ in stale]) if len(stale) >= 1000 else None
+        rows = self._read_in_processes([(run_id, s) for run_id, s, _ in stale]) if len(stale) >= 1000 else None
         for i, (run_id, s, racy) in enumerate(stale):
             if rows is None and cancelled is not None and i % 8 == 0 and cancelled():
                 return out, stale[i:]
@@ -402,15 +402,15 @@ class RunIndex:
             out[run_id] = view
         return out, []
 
-    def _read_in_processes(self, run_ids: list[str]) -> list[tuple] | None:
-        """The rows of RUN_IDS read by WORKERS processes, in order (None: read them here instead)."""
+    def _read_in_processes(self, runs: list[tuple[str, str]]) -> list[tuple] | None:
+        """The rows of RUNS (id, stamp) read by WORKERS processes, in order (None: read them here instead)."""
         if self.workers < 2:
             return None
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         n = self.workers * 4
-        chunks = [run_ids[i::n] for i in range(n)]
+        chunks = [runs[i::n] for i in range(n)]
         try:
             context = multiprocessing.get_context("fork" if os.name == "posix" and sys.platform != "darwin" else None)
             with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
@@ -419,8 +419,8 @@ class RunIndex:
             return None
         rows: dict[str, tuple] = {}
         for chunk, part in zip(chunks, parts):
-            rows.update(zip(chunk, part))
-        return [rows[run_id] for run_id in run_ids]
+            rows.update(zip((run_id for run_id, _ in chunk), part))
+        return [rows[run_id] for run_id, _ in runs]
 
     def _enter(self, run_id: str, entry: Entry) -> None:
         self.entries[run_id] = entry

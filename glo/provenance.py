@@ -162,6 +162,24 @@ def read_records(run_path: Path) -> tuple[list[Record], list[str]]:
     return records, warnings
 
 
+def record_warnings(run_path: Path) -> list[str]:
+    """The warnings ``read_records`` would give, for listings: lines as glo appends them (one record
+    a line, beginning {"event": , which a JSON string cannot hold unescaped) are not parsed; any
+    other line sends the file through ``read_records``. A killed writer tears only the last line:
+    it then lacks its closing brace, or a later record appended to it makes two heads in a line."""
+    try:
+        text = atomic.read_text(f"{run_path}/{ENVIRONMENT}")
+    except FileNotFoundError:
+        return []
+    except OSError:
+        return [f"{ENVIRONMENT} cannot be read"]
+    head = '{"event": '
+    if all(line.startswith(head) and line.endswith("}") and line.count(head) == 1
+           for line in text.splitlines() if line.strip()):
+        return []
+    return read_records(run_path)[1]
+
+
 def value(record: Record, key: str) -> str:
     """One field of a record as shown and compared: glo with its short commit, the device with its
     GPU, the data by its fingerprint; '?' where not recorded."""

@@ -158,3 +158,16 @@ async def test_the_console_comparison_flags_what_differs(tmp_path, tiny_cfg, spl
         await pilot.pause()
         shot = app.export_screenshot().replace("&#160;", " ")
         assert "differs between runs: data (2 fingerprints: n_images differs)" in shot
+
+
+@pytest.mark.parametrize("text", [
+    '{"event": "start", "epoch": 0}\n{"event": "resume", "epoch": 3}\n',
+    '{"event": "start", "epoch": 0}\n{"event": "resu',  # killed mid-line
+    '{"event": "start", "ep{"event": "resume", "epoch": 3}\n',  # torn, then a resume appended to it
+    '{"ev{"event": "resume", "epoch": 3}\n',
+    '\n{"event": "start", "note": "{\\"event\\": 1}"}\n\n',  # the head inside a string is escaped
+    '{"event": "start"}\n["not", "a", "record"]\n{"host": "x"}\n',
+])
+def test_listing_warnings_of_environment_records_are_those_a_full_read_gives(tmp_path, text):
+    (tmp_path / provenance.ENVIRONMENT).write_text(text)
+    assert provenance.record_warnings(tmp_path) == provenance.read_records(tmp_path)[1]
