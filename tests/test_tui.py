@@ -40,7 +40,7 @@ def test_pump_coalesces_steps_by_time_and_keeps_order():
 
     pump.feed(Finished("completed", {}))
     steps = [m for m in posted if isinstance(m, StepsDone)]
-    assert 1 <= len(steps) <= 3  # about one per STEP_INTERVAL (0.5 s)
+    assert 1 <= len(steps) <= 3  # about one per STEP_INTERVAL (1 s)
     assert sum(len(m.losses) for m in steps) == 100  # no loss dropped
     assert isinstance(posted[-1], RunFinished) and isinstance(posted[-2], StepsDone)
 

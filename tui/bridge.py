@@ -18,8 +18,8 @@ from typing import Any
 from glo import events as ev
 from tui import messages as m
 
-STEP_INTERVAL = 0.5
-IMAGES_INTERVAL = 2.0
+STEP_INTERVAL = 1.0
+IMAGES_INTERVAL = 3.0
 
 
 def _count(n_images: Any) -> int:

@@ -13,7 +13,7 @@ from textual_plotext import PlotextPlot
 from glo.view.plots import add_curves
 
 MAX_POINTS = 300
-REPLOT_S = 2.0  # the live chart redraws at most this often (each redraw costs the training thread time)
+REPLOT_S = 3.0  # the live chart redraws at most this often (each redraw costs the training thread time)
 CHANGE_SYMBOL = {"sigma": "σ", "decay": "λ", "loss": "loss "}
 
 
