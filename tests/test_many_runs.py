@@ -348,6 +348,24 @@ async def test_console_filter_and_sort(runs, split):
 
 
 @sync
+async def test_console_deletes_a_filtered_set(runs, split):
+    from tui.app import create_app
+    from tui.screens.confirm import ConfirmScreen
+
+    app = create_app(runs.root, config=small(), load=lambda cfg: split, analyser=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await open_runs(app, pilot)
+        await pilot.press("slash", *"sigma=2", "enter")
+        await wait_for(pilot, lambda: table.row_count == 3, what="the filter")
+        await pilot.press("a", "d")  # mark every run shown, then delete the marked ones
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: table.row_count == 0, what="the deletion")
+        assert sorted(p.name for p in runs.root.iterdir() if p.is_dir()) == sorted(
+            [runs.a, runs.b, runs.c, runs.e, runs.g])  # d, f and h (sigma 2) are gone
+
+
+@sync
 async def test_console_shows_a_big_folder_as_it_reads_it(tmp_path, split):
     """More runs than one read takes: rows come in reads of READ_LIMIT, keys answered meanwhile."""
     from tui.app import create_app

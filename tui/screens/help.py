@@ -27,6 +27,7 @@ KEYS = (
     ("Saved runs", None),
     ("space", "mark a run (mark two or more to compare)"),
     ("w", "mark every run of the highlighted run's sweep (again: unmark)"),
+    ("a", "mark every run shown (the filter's runs; again: unmark)"),
     ("c", "compare the marked runs: curves, final numbers and reconstructions"),
     ("Enter", "open the run under the cursor"),
     ("R", "resume a stopped or interrupted run (a sweep's run: the whole sweep goes on)"),

@@ -61,6 +61,7 @@ class RunsScreen(Screen):
         Binding("enter", "open", "Open", show=True),
         Binding("c", "compare", "Compare"),
         Binding("w", "mark_sweep", "Mark sweep"),
+        Binding("a", "mark_shown", "Mark all shown", show=False),
         Binding("R", "resume", "Resume"),
         Binding("d,delete", "delete", "Delete"),
         Binding("S", "sort_reverse", "Reverse sort", show=False),
@@ -301,6 +302,16 @@ class RunsScreen(Screen):
         self.set_marks(self.marked | ids if marking else self.marked - ids)
         self.notify(f"{len(ids)} runs of sweep {sweep_label(sweep)} {'marked' if marking else 'unmarked'}"
                     f"; c compares the marked runs", timeout=3)
+
+    def action_mark_shown(self) -> None:
+        """Mark every run the filter shows (again: unmark them): d deletes a filtered set, c compares it."""
+        ids = set(self.plain)
+        if not ids:
+            return
+        marking = not ids <= self.marked
+        self.set_marks(self.marked | ids if marking else self.marked - ids)
+        self.notify(f"{len(ids)} runs {'marked' if marking else 'unmarked'}; d deletes the marked runs, "
+                    "c compares them", timeout=3)
 
     def action_mark(self) -> None:
         run_id = self.current_id()
