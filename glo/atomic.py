@@ -66,3 +66,30 @@ def append_line(path: str | os.PathLike, line: str, fault: str = "metrics") -> N
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def parse_jsonl(text: str, name: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The records of a JSON-lines file as glo appends them (``append_line``), and a warning for each
+    line that is not one whole record (a killed writer tears only the last line; NAME names the
+    file). Where every line is a whole object, all are parsed at once: several times faster."""
+    lines = text.splitlines()
+    whole = [line for line in lines if line.strip()]
+    if all(line.lstrip().startswith("{") and line.rstrip().endswith("}") for line in whole):
+        try:
+            records = json.loads("[" + ",".join(whole) + "]")
+        except ValueError:
+            records = None
+        if records is not None and len(records) == len(whole) and all(isinstance(r, dict) for r in records):
+            return records, []
+    records, warnings = [], []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            warnings.append(f"{name} line {n} is damaged")
+            continue
+        if isinstance(rec, dict):
+            records.append(rec)
+    return records, warnings

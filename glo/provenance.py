@@ -140,26 +140,7 @@ def read_records(run_path: Path) -> tuple[list[Record], list[str]]:
         return [], []
     except OSError:
         return [], [f"{ENVIRONMENT} cannot be read"]
-    lines = text.splitlines()
-    whole = [line for line in lines if line.strip()]
-    try:  # the usual case, whole lines of objects: one parse
-        records = json.loads("[" + ",".join(whole) + "]")
-        if len(records) == len(whole) and all(isinstance(rec, dict) for rec in records):
-            return records, []
-    except ValueError:
-        pass
-    records, warnings = [], []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            warnings.append(f"{ENVIRONMENT} line {n} is damaged")
-            continue
-        if isinstance(rec, dict):
-            records.append(rec)
-    return records, warnings
+    return atomic.parse_jsonl(text, ENVIRONMENT)
 
 
 def record_warnings(run_path: Path) -> list[str]:

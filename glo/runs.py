@@ -50,21 +50,6 @@ def _label(cfg: RunConfig) -> str:
     return label + ("-adain" if cfg.combine == "adain" else "")
 
 
-def _parse_whole(lines: list[str]) -> list[dict[str, Any]] | None:
-    """Every line of a metrics file parsed at once, if each is one whole JSON object; else None
-    (``Run.read_metrics`` then goes line by line, noting the damaged ones)."""
-    lines = [line for line in lines if line.strip()]
-    if not all(line.lstrip().startswith("{") and line.rstrip().endswith("}") for line in lines):
-        return None
-    try:
-        records = json.loads("[" + ",".join(lines) + "]")
-    except ValueError:
-        return None
-    if len(records) != len(lines) or not all(isinstance(r, dict) for r in records):
-        return None
-    return records
-
-
 # metrics.jsonl as glo appends it: whole lines of ASCII (json.dumps escapes the rest), each a JSON object
 # beginning {"event": ...; epoch records begin {"event": "epoch", "epoch": N,
 GLO_LINES = re.compile(r'(?:\{"event": "[^\n]*\}|)(?:\n(?:\{"event": "[^\n]*\}|))*\n?')
@@ -143,21 +128,8 @@ class Run:
         except OSError:
             self._warnings.append("metrics.jsonl cannot be read")
             return []
-        lines = text.splitlines()
-        whole = _parse_whole(lines)  # the usual case, several times faster than line by line
-        if whole is not None:
-            return whole
-        records = []
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                self._warnings.append(f"metrics.jsonl line {n} is damaged")
-                continue
-            if isinstance(rec, dict):
-                records.append(rec)
+        records, warnings = atomic.parse_jsonl(text, METRICS)
+        self._warnings += warnings
         return records
 
     def epochs(self, records: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
