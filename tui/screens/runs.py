@@ -297,21 +297,19 @@ class RunsScreen(Screen):
         if sweep is None:
             self.notify("this run is not part of a sweep", severity="warning")
             return
-        ids = {r for r in sweep.run_ids() if r in self.views}
-        marking = not ids <= self.marked
-        self.set_marks(self.marked | ids if marking else self.marked - ids)
-        self.notify(f"{len(ids)} runs of sweep {sweep_label(sweep)} {'marked' if marking else 'unmarked'}"
-                    f"; c compares the marked runs", timeout=3)
+        self.toggle_marks({r for r in sweep.run_ids() if r in self.views}, f" of sweep {sweep_label(sweep)}")
 
     def action_mark_shown(self) -> None:
         """Mark every run the filter shows (again: unmark them): d deletes a filtered set, c compares it."""
-        ids = set(self.plain)
-        if not ids:
-            return
+        if self.plain:
+            self.toggle_marks(set(self.plain), " shown")
+
+    def toggle_marks(self, ids: set[str], which: str) -> None:
+        """Mark IDS, or unmark them where every one is marked already, and say so."""
         marking = not ids <= self.marked
         self.set_marks(self.marked | ids if marking else self.marked - ids)
-        self.notify(f"{len(ids)} runs {'marked' if marking else 'unmarked'}; d deletes the marked runs, "
-                    "c compares them", timeout=3)
+        self.notify(f"{len(ids)} runs{which} {'marked' if marking else 'unmarked'}; c compares the marked "
+                    "runs, d deletes them", timeout=3)
 
     def action_mark(self) -> None:
         run_id = self.current_id()
