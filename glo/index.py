@@ -6,7 +6,7 @@ millisecond a run, ten seconds for 10,000 runs. The index keeps what the listing
 under the stamp of the files it was read from: the inode, size and mtime of config.json,
 metrics.jsonl, summary.json, running.json and environment.jsonl, and the folder's own mtime (it
 changes when a file appears, goes or is replaced). A refresh stats each run folder (and, where its
-mtime is unchanged, only the files that change in place: ``IN_PLACE``) and reads again only the
+mtime is unchanged, only the files that change in place: ``glo.stamps``) and reads again only the
 runs whose stamp changed; a run with running.json is checked for a live process every time
 (``Run.is_live``), and a run modified within ``RACY_NS`` of being read is read again next time (a
 change in the same clock tick can leave a stamp alike).
@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import stat
 import sys
 import time
 from collections.abc import Callable
@@ -34,83 +33,22 @@ from glo import provenance
 from glo.config import RunConfig
 from glo.errors import RunStoreError
 from glo.indexdb import INDEX, LAST_KEYS, IndexFile  # noqa: F401 - INDEX: the file's name, for callers
-from glo.runs import CONFIG, METRICS, RUNNING, SUMMARY, Run, RunStore
+from glo.runs import CONFIG, METRICS, SUMMARY, Run, RunStore
 from glo.runview import RunView, run_label
+from glo.stamps import RACY_NS, file_mtime, has_running, is_racy, is_run, stamp_of
 
-WATCHED = (CONFIG, METRICS, SUMMARY, RUNNING, provenance.ENVIRONMENT)  # what RunView(with_analysis=False) reads
-# glo changes config.json, running.json and environment.jsonl only by renaming a file into the
-# folder, or right before it does so (environment.jsonl is appended as a run starts, then running.json
-# is made): that changes the folder's mtime. Only these may change with the folder's mtime as it was
-# (metrics.jsonl grows each epoch; summary.json is watched too, for hands that rewrite it in place).
-IN_PLACE = (METRICS, SUMMARY)
-RACY_NS = 2_000_000_000
 FINISHED = ("completed", "stopped", "failed")
-SETTINGS = tuple(f.name for f in fields(RunConfig))  # a stamp this recent may miss a change made in the same clock tick
-
-
-def stamp_of(path: str, before: str | None = None) -> str | None:
-    """The stamp of the run folder at PATH now: 'MTIME|NAME:INODE:SIZE:MTIME|...' for the folder
-    and each watched file in it (None: not a folder). With BEFORE, its stamp at the last look, and
-    the folder's mtime unchanged, only the files it had then that may change in place are looked
-    at again (``IN_PLACE``); the others keep their part of BEFORE."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISDIR(st.st_mode):
-        return None
-    head = str(st.st_mtime_ns)
-    if before is not None and before.split("|", 1)[0] == head:
-        parts = [head]
-        for part in before.split("|")[1:]:
-            name = part.split(":", 1)[0]
-            if name not in IN_PLACE:
-                parts.append(part)
-            elif (f := _lstat(f"{path}/{name}")) is not None:
-                parts.append(f"{name}:{f.st_ino}:{f.st_size}:{f.st_mtime_ns}")
-        return "|".join(parts)
-    parts = [head]
-    for name in WATCHED:
-        if (f := _lstat(f"{path}/{name}")) is not None:
-            parts.append(f"{name}:{f.st_ino}:{f.st_size}:{f.st_mtime_ns}")
-    return "|".join(parts)
-
-
-def _lstat(path: str) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except OSError:
-        return None
-
-
-def _is_run(s: str) -> bool:
-    """As ``RunStore.runs``: a folder with config.json or metrics.jsonl."""
-    return f"|{CONFIG}:" in s or f"|{METRICS}:" in s
-
-
-def _has_running(s: str) -> bool:
-    return f"|{RUNNING}:" in s
-
-
-def _is_racy(s: str, now_ns: int) -> bool:
-    head, *files = s.split("|")
-    return max([int(head), *(int(f.rsplit(":", 1)[1]) for f in files)]) > now_ns - RACY_NS
-
-
-def _mtime(stamp: str, name: str) -> int | None:
-    """The mtime of file NAME in a stamp (None: not there)."""
-    at = stamp.find(f"|{name}:")
-    return None if at < 0 else int(stamp[at + 1:].split("|", 1)[0].rsplit(":", 1)[1])
+SETTINGS = tuple(f.name for f in fields(RunConfig))
 
 
 def _final(summary: dict[str, Any] | None, stamp: str | None) -> tuple[int, dict[str, Any]] | None:
     """(epochs done, the last epoch record) as summary.json gives them for a finished run that no
     process has touched since: no running.json, and metrics.jsonl not modified after summary.json
     (which glo writes after its last record). None: read metrics.jsonl instead."""
-    if not summary or stamp is None or _has_running(stamp) or summary.get("status") not in FINISHED:
+    if not summary or stamp is None or has_running(stamp) or summary.get("status") not in FINISHED:
         return None
-    done, final, written = summary.get("epochs_done"), summary.get("final"), _mtime(stamp, SUMMARY)
-    metrics = _mtime(stamp, METRICS)
+    done, final, written = summary.get("epochs_done"), summary.get("final"), file_mtime(stamp, SUMMARY)
+    metrics = file_mtime(stamp, METRICS)
     if written is None or metrics is None or metrics >= written or type(done) is not int:
         return None
     if done == 0:
@@ -156,7 +94,7 @@ class IndexedView(RunView):
         label = RunView.settings_label.fget(SimpleNamespace(config=config))  # type: ignore[attr-defined]
         return cls(run, recorded, done, config.epochs if config is not None else None,
                    {k: last[k] for k in LAST_KEYS if k in last}, settings, label, warnings,
-                   live=recorded != "damaged" and (stamp is None or _has_running(stamp)) and own.is_live())
+                   live=recorded != "damaged" and (stamp is None or has_running(stamp)) and own.is_live())
 
     def row(self, s: str) -> tuple:
         """Its row in the index file, under stamp S ('~' before it: racy, to be read again)."""
@@ -361,15 +299,15 @@ class RunIndex:
         before = entry.stamp if entry is not None and not entry.racy else None
         now = time.time_ns()
         s = stamp_of(f"{self.store.root}/{run_id}", before)
-        if s is None or not _is_run(s):
+        if s is None or not is_run(s):
             if entry is None:
                 return "same", None  # not a run (a foreign folder): never listed
             del self.entries[run_id]
             self._urgent.discard(run_id)
             return "gone", None
         if before is None or s != before:
-            return "read", (s, _is_racy(s, now))
-        if not _has_running(s):
+            return "read", (s, is_racy(s, now))
+        if not has_running(s):
             return "same", None
         view = entry.view
         status = view.live_status(view.run.is_live())
@@ -397,7 +335,7 @@ class RunIndex:
                 continue
             else:
                 view = IndexedView.from_row(run, rows[i])
-                view.status = view.live_status(_has_running(s) and run.is_live())
+                view.status = view.live_status(has_running(s) and run.is_live())
             self._enter(run_id, Entry(s, view, racy))
             out[run_id] = view
         return out, []
@@ -424,7 +362,7 @@ class RunIndex:
 
     def _enter(self, run_id: str, entry: Entry) -> None:
         self.entries[run_id] = entry
-        if entry.racy or _has_running(entry.stamp):
+        if entry.racy or has_running(entry.stamp):
             self._urgent.add(run_id)
         else:
             self._urgent.discard(run_id)
