@@ -58,7 +58,7 @@ def sweep(
     Example: glo sweep --param sigma --values 0,0.3,2 --epochs 10 --headless
     """
     from glo.parallel import default_workers
-    from glo.sweep import SweepStore, parse_values, setting_name
+    from glo.sweep import SweepStore
 
     if workers < 0:
         raise GloError(f"--workers must be 0 (one per CPU) or more; got {workers}")
@@ -71,19 +71,7 @@ def sweep(
             raise GloError(f"--resume continues a sweep with its saved settings; drop {', '.join(extra)}")
         the_sweep = sweeps.get(resume)
     else:
-        if not param or len(param) != len(values):
-            raise GloError("give each --param its --values, e.g. --param sigma --values 0,0.3,2")
-        params = [(setting_name(p), parse_values(p, v)) for p, v in zip(param, values)]
-        given = _given(ctx, RUN_OPTION_NAMES)
-        for key, _ in params:
-            if "--" + key.replace("_", "-") in given:
-                raise GloError(f"--{key.replace('_', '-')} is swept; drop the option")
-        base = config_from_options(options)
-        base.validate()
-        from glo.trainer import resolve_device
-
-        resolve_device(base.device)
-        the_sweep = sweeps.create(base, params, name)
+        the_sweep = _new_sweep(ctx, sweeps, param, values, name, options)
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("glo: no terminal for the console: sweeping headless", file=sys.stderr)
         headless = True
@@ -95,6 +83,24 @@ def sweep(
 
         code = open_console(store.root, sweep=the_sweep, workers=workers, cluster=cluster)
     raise typer.Exit(code)
+
+
+def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], name: str | None, options: dict):
+    """A new sweep from --param/--values over the other options, checked, its manifest written."""
+    from glo.sweep import parse_values, setting_name
+    from glo.trainer import resolve_device
+
+    if not param or len(param) != len(values):
+        raise GloError("give each --param its --values, e.g. --param sigma --values 0,0.3,2")
+    params = [(setting_name(p), parse_values(p, v)) for p, v in zip(param, values)]
+    given = _given(ctx, RUN_OPTION_NAMES)
+    for key, _ in params:
+        if "--" + key.replace("_", "-") in given:
+            raise GloError(f"--{key.replace('_', '-')} is swept; drop the option")
+    base = config_from_options(options)
+    base.validate()
+    resolve_device(base.device)
+    return sweeps.create(base, params, name)
 
 
 def _cluster(ctx: typer.Context, address: str | None, cpus: float, gpus: float, workers: int):
