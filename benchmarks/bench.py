@@ -124,61 +124,6 @@ def startup(repeats: int) -> dict[str, list[float]]:
     return {"help": help_s, "first_screen": first}
 
 
-def console_child() -> None:
-    """In a subprocess: the seed workload (fewer epochs) inside the console, driven by run_test."""
-    import asyncio
-    import tempfile
-
-    from glo.prepare import prepare
-    from glo.config import RunConfig
-    from glo.runs import RunStore
-    from tui.app import create_app
-
-    epochs = int(os.environ.get("GLO_BENCH_EPOCHS", "10"))
-    if os.environ.get("GLO_SWITCH"):
-        sys.setswitchinterval(float(os.environ["GLO_SWITCH"]))
-    store = RunStore(tempfile.mkdtemp(prefix="glo-bench-"))
-    prepared = prepare(RunConfig(device="cpu", epochs=epochs, threads=int(os.environ.get("GLO_BENCH_THREADS", "0"))), store, None)
-
-    async def drive() -> None:
-        app = create_app(runs_dir=store.root, prepared=prepared)
-        async with app.run_test(size=(120, 40)):
-            # wait without Pilot: pilot.pause() sends every widget a callback and waits for the
-            # screen, several times a second, work that a console in a terminal never does
-            while prepared.run.read_summary() is None:
-                await asyncio.sleep(0.5)
-
-    asyncio.run(drive())
-    recs = prepared.run.epochs()
-    print(json.dumps({"images_per_s": statistics.median(r["images_per_s"] for r in recs),
-                      "elapsed_s": recs[-1]["elapsed_s"]}))
-
-
-def headless_child() -> None:
-    from glo.config import RunConfig
-    from glo.events import Epoch
-    from glo.train import train
-
-    epochs = int(os.environ.get("GLO_BENCH_EPOCHS", "10"))
-    recs = [ev.record for ev in train(RunConfig(device="cpu", epochs=epochs, threads=int(os.environ.get("GLO_BENCH_THREADS", "0")))) if isinstance(ev, Epoch)]
-    print(json.dumps({"images_per_s": statistics.median(r["images_per_s"] for r in recs),
-                      "elapsed_s": recs[-1]["elapsed_s"]}))
-
-
-def console_ratio(repeats: int) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"headless": [], "console": [], "ratio": []}
-    for _ in range(repeats):
-        vals = {}
-        for mode in ("headless", "console"):
-            res = subprocess.run([sys.executable, __file__, "--child", mode], capture_output=True, text=True,
-                                 check=True, cwd=ROOT)
-            vals[mode] = json.loads(res.stdout.strip().splitlines()[-1])["images_per_s"]
-        out["headless"].append(vals["headless"])
-        out["console"].append(vals["console"])
-        out["ratio"].append(vals["console"] / vals["headless"])
-    return out
-
-
 def many_runs(count: int, repeats: int) -> None:
     """The "many runs" table (benchmarks/many_runs.py): a runs folder of COUNT copies of a real run."""
     sys.path.insert(0, str(Path(__file__).parent))
@@ -200,7 +145,7 @@ def med(xs: list[float]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--console-repeats", type=int, default=6, help="alternating headless/console pairs")
+    ap.add_argument("--console-repeats", type=int, default=12, help="headless/console pairs (benchmarks/console.py)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["seed", "flops", "startup", "console"])
     ap.add_argument("--child", choices=["seed", "console", "headless"])
     ap.add_argument("--only", choices=["load"], help="load: a busy machine, several runs at once, parallel "
@@ -211,14 +156,19 @@ def main() -> None:
     if args.many_runs:
         many_runs(args.many_runs, args.repeats)
         return
+    sys.path.insert(0, str(Path(__file__).parent))
+    import console
+
+    if args.child == "seed":
+        seed_run_child()
+        return
     if args.child:
-        {"seed": seed_run_child, "console": console_child, "headless": headless_child}[args.child]()
+        print(json.dumps({"console": console.console_child, "headless": console.headless_child}[args.child]()))
         return
     if args.only == "load":
         import load
 
-        c = console_ratio(args.console_repeats)
-        load.main(max(2, args.repeats - 1), {"ratio": med(c["ratio"])})
+        load.main(max(2, args.repeats - 1), console.summary(console.pairs(args.console_repeats)))
         return
     import torch
 
@@ -243,8 +193,8 @@ def main() -> None:
             ("matmul peak (2048x2048 fp32)", f"{f['peak_gflops']:.1f} GFLOP/s", ""),
         ]
     if "console" not in args.skip:
-        c = console_ratio(args.console_repeats)
-        rows.append(("console vs headless images/s", f"{med(c['ratio']):.1%} ({med(c['console']):.0f} vs {med(c['headless']):.0f})", ">= 95%"))
+        c = console.summary(console.pairs(args.console_repeats))
+        rows.append(("console vs headless images/s", console.describe(c), ">= 0.95"))
     if "startup" not in args.skip:
         st = startup(max(args.repeats, 5))
         rows += [
@@ -253,7 +203,7 @@ def main() -> None:
         ]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, python {platform.python_version()}; medians of {args.repeats} "
-          f"(console: median ratio of {args.console_repeats} alternating pairs)")
+          f"(console: {args.console_repeats} pairs of {console.EPOCHS}-epoch runs)")
     print("| figure | measured | target |")
     print("|---|---|---|")
     for name, value, target in rows:

@@ -10,6 +10,7 @@ completes, the comparison of its runs opens.
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 from typing import ClassVar
 
@@ -240,6 +241,7 @@ class TrainScreen(Screen):
                 self.post_message(m.SweepEnded(sweep.id, *job.ended_early(self.app.store)))
             self.idle.set()
             return "failed"
+        gc.freeze()  # torch, data, console: long-lived; a full collection of them stalls training 0.25 s
         pump, points = EventPump(self.post_message, cfg), PointsPump(self.post_message)
         status = "failed"
         try:
@@ -308,7 +310,8 @@ class TrainScreen(Screen):
     def on_epoch_done(self, msg: m.EpochDone) -> None:
         self.chart.add_epoch(msg.epoch, msg.record.get("recon_loss"))
         self.chart.request_replot()
-        self.status.set(epoch=msg.epoch, recon_loss=msg.record.get("recon_loss"))
+        # shown with the next steps (within a second): one redraw a second is what training can spare
+        self.status.set(epoch=msg.epoch, recon_loss=msg.record.get("recon_loss"), redraw=False)
 
     def on_images_ready(self, msg: m.ImagesReady) -> None:
         self.recon.show(msg.originals, msg.reconstructions, msg.epoch)

@@ -53,10 +53,12 @@ class StatusPanel(Static):
     def on_mount(self) -> None:
         self.redraw()
 
-    def set(self, **changes: Any) -> None:
+    def set(self, redraw: bool = True, **changes: Any) -> None:
+        """Change fields of the run's state; with REDRAW False they show at the next redraw."""
         for key, value in changes.items():
             setattr(self.run, key, value)
-        self.redraw()
+        if redraw:
+            self.redraw()
 
     def redraw(self) -> None:
         r = self.run
