@@ -110,6 +110,7 @@ async def test_pause_live_sigma_change_resume_and_stop(tmp_path, split):
         screen = train_screen(app)
         await pilot.press("s")
         await wait_for(pilot, lambda: screen.status.run.step > 0, what="first steps")
+        assert screen.chart.plotted  # the first losses are drawn at once, not at the next 3-s redraw
         await pilot.press("p")
         await wait_for(pilot, lambda: screen.status.run.state == "paused", what="paused")
         paused_at = screen.status.run.step

@@ -78,6 +78,7 @@ class LossChart(PlotextPlot):
         self.dirty = False
         self._version = 0
         self._rendered: tuple[tuple, object] | None = None
+        self.plotted = False  # the chart shows data (else the first data is drawn at once)
 
     def render(self):
         """The plotext build, reused until the data, the size or the theme change."""
@@ -92,8 +93,10 @@ class LossChart(PlotextPlot):
         self.set_interval(REPLOT_S, self._replot_if_dirty)
 
     def request_replot(self) -> None:
-        """Redraw soon (coalesced: at most once per REPLOT_S)."""
+        """Redraw soon (coalesced: at most once per REPLOT_S); the first data of a run at once."""
         self.dirty = True
+        if not self.plotted:
+            self.replot()
 
     def _replot_if_dirty(self) -> None:
         if self.dirty:
@@ -105,6 +108,7 @@ class LossChart(PlotextPlot):
         self.recon = ([], [])
         self.changes = []
         self.hint = ""
+        self.plotted = False
 
     def load_history(self, records: list[dict]) -> None:
         """Epoch records and live changes of a resumed run (no per-step losses are saved)."""
@@ -146,6 +150,7 @@ class LossChart(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         xs, ys = self.train.points()
+        self.plotted = bool(xs or self.recon[0])
         if xs:
             plt.plot(xs, ys, label="train loss (steps)", marker="braille", color="cyan")
         rx, ry = thin(*self.recon)
