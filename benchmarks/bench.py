@@ -1,7 +1,7 @@
 """glo's performance table: time to quality, throughput vs matmul peak, console overhead,
 start-up and memory. Prints one Markdown table of medians.
 
-    python benchmarks/bench.py               # everything, 3 repeats (about 7 minutes on 2 cores)
+    python benchmarks/bench.py               # everything, 3 repeats (about 13 minutes on 2 cores)
     python benchmarks/bench.py --repeats 5 --skip console
 
 Run it on a quiet machine: every figure is wall-clock.

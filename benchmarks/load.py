@@ -1,6 +1,6 @@
 """The "load" section of the benchmark: glo on a busy machine, several runs at once, parallel sweeps.
 
-    python benchmarks/bench.py --only load      # about 6 minutes on 2 cores; nothing else may run
+    python benchmarks/bench.py --only load      # about 20 minutes on 2 cores (--repeats 4: 25); nothing else may run
 
 Every ratio is measured side by side in this one run (this VM's speed drifts between runs). The
 seed workload is real: `glo run --headless` on the bundled data, 2000 images, batch 32, as
