@@ -179,8 +179,10 @@ def test_a_killed_node_s_point_goes_on_from_its_checkpoint_on_the_other_node(clu
     root = tmp_path / "runs"
     proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--epochs", "15", *BASE, "--headless",
                "--ray", address, "--runs-dir", str(root))
-    wait_until(lambda: all(len(epochs_of(r)) >= 2 for r in RunStore(root).runs()) and len(RunStore(root).runs()) == 2,
-             what="both points past their second epoch")
+    # a third epoch's metrics line comes after the second epoch's checkpoint (metrics, images, then
+    # the checkpoint, mirrored in that order): each point then has a checkpoint of epoch 2 or later
+    wait_until(lambda: all(len(epochs_of(r)) >= 3 for r in RunStore(root).runs()) and len(RunStore(root).runs()) == 2,
+             what="both points past their third epoch")
     workers[0].kill()  # mid-point: each node trains one of the two
     out = finished(proc)
     assert "its worker died: resuming from its checkpoint" in out and "sweep completed: 2/2" in out
