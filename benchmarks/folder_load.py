@@ -7,7 +7,6 @@ worker processes, and read back from the decoded cache (``glo.folder``, ``glo.im
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import time
@@ -18,6 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from glo import folder, imagecache  # noqa: E402
+from glo.threads import allowed_cpus  # noqa: E402
 
 
 def make(root: Path, n: int, size: int) -> None:
@@ -48,7 +48,7 @@ def main() -> None:
     shutil.rmtree(args.root / imagecache.FOLDER, ignore_errors=True)
     listing = timed("scan (list and stat every file)", lambda: folder.scan(args.root))
     timed("decode, 1 process", lambda: folder.decode_all(listing, workers=1))
-    workers = len(os.sched_getaffinity(0))
+    workers = allowed_cpus()
     timed(f"decode, {workers} worker processes", lambda: folder.decode_all(listing, workers=workers))
     images, _, _ = timed("load_folder, cold (scan + plan + decode + write cache)", lambda: folder.load_folder(args.root))
     timed("load_folder, cached (scan + read cache)", lambda: folder.load_folder(args.root))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields
@@ -151,6 +150,12 @@ class RunConfig:
         }
 
 
+def parse_n_images(text: str) -> int | str:
+    """--n-images as typed (a sweep's value, the console's field): 'all' in any case, or a whole
+    number; ValueError otherwise."""
+    text = text.strip()
+    return ALL if text.lower() == ALL else int(text, 10)
+
 
 @functools.cache
 def _names(cls: type) -> dict[str, None]:
@@ -163,6 +168,7 @@ def _defaults(cls: type) -> dict[str, Any]:
     """The default value of every field of a config class."""
     default = cls()
     return {name: getattr(default, name) for name in _names(cls)}
+
 
 # The settings a user sets on the command line (glo run, glo sweep, glo serve and glo-tui), in the
 # order --help lists them, with their help text: read from RunConfig's fields, by typer and glo-tui.

@@ -158,7 +158,9 @@ def decode_all(listing: Listing, size: int = 0, workers: int | None = None) -> l
     there are many."""
     paths = [str(listing.root / rel) for rel in listing.files]
     if workers is None:
-        workers = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        from glo.threads import allowed_cpus
+
+        workers = min(8, allowed_cpus())
     if workers <= 1 or len(paths) < PARALLEL_FROM:
         return _decode_chunk((paths, size))
     step = -(-len(paths) // (workers * 4))

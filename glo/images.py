@@ -39,9 +39,11 @@ def is_colour(images: np.ndarray) -> bool:
     return images.ndim >= 3 and images.shape[-1] == 3
 
 
-def as_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 N x H x W (grey) or N x H x W x 3 images as floats N x C x H x W in [0, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+def as_tensor(images: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 N x H x W (grey) or N x H x W x 3 images (an array or a tensor) as floats
+    N x C x H x W in [0, 1]."""
+    x = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(images))
+    x = x.to(device)
     x = x.permute(0, 3, 1, 2) if x.ndim == 4 else x.unsqueeze(1)
     return x.float().div_(255).contiguous()
 

@@ -71,7 +71,7 @@ def _device(model: GLO) -> torch.device:
 def _as_images(images: Images, device: torch.device) -> torch.Tensor:
     """N x C x H x W floats in [0, 1] from uint8 arrays (as a Split holds them) or float tensors."""
     if isinstance(images, np.ndarray) or images.dtype == torch.uint8:
-        return as_tensor(np.asarray(images.cpu()) if isinstance(images, torch.Tensor) else images, device)
+        return as_tensor(images, device)
     if images.ndim == 3:
         images = images.unsqueeze(1)
     return images.to(device=device, dtype=torch.float32)

@@ -19,12 +19,7 @@ from glo.data import Split, load_config
 from glo.errors import GloError
 from glo.runs import CHECKPOINT, Run, RunStore
 
-Loader = Callable[[RunConfig], Split]  # the data split a config trains on
-
-
-def load_data(cfg: RunConfig) -> Split:
-    """The data split of CFG, as training and analysis read it."""
-    return load_config(cfg)
+Loader = Callable[[RunConfig], Split]  # the data split a config trains on (default: glo.data.load_config)
 
 
 @dataclass
@@ -66,7 +61,7 @@ def moved_note(run: Run, device, split: Split) -> str | None:
     return provenance.moved_note(run.id, records[-1] if records else None, now)
 
 
-def prepare(cfg: RunConfig | None, store: RunStore, resume: str | None, load: Loader = load_data) -> PreparedRun:
+def prepare(cfg: RunConfig | None, store: RunStore, resume: str | None, load: Loader = load_config) -> PreparedRun:
     """A new run of CFG, or the run RESUME names resumed with its saved settings; LOAD reads the data.
 
     A run killed before its first checkpoint (in its first epoch, or while starting) is started

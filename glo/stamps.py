@@ -42,21 +42,23 @@ def stamp_of(path: str, before: str | None = None) -> str | None:
             name = part.split(":", 1)[0]
             if name not in IN_PLACE:
                 parts.append(part)
-            elif (f := _lstat(f"{path}/{name}")) is not None:
-                parts.append(f"{name}:{f.st_ino}:{f.st_size}:{f.st_mtime_ns}")
+            elif (p := _part(path, name)) is not None:
+                parts.append(p)
         return "|".join(parts)
     parts = [head]
     for name in WATCHED:
-        if (f := _lstat(f"{path}/{name}")) is not None:
-            parts.append(f"{name}:{f.st_ino}:{f.st_size}:{f.st_mtime_ns}")
+        if (p := _part(path, name)) is not None:
+            parts.append(p)
     return "|".join(parts)
 
 
-def _lstat(path: str) -> os.stat_result | None:
+def _part(path: str, name: str) -> str | None:
+    """File NAME's part of the stamp of the run folder at PATH: 'NAME:INODE:SIZE:MTIME' (None: not there)."""
     try:
-        return os.lstat(path)
+        f = os.lstat(f"{path}/{name}")
     except OSError:
         return None
+    return f"{name}:{f.st_ino}:{f.st_size}:{f.st_mtime_ns}"
 
 
 def is_run(s: str) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from glo import atomic
-from glo.config import RunConfig
+from glo.config import RunConfig, parse_n_images
 from glo.controls import Controls
 from glo.errors import ConfigError, RunStoreError
 from glo.events import Event, Finished, SweepFinished, SweepPoint
@@ -60,7 +60,7 @@ def parse_values(param: str, text: str) -> list[Any]:
 
 def _parse(kind: Any, item: str) -> Any:
     if kind == "images":  # --n-images: a number of images, or every image of the data set
-        return "all" if item.lower() == "all" else int(item, 10)
+        return parse_n_images(item)
     return int(item, 10) if kind is int else kind(item)
 
 
@@ -312,14 +312,14 @@ def run_sweep(
 
 def _split_cache(load: Callable[[RunConfig], Any] | None) -> Callable[[RunConfig], Any]:
     """LOAD (default: the data set on disk), cached per data set and size: a sweep's points share one copy."""
-    from glo.prepare import load_data
+    from glo.data import load_config
 
     cache: dict[tuple, Any] = {}
 
     def split_for(cfg: RunConfig):
         key = (cfg.dataset, cfg.n_images, cfg.data_root, cfg.image_size)
         if key not in cache:
-            cache[key] = (load or load_data)(cfg)
+            cache[key] = (load or load_config)(cfg)
         return cache[key]
 
     return split_for

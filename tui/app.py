@@ -49,7 +49,7 @@ class GloApp(App):
         if config is None and sweep is not None:
             config = RunConfig.from_dict(sweep.base)
         self.base = config or RunConfig()
-        self.load = load  # the data split of a config (None: glo.prepare.load_data, in the worker)
+        self.load = load  # the data split of a config (None: glo.data.load_config, in the worker)
         self.analyser = analyser  # computes a run's missing analysis for comparisons (None: never)
         # a sweep's points trained at once (None: one per CPU, glo.parallel), or the Ray cluster they
         # train on (a glo.cluster.RaySettings, already connected: glo sweep --ray, glo-tui --ray)
@@ -67,9 +67,10 @@ class GloApp(App):
     # --- runs ---
     def prepare_run(self, cfg: RunConfig | None, resume_id: str | None):
         """Validate, load the data and create (or reopen) the run folder; raises GloError."""
-        from glo.prepare import load_data, prepare
+        from glo.data import load_config
+        from glo.prepare import prepare
 
-        return prepare(cfg, self.store, resume_id, load=self.load or load_data)
+        return prepare(cfg, self.store, resume_id, load=self.load or load_config)
 
     def resume_run(self, run_id: str) -> None:
         """Back to the training screen, resuming a stopped or interrupted run."""

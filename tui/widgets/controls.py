@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
-from glo.config import COMBINES, DATASETS, LOSSES, RunConfig, check_int, check_number
+from glo.config import COMBINES, DATASETS, LOSSES, RunConfig, check_int, check_number, parse_n_images
 from glo.errors import ConfigError
 from tui.messages import LiveChangeRequested, StartRequested, SweepRequested
 from tui.sweepspec import EXAMPLE, check_sweep, format_sweep, parse_sweep
@@ -49,10 +49,8 @@ def parse(key: str, text: str):
             raise
         return value
     if kind == "int":
-        if key == "n_images" and text.lower() == "all":  # every image of the data set
-            return "all"
         try:
-            return int(text)
+            return parse_n_images(text) if key == "n_images" else int(text)  # n_images: or 'all'
         except ValueError:
             check_int(key, text, minimum=0)  # raises "<key> must be a whole number; got '...'"
             raise
