@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from glo import atomic
 from glo.threads import allowed_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,14 +143,21 @@ class _Turns:
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.DEVNULL, text=True,
                                      stdout=subprocess.DEVNULL if metrics else subprocess.PIPE)
         self.metrics, self.path, self.valid = metrics, None, []
+        self._size, self._records = -1, []
 
     def records(self) -> list[dict]:
+        """The epoch records so far. Polled every 10 ms while the other run is measured, so the
+        file is read and parsed again only when its size has changed (a torn last line is left out)."""
         self.path = self.path or self.metrics()
-        if self.path is None or not self.path.exists():
-            return []
-        lines = self.path.read_text().splitlines()
-        return [json.loads(x) for x in lines[:-1] + ([lines[-1]] if lines and lines[-1].endswith("}") else [])
-                if '"event": "epoch"' in x]
+        try:
+            size = os.stat(self.path).st_size if self.path is not None else -1
+        except FileNotFoundError:
+            size = -1
+        if size != self._size:
+            text = self.path.read_text() if size >= 0 else ""
+            self._size = size
+            self._records = [r for r in atomic.parse_jsonl(text, "metrics.jsonl")[0] if r.get("event") == "epoch"]
+        return self._records
 
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
