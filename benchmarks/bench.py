@@ -30,7 +30,7 @@ def seed_run_child() -> None:
 
     from glo.config import RunConfig
     from glo.events import Epoch
-    from glo.train import train
+    from glo.train.loop import train
 
     t0 = time.perf_counter()
     records = [ev.record for ev in train(RunConfig(device="cpu")) if isinstance(ev, Epoch)]
@@ -61,8 +61,8 @@ def flops_and_peak() -> dict[str, float]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from glo.model import GLO
-    from glo.trainer import objective
+    from glo.model.nets import GLO
+    from glo.train.trainer import objective
 
     model = GLO(2000)
     idx, lab, x = torch.arange(32), torch.arange(32) % 10, torch.rand(32, 1, 28, 28)

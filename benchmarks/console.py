@@ -28,8 +28,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from glo import atomic
-from glo.threads import allowed_cpus
+from glo.host import atomic
+from glo.host.threads import allowed_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 20  # per run: the median epoch of 20 drifts less than that of 10
@@ -49,8 +49,8 @@ def console_child() -> dict[str, float]:
     import tempfile
 
     from glo.config import RunConfig
-    from glo.prepare import prepare
-    from glo.runs import RunStore
+    from glo.store.runs import RunStore
+    from glo.train.prepare import prepare
     from tui.app import create_app
 
     store = RunStore(tempfile.mkdtemp(prefix="glo-bench-"))
@@ -85,7 +85,7 @@ def console_child() -> dict[str, float]:
 def headless_child() -> dict[str, float]:
     from glo.config import RunConfig
     from glo.events import Epoch
-    from glo.train import train
+    from glo.train.loop import train
 
     cfg = RunConfig(device="cpu", epochs=_epochs(), threads=_threads())
     return _speed([ev.record for ev in train(cfg) if isinstance(ev, Epoch)])

@@ -1,5 +1,5 @@
 """How long an image folder takes to load: N small JPEGs in 10 class folders, decoded serially, in
-worker processes, and read back from the decoded cache (``glo.folder``, ``glo.imagecache``).
+worker processes, and read back from the decoded cache (``glo.data.folder``, ``glo.data.imagecache``).
 
     python benchmarks/folder_load.py --n 50000 --size 32 --root /tmp/glo-50k
 """
@@ -16,8 +16,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from glo import folder, imagecache  # noqa: E402
-from glo.threads import allowed_cpus  # noqa: E402
+from glo.data import folder, imagecache  # noqa: E402
+from glo.host.threads import allowed_cpus  # noqa: E402
 
 
 def make(root: Path, n: int, size: int) -> None:

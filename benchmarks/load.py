@@ -24,7 +24,7 @@ EPOCHS = 10
 
 def _cpus() -> int:
     sys.path.insert(0, str(ROOT))
-    from glo.threads import allowed_cpus
+    from glo.host.threads import allowed_cpus
 
     return allowed_cpus()
 

@@ -28,8 +28,8 @@ SIGMAS = (0.3, 2.0, 0.1, 0.9)
 def make_folder(count: int) -> Path:
     """COUNT copies of one tiny finished run in a new temp folder."""
     from glo.config import RunConfig
-    from glo.runs import RunStore
-    from glo.train import train
+    from glo.store.runs import RunStore
+    from glo.train.loop import train
 
     base = Path(tempfile.mkdtemp(prefix="glo-many-runs-"))
     cfg = RunConfig(n_images=20, epochs=50, batch_size=10, device="cpu")
@@ -116,7 +116,7 @@ def console(root: Path, count: int) -> dict:
 def figures(count: int = 10_000, repeats: int = 3) -> list[tuple[str, str, str]]:
     """The table rows: (figure, measured, target)."""
     root = make_folder(count)
-    time.sleep(2.5)  # runs modified in the last 2 s are read again by the next listing (glo.index.RACY_NS)
+    time.sleep(2.5)  # runs modified in the last 2 s are read again by the next listing (glo.store.index.RACY_NS)
     try:
         cold = []
         for _ in range(max(1, repeats - 1)):

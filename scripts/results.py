@@ -21,19 +21,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from glo import atomic  # noqa: E402
-from glo.analysis import load_trained  # noqa: E402
-from glo.analysis_store import read_analysis  # noqa: E402
-from glo.compare import curves, image_grid, image_rows, rows  # noqa: E402
+import results_colour  # noqa: E402  (scripts/, beside this file)
+
+from glo.analysis.analyze import load_trained  # noqa: E402
+from glo.analysis.compare import curves, image_grid, image_rows, rows  # noqa: E402
+from glo.analysis.figures import sample_grid, transfer_rows  # noqa: E402
 from glo.config import RunConfig  # noqa: E402
-from glo.data import load_split  # noqa: E402
-from glo.runs import RunStore  # noqa: E402
-from glo.figures import sample_grid, transfer_rows  # noqa: E402
-from glo.png import save_grid_png  # noqa: E402
+from glo.data.sets import load_split  # noqa: E402
+from glo.host import atomic  # noqa: E402
+from glo.imaging.png import save_grid_png  # noqa: E402
+from glo.store.analyses import read_analysis  # noqa: E402
+from glo.store.runs import RunStore  # noqa: E402
 from glo.view.format import pct  # noqa: E402
 from glo.view.plots import curves_chart, plain  # noqa: E402
-
-import results_colour  # noqa: E402  (scripts/, beside this file)
 
 # (name, setting, values, base overrides, the seed's figure and what it reports)
 STUDIES = [
@@ -64,7 +64,7 @@ def class_average_loss(split) -> float:
 
 
 def run_study(store: RunStore, name: str, param: str, values: list, base: RunConfig):
-    """The runs of one study (a sweep over PARAM), trained where not done yet, and analysed."""
+    """The runs of one study (a sweep over PARAM), trained where not done yet, and analyzed."""
     return results_colour.grid_study(store, name, base, [(param, values)])
 
 
@@ -79,7 +79,7 @@ def midtones(model, split) -> float:
     """Share of reconstructed pixels in the grey middle (64-191 of 255): blur shows up as mid-tones."""
     import torch
 
-    from glo.metrics import reconstruct
+    from glo.model.losses import reconstruct
 
     n = len(split.images)
     index = torch.arange(n)

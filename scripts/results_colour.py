@@ -16,18 +16,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from glo.analysis import analyze, load_trained
-from glo.analysis_store import read_analysis
-from glo.compare import image_grid, image_rows, rows
+from glo.analysis.analyze import analyze, load_trained
+from glo.analysis.compare import image_grid, image_rows, rows
+from glo.analysis.figures import transfer_rows
+from glo.analysis.probe import knn_accuracy, probe_accuracy
 from glo.config import RunConfig
 from glo.errors import RunStoreError
 from glo.events import Epoch, SweepFinished, SweepPoint
-from glo.figures import transfer_rows
-from glo.images import as_tensor
-from glo.metrics import reconstruct
-from glo.probe import knn_accuracy, probe_accuracy
-from glo.sweep import SweepStore, run_sweep
-from glo.trainer import Trainer
+from glo.imaging.shown import as_tensor
+from glo.model.losses import reconstruct
+from glo.store.analyses import read_analysis
+from glo.sweep.manifest import SweepStore
+from glo.sweep.run import run_sweep
+from glo.train.trainer import Trainer
 from glo.view.format import pct
 
 SIGMAS, LOSSES = [0.0, 0.3, 2.0], ["l1", "l2", "l1+l2", "lap1"]

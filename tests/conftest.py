@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from glo.config import RunConfig
-from glo.controls import Controls
-from glo.data import Split
+from glo.data.sets import Split
 from glo.events import Step
-from glo.runs import RunStore
+from glo.store.runs import RunStore
+from glo.train.controls import Controls
 
 
 def synthetic_split(n_per_class: int = 4, seed: int = 0) -> Split:
@@ -41,13 +41,13 @@ def split() -> Split:
 
 @pytest.fixture
 def tiny_cfg() -> RunConfig:
-    # one fixed thread: the thread policy would change the numbers with the load (glo/threads.py)
+    # one fixed thread: the thread policy would change the numbers with the load (glo/host/threads.py)
     return RunConfig(n_images=40, epochs=2, batch_size=8, device="cpu", n_show=10, threads=1)
 
 
 def stopped_run(root, epochs: int = 3, stop_at_step: int = 3):
     """A real run on the bundled data (20 images), stopped mid-way: saved as stopped, resumable."""
-    from glo.train import train
+    from glo.train.loop import train
 
     cfg = RunConfig(n_images=20, epochs=epochs, batch_size=10, device="cpu", threads=1)
     run = RunStore(root).create(cfg)
@@ -97,7 +97,7 @@ def train_screen(app):
 
 def make_runs(root, split):
     """Two finished runs and one stopped after a few steps, trained directly by the core."""
-    from glo.train import train
+    from glo.train.loop import train
 
     store = RunStore(root)
     ids = []

@@ -15,8 +15,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from glo import checkpoint
-from glo.analysis import (
+from glo.analysis.analyze import (
     ANALYSIS,
     VERSION,
     analyze,
@@ -24,10 +23,7 @@ from glo.analysis import (
     load_trained,
     read_analysis,
 )
-from glo.cli.app import app, main
-from glo.config import RunConfig
-from glo.errors import GloError, RunStoreError
-from glo.latent import (
+from glo.analysis.latent import (
     fit_content,
     fit_heldout,
     heldout_subset,
@@ -36,12 +32,16 @@ from glo.latent import (
     samples,
     transfer_grid,
 )
-from glo.model import GLO
-from glo.png import save_grid_png
-from glo.probe import knn_accuracy, probe_accuracy, stratified_folds
-from glo.runs import CHECKPOINT, Run, RunStore
-from glo.images import to_uint8
-from glo.train import train
+from glo.analysis.probe import knn_accuracy, probe_accuracy, stratified_folds
+from glo.cli.app import app, main
+from glo.config import RunConfig
+from glo.errors import GloError, RunStoreError
+from glo.imaging.png import save_grid_png
+from glo.imaging.shown import to_uint8
+from glo.model import checkpoint
+from glo.model.nets import GLO
+from glo.store.runs import CHECKPOINT, Run, RunStore
+from glo.train.loop import train
 
 runner = CliRunner()
 COMBINES = ("concat", "adain")
@@ -245,7 +245,7 @@ def test_a_damaged_or_old_cache_is_ignored(runs, tmp_path):
 def test_read_analysis_does_not_import_torch(runs):
     run = runs["concat"]
     analyze(run, heldout_n=20)
-    code = (f"import sys\nfrom pathlib import Path\nfrom glo.runs import Run\nfrom glo.analysis import read_analysis\n"
+    code = (f"import sys\nfrom pathlib import Path\nfrom glo.store.runs import Run\nfrom glo.analysis.analyze import read_analysis\n"
             f"result = read_analysis(Run(Path({str(run.root)!r}), {run.id!r}))\n"
             f"print(result['probe_accuracy'] if result else None, 'torch' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
@@ -253,12 +253,12 @@ def test_read_analysis_does_not_import_torch(runs):
 
 
 def test_the_tools_can_be_imported_from_glo_analysis():
-    import glo.analysis
+    import glo.analysis.analyze
 
-    assert glo.analysis.samples is samples and glo.analysis.probe_accuracy is probe_accuracy
-    assert glo.analysis.fit_heldout is fit_heldout and glo.analysis.transfer_grid is transfer_grid
+    assert glo.analysis.analyze.samples is samples and glo.analysis.analyze.probe_accuracy is probe_accuracy
+    assert glo.analysis.analyze.fit_heldout is fit_heldout and glo.analysis.analyze.transfer_grid is transfer_grid
     with pytest.raises(AttributeError):
-        glo.analysis.no_such_tool  # noqa: B018
+        glo.analysis.analyze.no_such_tool  # noqa: B018
 
 
 def png_size(path) -> tuple[int, int]:

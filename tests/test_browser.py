@@ -209,8 +209,8 @@ def test_tiny_run_in_the_browser(browser, served):
 
 
 def test_closing_the_tab_stops_the_run_cleanly(browser, served):
-    from glo.prepare import prepare
-    from glo.runs import RunStore
+    from glo.store.runs import RunStore
+    from glo.train.prepare import prepare
 
     server = served(LONG)
     page = open_console(browser, server)

@@ -130,7 +130,7 @@ def test_help_is_fast_to_import():
 
 def test_live_changes_are_shown(tmp_path):
     from glo.config import RunConfig
-    from glo.runs import RunStore
+    from glo.store.runs import RunStore
 
     run = RunStore(tmp_path).create(RunConfig())
     run.write_config(RunConfig())

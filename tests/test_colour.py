@@ -9,10 +9,17 @@ import torch
 from PIL import Image
 from rich.console import Console
 
-from glo.images import as_tensor, display_indices, to_uint8
-from glo.model import GLO
-from glo.png import grid_png_bytes
-from glo.view.images import fitted_rows, halve, image_text, lead_rows, resize, wrapped_rows
+from glo.imaging.png import grid_png_bytes
+from glo.imaging.shown import as_tensor, display_indices, to_uint8
+from glo.model.nets import GLO
+from glo.view.images import (
+    fitted_rows,
+    halve,
+    image_text,
+    lead_rows,
+    resize,
+    wrapped_rows,
+)
 
 
 @pytest.mark.parametrize("size,channels,combine", [(32, 3, "concat"), (64, 3, "adain"), (16, 1, "concat"),
@@ -79,7 +86,7 @@ def test_colour_png_keeps_the_colours():
 
 
 def test_grey_and_colour_runs_share_one_grid():
-    from glo.compare import image_grid
+    from glo.analysis.compare import image_grid
 
     grey = np.full((3, 28, 28), 200, np.uint8)
     colour = np.zeros((2, 32, 32, 3), np.uint8)

@@ -3,7 +3,7 @@ import struct
 import numpy as np
 import pytest
 
-from glo.data import balanced_indices, load_bundled, load_split
+from glo.data.sets import balanced_indices, load_bundled, load_split
 from glo.errors import DataError
 
 

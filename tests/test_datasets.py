@@ -42,5 +42,5 @@ def test_sweep_and_comparison_work_the_same_on_other_datasets(dataset, tmp_path)
     assert shown.exit_code == 0, shown.output
     table = list(csv.DictReader(out_csv.open()))
     assert [r["dataset"] for r in table] == [dataset, dataset]
-    assert all(r["probe_accuracy"] and r["heldout_loss"] for r in table)  # analysed on the held-out images
+    assert all(r["probe_accuracy"] and r["heldout_loss"] for r in table)  # analyzed on the held-out images
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from glo.runs import RunStore
+from glo.store.runs import RunStore
 
 pytestmark = pytest.mark.slow  # real processes started, killed and resumed: seconds each
 
-# one fixed thread: a resumed run must equal an uninterrupted one bit for bit (see glo/threads.py)
+# one fixed thread: a resumed run must equal an uninterrupted one bit for bit (see glo/host/threads.py)
 ARGS = ["--headless", "--epochs", "4", "--n-images", "60", "--batch-size", "20", "--device", "cpu", "--threads", "1"]
 
 
@@ -139,7 +139,7 @@ def test_signal_stops_cleanly_and_run_resumes(tmp_path, sig):
 
 
 def test_ctrl_c_stops_a_sweep_resumably_with_exit_130(tmp_path):
-    from glo.sweep import SweepStore
+    from glo.sweep.manifest import SweepStore
 
     proc = glo("sweep", "--headless", "--param", "sigma", "--values", "0.1,2", "--epochs", "500", "--n-images", "60",
                "--batch-size", "20", "--device", "cpu", "--workers", "1", "--runs-dir", str(tmp_path))

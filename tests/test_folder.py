@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glo import folder, imagecache
 from glo.cli.app import main
-from glo.data import load_split
+from glo.data import folder, imagecache
+from glo.data.sets import load_split
 from glo.errors import DataError
 
 
@@ -163,7 +163,7 @@ def test_missing_folder_and_too_few_images_for_the_classes(tmp_path):
         load_split("folder", 2, str(make_folder(tmp_path / "data")))
 
 
-def test_train_show_transfer_and_analyse_a_colour_folder(tmp_path, capsys):
+def test_train_show_transfer_and_analyze_a_colour_folder(tmp_path, capsys):
     root, runs = make_folder(tmp_path / "data", n=8), str(tmp_path / "runs")
     assert main(["run", "--headless", "--dataset", "folder", "--data-root", str(root), "--n-images", "all",
                  "--epochs", "2", "--batch-size", "8", "--loss", "lap1", "--threads", "1", "--runs-dir", runs]) == 0
@@ -183,7 +183,7 @@ def test_train_show_transfer_and_analyse_a_colour_folder(tmp_path, capsys):
 
 def test_a_sweep_over_image_size_and_every_image_trains_each_point_on_its_own_images(tmp_path, capsys):
     """A sweep's points share one data split per data set, count and size: never another size's."""
-    from glo.runs import RunStore
+    from glo.store.runs import RunStore
 
     root, runs = make_folder(tmp_path / "data", n=4), str(tmp_path / "runs")
     assert main(["sweep", "--param", "image-size", "--values", "14,16", "--param", "n-images", "--values", "6,all",

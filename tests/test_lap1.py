@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from glo.config import RunConfig
-from glo.controls import Controls, validate_live
 from glo.events import Changed, Epoch
-from glo.metrics import lap1, laplacian_pyramid, recon_loss
-from glo.runs import RunStore
-from glo.train import train
+from glo.model.losses import lap1, laplacian_pyramid, recon_loss
+from glo.store.runs import RunStore
+from glo.train.controls import Controls, validate_live
+from glo.train.loop import train
 
 
 def test_pyramid_bands_sum_back_to_the_image_scale_by_scale():

@@ -1,4 +1,4 @@
-"""Many runs: the runs folder's index (glo.index), finding runs (glo.query) from the CLI and the
+"""Many runs: the runs folder's index (glo.store.index), finding runs (glo.store.query) from the CLI and the
 console, shell completion, and the saved-runs view keeping up with runs that come, go or break.
 
 Runs here are written directly (config, metrics, summary: what a finished run leaves for a listing),
@@ -23,9 +23,9 @@ from typer.testing import CliRunner
 
 from glo.cli.app import app, main
 from glo.cli.select import complete_runs, complete_sort, complete_where
-from glo.index import INDEX, IndexedView, RunIndex, stamp_of
-from glo.runs import RunStore
-from glo.runview import RunView
+from glo.store.index import INDEX, IndexedView, RunIndex, stamp_of
+from glo.store.runs import RunStore
+from glo.store.runview import RunView
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +97,7 @@ def test_sort_and_last(runs):
 
 
 def test_sweep_filter(runs):
-    from glo.sweep import SweepStore
+    from glo.sweep.manifest import SweepStore
 
     sweep = SweepStore(runs.store).create(small(), [("sigma", [0.1, 0.2])])
     ids = [fake_run(runs.store, sweep=sweep.id, sigma=s).id for s in (0.1, 0.2)]
@@ -260,7 +260,7 @@ def test_index_views_match_the_run_folders(tmp_path):
 
 
 def test_unwritable_index_is_done_without(runs, monkeypatch):
-    from glo import indexdb
+    from glo.store import indexdb
 
     first = listing(runs.root)
     monkeypatch.setattr(indexdb, "INDEX", "no-such-folder/.index.sqlite")
@@ -275,9 +275,9 @@ def test_two_writers_and_a_reader_at_once(tmp_path):
     """Two processes make runs while a third lists them over and over: every listing works, the
     last one has every run, and the index file is whole."""
     make = ("import sys, time\nfrom conftest import small\nfrom test_many_runs import fake_run\n"
-            "from glo.runs import RunStore\nstore = RunStore(sys.argv[1])\n"
+            "from glo.store.runs import RunStore\nstore = RunStore(sys.argv[1])\n"
             "for i in range(40):\n    fake_run(store, name=f'{sys.argv[2]}{i}')\n    time.sleep(0.01)\n")
-    lister = ("import sys\nfrom glo.index import RunIndex\nfrom glo.runs import RunStore\n"
+    lister = ("import sys\nfrom glo.store.index import RunIndex\nfrom glo.store.runs import RunStore\n"
               "for _ in range(15):\n    index = RunIndex(RunStore(sys.argv[1]))\n    index.views()\n    index.close()\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)])}
     procs = [subprocess.Popen([sys.executable, "-c", make, str(tmp_path), name], env=env) for name in ("x", "y")]
@@ -310,7 +310,7 @@ def _rows(table) -> dict[str, str]:
 async def test_console_view_follows_runs_that_come_go_or_break(runs, split):
     from tui.app import create_app
 
-    app = create_app(runs.root, config=small(), load=lambda cfg: split, analyser=None)
+    app = create_app(runs.root, config=small(), load=lambda cfg: split, analyzer=None)
     async with app.run_test(size=(120, 40)) as pilot:
         table = await open_runs(app, pilot)
         newcomer = fake_run(runs.store, name="newcomer")
@@ -326,7 +326,7 @@ async def test_console_view_follows_runs_that_come_go_or_break(runs, split):
 async def test_console_filter_and_sort(runs, split):
     from tui.app import create_app
 
-    app = create_app(runs.root, config=small(), load=lambda cfg: split, analyser=None)
+    app = create_app(runs.root, config=small(), load=lambda cfg: split, analyzer=None)
     async with app.run_test(size=(100, 30)) as pilot:
         table = await open_runs(app, pilot)
         screen = app.screen
@@ -352,7 +352,7 @@ async def test_console_deletes_a_filtered_set(runs, split):
     from tui.app import create_app
     from tui.screens.confirm import ConfirmScreen
 
-    app = create_app(runs.root, config=small(), load=lambda cfg: split, analyser=None)
+    app = create_app(runs.root, config=small(), load=lambda cfg: split, analyzer=None)
     async with app.run_test(size=(100, 30)) as pilot:
         table = await open_runs(app, pilot)
         await pilot.press("slash", *"sigma=2", "enter")
@@ -377,7 +377,7 @@ async def test_console_shows_a_big_folder_as_it_reads_it(tmp_path, split):
     for i in range(2 * READ_LIMIT + 50):
         shutil.copytree(src.path, tmp_path / f"20200101-000000-copy{i:04d}")
     total = 2 * READ_LIMIT + 51
-    app = create_app(tmp_path, config=small(), load=lambda cfg: split, analyser=None)
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split, analyzer=None)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from glo.metrics import evaluate, recon_loss
-from glo.model import GLO
-from glo.trainer import objective
+from glo.model.losses import evaluate, recon_loss
+from glo.model.nets import GLO
+from glo.train.trainer import objective
 
 
 def test_shapes_and_range():

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import wait_until
 
-from glo.runs import RunStore
-from glo.sweep import SweepStore
+from glo.store.runs import RunStore
+from glo.sweep.manifest import SweepStore
 
 pytestmark = pytest.mark.slow  # worker processes start (torch loads in each), are killed and resumed
 

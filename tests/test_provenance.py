@@ -1,4 +1,4 @@
-"""Every run records what it ran with and where (environment.jsonl, ``glo.provenance``): each start
+"""Every run records what it ran with and where (environment.jsonl, ``glo.store.provenance``): each start
 and resume appends a record; a resume on another machine says so; ``glo runs show`` shows the
 record and ``glo compare`` flags what differs between runs; runs without the file read as before."""
 
@@ -12,15 +12,15 @@ import pytest
 import torch
 from conftest import stopped_run, sync, synthetic_split, wait_for
 
-from glo import provenance
 from glo.cli.app import main
-from glo.controls import Controls
 from glo.errors import RunStoreError
 from glo.events import Step
-from glo.prepare import prepare
-from glo.runs import RunStore
-from glo.runview import RunView
-from glo.train import train
+from glo.store import provenance
+from glo.store.runs import RunStore
+from glo.store.runview import RunView
+from glo.train.controls import Controls
+from glo.train.loop import train
+from glo.train.prepare import prepare
 
 FIELDS = {"event", "time", "epoch", "step", "glo", "git_commit", "python", "torch", "torchvision", "numpy",
           "platform", "cpu", "device", "gpu", "threads", "host", "data"}
@@ -150,7 +150,7 @@ async def test_the_console_comparison_flags_what_differs(tmp_path, tiny_cfg, spl
     from tui.screens.compare import CompareScreen
 
     runs = [trained(tmp_path, tiny_cfg, split), trained(tmp_path, tiny_cfg, synthetic_split(6))]
-    app = create_app(tmp_path, config=tiny_cfg, load=lambda cfg: split, analyser=None)
+    app = create_app(tmp_path, config=tiny_cfg, load=lambda cfg: split, analyzer=None)
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(CompareScreen(runs))
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.read is not None,

@@ -23,8 +23,9 @@ import pytest
 from conftest import wait_until
 
 from glo.config import RunConfig
-from glo.runs import RunStore
-from glo.sweep import SweepStore, run_sweep
+from glo.store.runs import RunStore
+from glo.sweep.manifest import SweepStore
+from glo.sweep.run import run_sweep
 
 pytest.importorskip("ray")
 pytestmark = pytest.mark.slow  # a Ray cluster starts, nodes are killed, real drivers are interrupted

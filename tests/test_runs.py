@@ -5,7 +5,7 @@ import pytest
 
 from glo.config import RunConfig
 from glo.errors import RunStoreError
-from glo.runs import RunStore
+from glo.store.runs import RunStore
 
 
 def test_create_write_read_list(tmp_path):

@@ -12,11 +12,12 @@ import torch
 from conftest import stopped_run
 from typer.testing import CliRunner
 
-from glo import checkpoint, faults
 from glo.cli.app import app, main
 from glo.config import RunConfig
 from glo.errors import RunStoreError
-from glo.runs import RunStore
+from glo.host import faults
+from glo.model import checkpoint
+from glo.store.runs import RunStore
 
 runner = CliRunner()
 

@@ -4,7 +4,7 @@ import pytest
 
 from glo.config import RunConfig
 from glo.events import Epoch
-from glo.train import train
+from glo.train.loop import train
 
 
 def recon_curve(**overrides):

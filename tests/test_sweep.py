@@ -8,11 +8,12 @@ from typer.testing import CliRunner
 
 from glo.cli.app import app, main
 from glo.config import RunConfig
-from glo.controls import Controls
 from glo.errors import ConfigError
 from glo.events import Finished, Step, SweepFinished, SweepPoint
-from glo.runs import RunStore
-from glo.sweep import SweepStore, parse_values, point_label, run_sweep
+from glo.store.runs import RunStore
+from glo.sweep.manifest import SweepStore, parse_values, point_label
+from glo.sweep.run import run_sweep
+from glo.train.controls import Controls
 
 runner = CliRunner()
 BASE = RunConfig(n_images=40, epochs=2, batch_size=8, device="cpu")
@@ -140,9 +141,9 @@ def test_bad_sweeps_are_one_line_exit_2(argv, message, tmp_path, capsys):
 
 
 def test_runs_of_two_sweeps_get_distinct_labels_and_their_name_is_ambiguous(tmp_path):
-    from glo.compare import labels
+    from glo.analysis.compare import labels
     from glo.errors import RunStoreError
-    from glo.runs import Run
+    from glo.store.runs import Run
 
     ids = ["20261125-195707-sigma2", "20261126-101500-sigma2", "20261126-101500-sigma2-2", "20261126-101600-x"]
     runs = [Run(tmp_path, i) for i in ids]

@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from glo import threads as th
 from glo.config import RunConfig
-from glo.runs import RunStore
-from glo.train import train
+from glo.host import threads as th
+from glo.store.runs import RunStore
+from glo.train.loop import train
 
 
 class Clock:

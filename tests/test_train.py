@@ -3,9 +3,7 @@ import threading
 
 import torch
 
-from glo import checkpoint
 from glo.config import RunConfig
-from glo.controls import Controls
 from glo.events import (
     Changed,
     Checkpoint,
@@ -17,8 +15,10 @@ from glo.events import (
     Started,
     Step,
 )
-from glo.runs import CHECKPOINT, RunStore
-from glo.train import train
+from glo.model import checkpoint
+from glo.store.runs import CHECKPOINT, RunStore
+from glo.train.controls import Controls
+from glo.train.loop import train
 
 
 def collect(events):
@@ -122,7 +122,7 @@ def test_stop_then_resume_matches_uninterrupted_run(split, tmp_path):
 
 
 def test_failure_is_reported_not_raised(split, tmp_path, monkeypatch):
-    import glo.train as train_mod
+    import glo.train.loop as train_mod
 
     real, calls = train_mod.objective, []
 

@@ -2,10 +2,10 @@
 
 import torch
 
-from glo import checkpoint
 from glo.events import Step
-from glo.train import train
-from glo.trainer import Trainer
+from glo.model import checkpoint
+from glo.train.loop import train
+from glo.train.trainer import Trainer
 
 STATE_KEYS = ["config", "model_args", "model", "optimizer", "rng", "live", "epoch", "step", "batch_pos", "perm",
               "elapsed_s", "best_recon_loss"]

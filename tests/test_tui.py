@@ -9,7 +9,7 @@ from conftest import SIZE, small, summary, sync, train_screen, wait_for
 
 from glo.config import RunConfig
 from glo.events import Step
-from glo.runs import RunStore
+from glo.store.runs import RunStore
 from glo.view.images import resize
 from tui.app import create_app
 from tui.bridge import EventPump
@@ -174,12 +174,12 @@ async def test_inputs_validate_as_you_type(tmp_path, split):
 
 @sync
 async def test_failing_run_shows_error_and_app_stays_usable(tmp_path, split, monkeypatch):
-    import glo.train
+    import glo.train.loop
 
     def broken(*args, **kwargs):
         raise RuntimeError("injected fault")
 
-    monkeypatch.setattr(glo.train, "objective", broken)
+    monkeypatch.setattr(glo.train.loop, "objective", broken)
     app = create_app(tmp_path, config=small(), load=lambda cfg: split)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
@@ -218,7 +218,7 @@ async def test_quit_during_a_run_stops_it_cleanly(tmp_path, split):
 
 @sync
 async def test_prepared_run_starts_on_mount(tmp_path, split):
-    from glo.prepare import PreparedRun
+    from glo.train.prepare import PreparedRun
 
     cfg = small(epochs=2)
     prepared = PreparedRun(cfg, RunStore(tmp_path).create(cfg), split, False)

@@ -3,10 +3,9 @@ damaged run folders. Pilot drives the real app on tiny synthetic runs."""
 
 from __future__ import annotations
 
-
 from conftest import make_runs, small, sync, train_screen, wait_for
 
-from glo.runs import RunStore
+from glo.store.runs import RunStore
 from tui.app import create_app
 
 
@@ -18,7 +17,7 @@ async def test_saved_runs_list_compare_open_and_resume(tmp_path, split):
     from tui.screens.runs import RunsScreen
 
     done_a, done_b, stopped = make_runs(tmp_path, split)
-    app = create_app(tmp_path, config=small(), load=lambda cfg: split, analyser=None)  # analysis: test_tui_sweep
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split, analyzer=None)  # analysis: test_tui_sweep
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")
@@ -124,7 +123,7 @@ async def test_R_starts_over_a_run_killed_before_its_first_checkpoint(tmp_path, 
     killed = RunStore(tmp_path).create(small(epochs=2))  # its settings saved, then killed at once
     killed.append_metrics({"event": "change", "step": 1, "epoch": 1, "param": "sigma", "old": 0.3, "new": 1.0})
     assert killed.status() == "interrupted" and not killed.has_checkpoint()
-    app = create_app(tmp_path, load=lambda cfg: split, analyser=None)
+    app = create_app(tmp_path, load=lambda cfg: split, analyzer=None)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs screen")

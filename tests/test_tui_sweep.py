@@ -7,15 +7,14 @@ import io
 from pathlib import Path
 
 import pytest
-
 from conftest import SIZE, make_runs, small, sync, train_screen, wait_for
 
-from glo.analysis_store import read_analysis
 from glo.config import RunConfig
-from glo.runs import RunStore
-from glo.sweep import SweepStore
+from glo.store.analyses import read_analysis
+from glo.store.runs import RunStore
+from glo.sweep.manifest import SweepStore
 from tui import messages as m
-from tui.analyse import ChildAnalyser, analyse_in_child
+from tui.analyze import ChildAnalyzer, analyze_in_child
 from tui.app import create_app
 from tui.sweepspec import check_sweep, format_sweep, parse_sweep
 
@@ -46,7 +45,7 @@ def test_sweep_field_parses_and_checks_every_point():
 async def test_sweep_from_the_form_trains_each_point_then_compares(tmp_path, split):
     from tui.screens.compare import CompareChart, CompareScreen
 
-    app = create_app(tmp_path, config=small(epochs=1), load=lambda cfg: split, analyser=None, workers=1)
+    app = create_app(tmp_path, config=small(epochs=1), load=lambda cfg: split, analyzer=None, workers=1)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
         form = screen.form
@@ -83,7 +82,7 @@ async def test_sweep_from_the_form_trains_each_point_then_compares(tmp_path, spl
 async def test_saved_runs_show_sweeps_mark_them_and_resume_a_stopped_one(tmp_path, split):
     from textual.widgets import DataTable
 
-    from glo.sweep import run_sweep
+    from glo.sweep.run import run_sweep
     from tui.screens.compare import CompareScreen
     from tui.screens.runs import RunsScreen
 
@@ -92,7 +91,7 @@ async def test_saved_runs_show_sweeps_mark_them_and_resume_a_stopped_one(tmp_pat
     for _ in run_sweep(done, store, load=lambda cfg: split):  # a finished sweep, trained by the core
         pass
     long = SweepStore(store).create(small(epochs=200), [("loss", ["l1", "l2"])])
-    app = create_app(tmp_path, load=lambda cfg: split, sweep=long, analyser=None, workers=1)
+    app = create_app(tmp_path, load=lambda cfg: split, sweep=long, analyzer=None, workers=1)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = train_screen(app)  # `glo sweep` without --headless: the sweep starts on mount
         assert screen.form.raw("sweep") == "loss=l1,l2" and screen.form.raw("epochs") == "200"
@@ -151,10 +150,10 @@ async def test_compare_numbers_analysis_and_export(tmp_path, split):
 
     done_a, done_b, _ = make_runs(tmp_path, split)
     store = RunStore(tmp_path)
-    # one run analysed already (by glo.analysis.analyze, in the console's child process), the other not
-    assert analyse_in_child(tmp_path, done_a, heldout_n=10) is None
+    # one run analyzed already (by glo.analysis.analyze.analyze, in the console's child process), the other not
+    assert analyze_in_child(tmp_path, done_a, heldout_n=10) is None
     assert read_analysis(store.get(done_b)) is None
-    app = create_app(tmp_path, config=small(), load=lambda cfg: split, analyser=ChildAnalyser(heldout_n=10))
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split, analyzer=ChildAnalyzer(heldout_n=10))
     async with app.run_test(size=(120, 50)) as pilot:
         app.open_compare([store.get(done_a), store.get(done_b)])
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), what="comparison")
@@ -162,8 +161,8 @@ async def test_compare_numbers_analysis_and_export(tmp_path, split):
         await pilot.pause()
         shot = app.export_screenshot().replace("&#160;", " ")
         assert "probe" in shot and "held" in shot and "sigma" in shot
-        assert "analysing 1/1" in str(compare.query_one("#compare-note").render())
-        await wait_for(pilot, lambda: compare.analysing is None, timeout=60, what="analysis")
+        assert "analyzing 1/1" in str(compare.query_one("#compare-note").render())
+        await wait_for(pilot, lambda: compare.analyzing is None, timeout=60, what="analysis")
         assert read_analysis(store.get(done_b)) is not None
         await pilot.pause()
         shot = app.export_screenshot().replace("&#160;", " ")
@@ -217,7 +216,7 @@ async def test_a_parallel_sweep_shows_every_running_point_and_x_stops_them_all(t
 
     store = RunStore(tmp_path)
     sweep = SweepStore(store).create(small(epochs=400), [("sigma", [0.1, 0.5])])
-    app = create_app(tmp_path, load=lambda cfg: split, sweep=sweep, analyser=None, workers=2)
+    app = create_app(tmp_path, load=lambda cfg: split, sweep=sweep, analyzer=None, workers=2)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
         panel = screen.query_one(PointsPanel)

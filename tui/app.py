@@ -19,12 +19,12 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from glo.config import RunConfig
-from glo.runs import RUNS_DIR_HELP, RunStore
-from tui.analyse import DEFAULT_ANALYSER, Analyser
+from glo.store.runs import RUNS_DIR_HELP, RunStore
+from tui.analyze import DEFAULT_ANALYZER, Analyzer
 from tui.screens.train import TrainScreen
 
 if TYPE_CHECKING:
-    from glo.prepare import Loader
+    from glo.train.prepare import Loader
 
 
 class GloApp(App):
@@ -38,21 +38,21 @@ class GloApp(App):
 
     def __init__(self, runs_dir: str | os.PathLike | None = None, prepared: Any = None,
                  config: RunConfig | None = None, sweep: Any = None, load: Loader | None = None,
-                 analyser: Analyser | None = DEFAULT_ANALYSER, workers: int | None = None, cluster: Any = None,
+                 analyzer: Analyzer | None = DEFAULT_ANALYZER, workers: int | None = None, cluster: Any = None,
                  **kw: Any) -> None:
         super().__init__(**kw)
         self.store = RunStore(runs_dir)
         self.prepared = prepared
-        self.sweep = sweep  # a glo.sweep.Sweep to train (or resume) on mount
+        self.sweep = sweep  # a glo.sweep.manifest.Sweep to train (or resume) on mount
         if config is None and prepared is not None:
             config = prepared.cfg
         if config is None and sweep is not None:
             config = RunConfig.from_dict(sweep.base)
         self.base = config or RunConfig()
-        self.load = load  # the data split of a config (None: glo.data.load_config, in the worker)
-        self.analyser = analyser  # computes a run's missing analysis for comparisons (None: never)
-        # a sweep's points trained at once (None: one per CPU, glo.parallel), or the Ray cluster they
-        # train on (a glo.cluster.RaySettings, already connected: glo sweep --ray, glo-tui --ray)
+        self.load = load  # the data split of a config (None: glo.data.sets.load_config, in the worker)
+        self.analyzer = analyzer  # computes a run's missing analysis for comparisons (None: never)
+        # a sweep's points trained at once (None: one per CPU, glo.sweep.driver), or the Ray cluster they
+        # train on (a glo.sweep.cluster.RaySettings, already connected: glo sweep --ray, glo-tui --ray)
         self.sweep_workers = cluster if cluster is not None else workers
         self.started_runs: list[str] = []  # run ids trained in this session (for resume hints on exit)
         self.started_sweeps: list[str] = []  # sweep ids likewise
@@ -67,8 +67,8 @@ class GloApp(App):
     # --- runs ---
     def prepare_run(self, cfg: RunConfig | None, resume_id: str | None):
         """Validate, load the data and create (or reopen) the run folder; raises GloError."""
-        from glo.data import load_config
-        from glo.prepare import prepare
+        from glo.data.sets import load_config
+        from glo.train.prepare import prepare
 
         return prepare(cfg, self.store, resume_id, load=self.load or load_config)
 
@@ -160,11 +160,11 @@ class GloApp(App):
 def create_app(runs_dir: str | os.PathLike | None = None, prepared: Any = None, **kw: Any) -> GloApp:
     """The console app, for glo-tui, glo run, glo sweep, glo serve's tabs and the tests.
 
-    ``prepared`` (a glo.prepare.PreparedRun) starts training on mount, and so does ``sweep`` (a
-    glo.sweep.Sweep; resumed if some of its runs are done); ``config`` fills the form. ``load``
-    reads a config's data split (default: the data set on disk), ``analyser`` computes a run's
+    ``prepared`` (a glo.train.prepare.PreparedRun) starts training on mount, and so does ``sweep`` (a
+    glo.sweep.manifest.Sweep; resumed if some of its runs are done); ``config`` fills the form. ``load``
+    reads a config's data split (default: the data set on disk), ``analyzer`` computes a run's
     missing probe and held-out numbers when a comparison shows it (default: a child process per
-    run, ``tui.analyse``; None: never).
+    run, ``tui.analyze``; None: never).
     """
     return GloApp(runs_dir, prepared=prepared, **kw)
 
@@ -185,7 +185,7 @@ def run_console(runs_dir: str | os.PathLike | None, prepared: Any = None, sweep:
 def resume_hints(app: GloApp) -> list[str]:
     """A line per sweep or run started in this session that is now stopped (or interrupted)."""
     from glo.errors import GloError
-    from glo.sweep import SweepStore
+    from glo.sweep.manifest import SweepStore
 
     hints, in_sweeps = [], set()
     for sweep_id in dict.fromkeys(app.started_sweeps):
@@ -271,7 +271,7 @@ def _cluster(args: argparse.Namespace) -> Any:
         if args.cpus_per_run is not None or args.gpus_per_run is not None:
             raise GloError("--cpus-per-run and --gpus-per-run: only with --ray ADDRESS (or $GLO_RAY_ADDRESS)")
         return None
-    from glo.cluster import RaySettings, connect
+    from glo.sweep.cluster import RaySettings, connect
 
     settings = RaySettings(args.ray.strip(), 1.0 if args.cpus_per_run is None else args.cpus_per_run,
                            0.0 if args.gpus_per_run is None else args.gpus_per_run).validate()

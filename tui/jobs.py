@@ -1,6 +1,6 @@
 """What the console's training worker iterates: one run, or a sweep of runs.
 
-Both are the core's own event generators (``glo.train.train``; ``glo.sweep.run_sweep``, which
+Both are the core's own event generators (``glo.train.loop.train``; ``glo.sweep.run.run_sweep``, which
 yields a ``SweepPoint`` before each run's events and ``SweepFinished`` at the end), so the one
 worker in ``tui.screens.train`` drives either, with the same pause, stop and live changes.
 ``open`` runs in the worker thread: it loads the data and torch, never the UI thread.
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from glo.config import RunConfig
-from glo.controls import Controls
 from glo.events import Event
+from glo.train.controls import Controls
 
 
 class RunJob:
@@ -29,7 +29,7 @@ class RunJob:
         """Validate, load the data and create (or reopen) the run folder; raises GloError."""
         prepared = self.prepared or app.prepare_run(self.cfg, self.resume_id)
         # torch loads here, in the worker, never at import time
-        from glo.train import train
+        from glo.train.loop import train
 
         self.prepared = prepared
         return train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume), prepared.cfg
@@ -38,10 +38,10 @@ class RunJob:
 class SweepJob:
     """A sweep (new or resumed): completed points are skipped, stopped ones resumed."""
 
-    def __init__(self, sweep: Any, workers: Any = None) -> None:  # glo.sweep.Sweep
-        """WORKERS: points trained at once (None: glo.parallel.default_workers's rule), or a
-        glo.cluster.RaySettings: the points train on that Ray cluster (shown as a parallel sweep)."""
-        from glo.parallel import default_workers
+    def __init__(self, sweep: Any, workers: Any = None) -> None:  # glo.sweep.manifest.Sweep
+        """WORKERS: points trained at once (None: glo.sweep.driver.default_workers's rule), or a
+        glo.sweep.cluster.RaySettings: the points train on that Ray cluster (shown as a parallel sweep)."""
+        from glo.sweep.driver import default_workers
 
         self.sweep = sweep
         self.cluster = workers if hasattr(workers, "cpus_per_run") else None
@@ -55,7 +55,7 @@ class SweepJob:
         return RunConfig.from_dict(self.sweep.base)
 
     def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
-        from glo.sweep import run_sweep
+        from glo.sweep.run import run_sweep
 
         return run_sweep(self.sweep, app.store, controls, load=app.load, workers=self.workers,
                          cluster=self.cluster), self.base

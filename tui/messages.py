@@ -133,8 +133,8 @@ class SweepEnded(Message):
 
 @dataclass
 class AnalysisProgress(Message):
-    """The comparison's analysis worker: ``done`` of ``total`` runs analysed; ``run_id`` is the one
-    being analysed now (None once all are done); ``error`` says why the last one could not be."""
+    """The comparison's analysis worker: ``done`` of ``total`` runs analyzed; ``run_id`` is the one
+    being analyzed now (None once all are done); ``error`` says why the last one could not be."""
 
     done: int
     total: int

@@ -1,7 +1,7 @@
 """A parallel sweep in the console: every running point at once (``glo sweep --workers N``, or
 ``--ray ADDRESS``: then each line also says the node the point trains on).
 
-The sweep's driver (``glo.parallel``) wraps each point's events in ``PointEvent``s. ``PointsPump``
+The sweep's driver (``glo.sweep.driver``) wraps each point's events in ``PointEvent``s. ``PointsPump``
 keeps each point's latest state in the training worker and posts a ``PointsUpdate`` at most every
 ``INTERVAL`` seconds (and at once when a point starts or ends); ``PointsPanel`` shows a line per
 point: its epoch, images/s, training loss and recon loss, and its status.
@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from glo import events as ev
-from glo.parallel import Placed
+from glo.sweep.driver import Placed
 from tui import messages as m
 from tui.widgets import titled
 from tui.widgets.chart import CompareChart

@@ -1,7 +1,7 @@
 """What the saved-runs screen shows of the runs folder: the reading, in its worker thread, through
 the folder's index, and each run's row.
 
-``FolderReader`` keeps a ``glo.index.RunIndex``: each read looks at new, live and recently changed
+``FolderReader`` keeps a ``glo.store.index.RunIndex``: each read looks at new, live and recently changed
 runs and ``ROLLING`` others in turn (in a 10,000-run folder each run is looked at every 10 s; in a
 folder of up to ``ROLLING`` runs, every run at every read), reads at most ``READ_LIMIT`` runs (a
 first look at a big folder shows rows as they come), reads the sweeps again only when their folder
@@ -22,10 +22,10 @@ from rich.text import Text
 from textual.message import Message
 from textual.worker import NoActiveWorker, Worker, get_current_worker
 
-from glo.index import RunIndex
-from glo.runs import SWEEPS_DIR, RunStore
-from glo.runview import RunView
-from glo.sweep import Sweep, SweepStore
+from glo.store.index import RunIndex
+from glo.store.runs import SWEEPS_DIR, RunStore
+from glo.store.runview import RunView
+from glo.sweep.manifest import Sweep, SweepStore
 from glo.view.format import duration, fmt, view_status
 
 ROLLING = 2000  # runs looked at in turn by each read, besides new, live and recently changed ones
@@ -89,7 +89,7 @@ class Breather:
 
 
 class FolderReader:
-    """The runs folder through its index (``glo.index``), for the worker thread: each read looks at
+    """The runs folder through its index (``glo.store.index``), for the worker thread: each read looks at
     new, live and recently changed runs and ``ROLLING`` others in turn, reads at most ``READ_LIMIT``
     runs, and keeps the sweeps until their folder changes."""
 

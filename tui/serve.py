@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from textual_serve.server import Server
 
-from glo.listen import is_loopback
+from glo.host.listen import is_loopback
 
 
 def console_command(runs_dir: Path, args: Sequence[str] = ()) -> str:

@@ -1,5 +1,5 @@
 """The settings form's sweep field: ``sigma=0.01,0.3,2``, or a grid over two settings
-``sigma=0.1,2; loss=l1,l2``. Values are read by ``glo.sweep.parse_values`` (the CLI's --values);
+``sigma=0.1,2; loss=l1,l2``. Values are read by ``glo.sweep.manifest.parse_values`` (the CLI's --values);
 every point is checked by ``RunConfig.validate`` as the form is typed, so a sweep that would be
 refused never gets this far.
 """
@@ -10,7 +10,7 @@ from typing import Any
 
 from glo.config import RunConfig
 from glo.errors import ConfigError
-from glo.sweep import parse_values, plan, setting_name
+from glo.sweep.manifest import parse_values, plan, setting_name
 
 EXAMPLE = "sigma=0.1,2"
 

@@ -1,6 +1,6 @@
 """``glo analyze``, ``glo transfer`` and ``glo sample``: what a trained run learnt.
 
-Thin commands over glo.analysis, glo.latent and glo.figures, drawn by glo.view. Registered on the ``glo`` app by
+Thin commands over glo.analysis.analyze, glo.analysis.latent and glo.analysis.figures, drawn by glo.view. Registered on the ``glo`` app by
 ``register(app)``; torch and numpy load only inside the commands, so ``glo --help`` stays fast.
 """
 
@@ -19,7 +19,7 @@ ASCII_HELP = "ASCII images (for terminals without colour)."
 
 
 def analyze(
-    run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Runs to analyse."),
+    run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Runs to analyze."),
     runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
     refresh: bool = typer.Option(False, "--refresh", help="Recompute even if analysis.json is up to date."),
     heldout: int = typer.Option(500, help="Held-out images to fit (class-balanced)."),
@@ -28,7 +28,7 @@ def analyze(
 
     Cached as analysis.json in each run folder until its checkpoint changes.
     """
-    from glo.analysis import analyze as run_analysis
+    from glo.analysis.analyze import analyze as run_analysis
     from glo.errors import RunStoreError
     from glo.view.tables import analysis_table
 
@@ -42,11 +42,11 @@ def analyze(
     console = make_console()
     results = []
     for run in runs:
-        with console.status(f"analysing {run.id} ..."):
+        with console.status(f"analyzing {run.id} ..."):
             results.append(run_analysis(run, heldout_n=heldout, refresh=refresh))
         if results[-1].get("warning"):
             console.print(Text(f"{run.id}: {results[-1]['warning']}", style="yellow"))
-    from glo.compare import labels
+    from glo.analysis.compare import labels
 
     names = labels(runs)
     console.print(analysis_table(results, names))
@@ -63,15 +63,15 @@ def transfer(
     runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
 ) -> None:
     """Style transfer: each source image's content code drawn as every class (0-9 for digits)."""
-    from glo.analysis import load_trained
-    from glo.figures import transfer_rows
-    from glo.png import save_grid_png
+    from glo.analysis.analyze import load_trained
+    from glo.analysis.figures import transfer_rows
+    from glo.imaging.png import save_grid_png
     from glo.view.images import lead_rows
 
     if not 1 <= rows <= 100:
         raise ConfigError(f"--rows must be 1-100, got {rows}")
     if png is not None:
-        from glo.compare import check_export_path
+        from glo.analysis.compare import check_export_path
 
         check_export_path(png, "transfer.png")
     run = open_store(runs_dir).get(run_id)
@@ -96,9 +96,9 @@ def sample(
     runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
 ) -> None:
     """Novel images: content codes drawn from a Gaussian fitted to the learnt ones, one row per class."""
-    from glo.analysis import load_trained
-    from glo.figures import sample_grid
-    from glo.png import save_grid_png
+    from glo.analysis.analyze import load_trained
+    from glo.analysis.figures import sample_grid
+    from glo.imaging.png import save_grid_png
     from glo.view.images import lead_rows
 
     if not 1 <= n <= 100:
@@ -106,7 +106,7 @@ def sample(
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
     if png is not None:
-        from glo.compare import check_export_path
+        from glo.analysis.compare import check_export_path
 
         check_export_path(png, "samples.png")
     run = open_store(runs_dir).get(run_id)

@@ -174,14 +174,14 @@ def compare(
     named, and those chosen as glo runs list chooses them, e.g. --where sigma=0.3 --last 5)."""
     from glo.cli.report import (
         METRICS,
-        analyse_missing,
-        report_exports,
+        analyze_missing,
         print_comparison,
+        report_exports,
     )
 
     if metric not in METRICS:
         raise UserError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
-    from glo.compare import check_export_path, export
+    from glo.analysis.compare import check_export_path, export
 
     for path, example in ((csv, "compare.csv"), (png, "compare.png")):
         if path is not None:
@@ -194,7 +194,7 @@ def compare(
         raise UserError("no runs match: nothing to compare")
     console = out()
     if analysis:
-        analyse_missing(out(stderr=True), runs)
+        analyze_missing(out(stderr=True), runs)
     written = export(runs, csv, png) if csv is not None or png is not None else []
     print_comparison(console, runs, metric, log, ascii=ascii, width=width, height=height)
     report_exports(console, runs, written, png)

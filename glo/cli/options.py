@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 from glo.config import OPTION_HELP, RunConfig, option_type
-from glo.runs import RUNS_DIR_HELP  # noqa: F401 - every command's --runs-dir (glo.runs loads nothing heavy)
+from glo.store.runs import RUNS_DIR_HELP  # noqa: F401 - every command's --runs-dir (glo.runs loads nothing heavy)
 
 
 def _typer_option(name: str, help: str) -> tuple[str, Any, Any]:
@@ -44,7 +44,7 @@ def with_run_options(fn: Callable) -> Callable:
 
 def open_store(runs_dir: Optional[Path]):
     """The run store of ``--runs-dir`` (imported here, not at start-up: ``glo --help`` stays fast)."""
-    from glo.runs import RunStore
+    from glo.store.runs import RunStore
 
     return RunStore(runs_dir).check()
 

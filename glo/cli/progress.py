@@ -14,7 +14,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from glo.parallel import Placed
 from glo.events import (
     Changed,
     Epoch,
@@ -28,6 +27,7 @@ from glo.events import (
     SweepFinished,
     SweepPoint,
 )
+from glo.sweep.driver import Placed
 
 
 def epoch_line(rec: dict, epochs: int) -> str:

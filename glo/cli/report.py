@@ -8,9 +8,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from glo.compare import curves, image_rows, rows
-from glo.runs import Run
-from glo.runview import RunView
+from glo.analysis.compare import curves, image_rows, rows
+from glo.store.runs import Run
+from glo.store.runview import RunView
 from glo.view.images import compact_rows, wrapped_rows
 from glo.view.numbers import environment_note, numbers_tables
 from glo.view.plots import curves_chart
@@ -60,18 +60,18 @@ def print_comparison(console: Console, runs: list[Run], metric: str = "recon_los
         console.print(compact_rows(images, width=width, ascii=plain))
 
 
-def analyse_missing(console: Console, runs: list[Run]) -> None:
+def analyze_missing(console: Console, runs: list[Run]) -> None:
     """Compute (and cache) the probe and held-out numbers of finished runs that lack them."""
-    from glo.analysis_store import needs_analysis
+    from glo.store.analyses import needs_analysis
 
     todo = [r for r in runs if needs_analysis(r)]
     if not todo:
         return
-    from glo.analysis import analyze
+    from glo.analysis.analyze import analyze
     from glo.errors import GloError
 
     for i, run in enumerate(todo, 1):
-        console.print(f"analysing {run.id} ({i}/{len(todo)}): class-from-content probe, held-out fit", highlight=False)
+        console.print(f"analyzing {run.id} ({i}/{len(todo)}): class-from-content probe, held-out fit", highlight=False)
         try:
             analyze(run)
         except GloError as exc:
@@ -79,7 +79,7 @@ def analyse_missing(console: Console, runs: list[Run]) -> None:
 
 
 def report_exports(console: Console, runs: list[Run], written: list[Path], png_path) -> None:
-    """Say what ``glo.compare.export`` wrote (called after the comparison is printed; the files
+    """Say what ``glo.analysis.compare.export`` wrote (called after the comparison is printed; the files
     are written before it, so that a closed pipe, ``| head``, cannot lose them)."""
     for path in written:
         rows_named = ""

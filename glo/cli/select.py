@@ -2,7 +2,7 @@
 
 ``with_filters`` adds the options that choose runs (``--where``, ``--status``, ``--sweep``,
 ``--sort``, ``--last``) to ``glo runs list``, ``glo compare`` and ``glo runs delete``; ``choose``
-reads the runs folder through its index (``glo.index``) and chooses with ``glo.query``, as the
+reads the runs folder through its index (``glo.store.index``) and chooses with ``glo.store.query``, as the
 console's filter does. The ``complete_*`` functions are typer's ``autocompletion`` callbacks: they
 read folder names and the index file only (no run folder, nothing written), so a TAB stays quick.
 """
@@ -24,7 +24,7 @@ SORT_HELP = "Sort by a column or setting (recon, time, done, status, sigma...); 
 
 
 def _runs_root(ctx: typer.Context) -> Path:
-    from glo.runs import default_runs_dir
+    from glo.store.runs import default_runs_dir
 
     value = (ctx.params or {}).get("runs_dir")
     return Path(value) if value else default_runs_dir()
@@ -32,8 +32,8 @@ def _runs_root(ctx: typer.Context) -> Path:
 
 def complete_runs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Run ids starting with INCOMPLETE (and 'latest'), each with its status where the index has it."""
-    from glo.indexdb import read_statuses
-    from glo.runs import RunStore
+    from glo.store.indexdb import read_statuses
+    from glo.store.runs import RunStore
 
     root = _runs_root(ctx)
     try:
@@ -46,7 +46,7 @@ def complete_runs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
 
 
 def complete_sweeps(ctx: typer.Context, incomplete: str) -> list[str]:
-    from glo.runs import SWEEPS_DIR
+    from glo.store.runs import SWEEPS_DIR
 
     try:
         with os.scandir(_runs_root(ctx) / SWEEPS_DIR) as entries:
@@ -57,14 +57,14 @@ def complete_sweeps(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 def complete_sort(incomplete: str) -> list[str]:
-    from glo.query import KEYS
+    from glo.store.query import KEYS
 
     sign = incomplete[:1] if incomplete[:1] in "+-" else ""
     return [sign + k for k in KEYS if (sign + k).startswith(incomplete)]
 
 
 def complete_where(incomplete: str) -> list[str]:
-    from glo.query import KEYS, STATUSES
+    from glo.store.query import KEYS, STATUSES
 
     if incomplete.startswith("status="):
         return [f"status={s}" for s in STATUSES if f"status={s}".startswith(incomplete)]
@@ -72,7 +72,7 @@ def complete_where(incomplete: str) -> list[str]:
 
 
 def complete_status(incomplete: str) -> list[str]:
-    from glo.query import STATUSES
+    from glo.store.query import STATUSES
 
     return [s for s in STATUSES if s.startswith(incomplete)]
 
@@ -105,14 +105,14 @@ def filtering(values: dict[str, Any]) -> bool:
 
 
 def query_of(store, values: dict[str, Any]):
-    """The ``glo.query.Query`` the options say (checked before any run is read); raises GloError."""
-    from glo import query
+    """The ``glo.store.query.Query`` the options say (checked before any run is read); raises GloError."""
+    from glo.store import query
 
     texts = list(values.get("where") or [])
     if values.get("status"):
         texts.append(f"status={values['status']}")
     if values.get("sweep"):
-        from glo.sweep import SweepStore
+        from glo.sweep.manifest import SweepStore
 
         texts.append(f"sweep={SweepStore(store).get(values['sweep']).id}")
     if values.get("sort"):
@@ -122,8 +122,8 @@ def query_of(store, values: dict[str, Any]):
 
 def choose(store, values: dict[str, Any]) -> list:
     """The runs the options choose, in their order (``IndexedView``s; by id where no --sort)."""
-    from glo import query
-    from glo.index import RunIndex
+    from glo.store import query
+    from glo.store.index import RunIndex
 
     q = query_of(store, values)
     # a cold index is read by worker processes, from the main thread only (forking with other threads

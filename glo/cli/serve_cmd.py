@@ -20,7 +20,7 @@ from glo.cli.options import (
     with_run_options,
 )
 from glo.errors import GloError
-from glo.listen import check_port, is_loopback, url_host
+from glo.host.listen import check_port, is_loopback, url_host
 
 REMOTE_WARNING = ("anyone who can reach port {port} on this machine can use this console: start runs, and "
                   "delete saved runs (there is no password and no encryption)")
@@ -60,7 +60,7 @@ def serve(
 
     From another machine: ssh -L 8000:127.0.0.1:8000 user@host, then open http://127.0.0.1:8000 there.
     """
-    from glo.runs import RunStore
+    from glo.store.runs import RunStore
 
     if not is_loopback(host) and not allow_remote:
         raise GloError(f"--host {host} is not a loopback address: anyone who can reach it could start runs "

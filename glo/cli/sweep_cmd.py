@@ -57,8 +57,8 @@ def sweep(
 
     Example: glo sweep --param sigma --values 0,0.3,2 --epochs 10 --headless
     """
-    from glo.parallel import default_workers
-    from glo.sweep import SweepStore
+    from glo.sweep.driver import default_workers
+    from glo.sweep.manifest import SweepStore
 
     if workers < 0:
         raise GloError(f"--workers must be 0 (one per CPU) or more; got {workers}")
@@ -87,8 +87,8 @@ def sweep(
 
 def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], name: str | None, options: dict):
     """A new sweep from --param/--values over the other options, checked, its manifest written."""
-    from glo.sweep import parse_values, setting_name
-    from glo.trainer import resolve_device
+    from glo.sweep.manifest import parse_values, setting_name
+    from glo.train.trainer import resolve_device
 
     if not param or len(param) != len(values):
         raise GloError("give each --param its --values, e.g. --param sigma --values 0,0.3,2")
@@ -104,14 +104,14 @@ def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], 
 
 
 def _cluster(ctx: typer.Context, address: str | None, cpus: float, gpus: float, workers: int):
-    """The Ray cluster to train on (``glo.cluster.RaySettings``, connected), or None without --ray;
+    """The Ray cluster to train on (``glo.sweep.cluster.RaySettings``, connected), or None without --ray;
     a bad setting, Ray missing or the cluster unreachable: GloError (one line, exit 2)."""
     if not address:
         given = _given(ctx, ["cpus_per_run", "gpus_per_run"])
         if given:
             raise GloError(f"{', '.join(given)}: only with --ray ADDRESS (or $GLO_RAY_ADDRESS)")
         return None
-    from glo.cluster import RaySettings, connect
+    from glo.sweep.cluster import RaySettings, connect
 
     if workers:
         raise GloError("--workers is for this machine; with --ray the cluster's size sets how many points "
@@ -125,10 +125,10 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
                        cluster=None) -> int:
     from glo.cli.progress import reporter
     from glo.cli.report import print_comparison
-    from glo.cli.train_cmd import safe, install_stop_handlers
-    from glo.controls import Controls
+    from glo.cli.train_cmd import install_stop_handlers, safe
     from glo.events import SweepFinished
-    from glo.sweep import run_sweep
+    from glo.sweep.run import run_sweep
+    from glo.train.controls import Controls
 
     controls = Controls()
     rep = reporter(console)
@@ -155,7 +155,7 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
 @sweeps_app.command("list")
 def sweeps_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP)) -> None:
     """The saved sweeps: what they vary, how many of their runs are done."""
-    from glo.sweep import SweepStore
+    from glo.sweep.manifest import SweepStore
 
     store = open_store(runs_dir)
     found = SweepStore(store).sweeps()
@@ -182,7 +182,7 @@ def sweeps_show(
 ) -> None:
     """A sweep's comparison: final numbers, loss curves and reconstructions of its runs."""
     from glo.cli.report import print_comparison
-    from glo.sweep import SweepStore
+    from glo.sweep.manifest import SweepStore
 
     store = open_store(runs_dir)
     the_sweep = SweepStore(store).get(sweep_id)

@@ -9,9 +9,9 @@ import sys
 from rich.console import Console
 
 from glo.config import RunConfig
-from glo.controls import Controls
-from glo.prepare import prepare
-from glo.runs import RunStore
+from glo.store.runs import RunStore
+from glo.train.controls import Controls
+from glo.train.prepare import prepare
 
 
 def install_stop_handlers(controls: Controls, say) -> list[int]:
@@ -38,7 +38,7 @@ def install_stop_handlers(controls: Controls, say) -> list[int]:
 
 def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: Console) -> int:
     from glo.cli.progress import reporter
-    from glo.train import train
+    from glo.train.loop import train
 
     prepared = prepare(cfg, store, resume)
     controls = Controls()

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.text import Text
 
-from glo.runview import RunView, fmt_setting
+from glo.store.runview import RunView, fmt_setting
 
 __all__ = ["STATUS_STYLE", "duration", "fmt", "fmt_number", "fmt_setting", "num", "pct", "status_text",
            "view_status"]
@@ -44,7 +44,7 @@ def num(value: Any, digits: int = 4) -> str:
 
 
 def fmt_number(key: str, value: float | None) -> str:
-    """One of a comparison's final numbers (``glo.runview.NUMBER_KEYS``) as its column shows it."""
+    """One of a comparison's final numbers (``glo.store.runview.NUMBER_KEYS``) as its column shows it."""
     if key == "probe_accuracy":
         return pct(value)
     return num(value, 2 if "psnr" in key else 4)

@@ -1,6 +1,6 @@
 """Images as rich text: half-block cells (grey or colour) or an ASCII ramp, and rows of them laid out.
 
-``image_text`` draws one (tiled) image over ``glo.textimage``: colours as rich ``rgb`` styles, which
+``image_text`` draws one (tiled) image over ``glo.imaging.textimage``: colours as rich ``rgb`` styles, which
 rich and Textual send as truecolor, or as the nearest of 256 (or 16) colours where the terminal has
 no more, and ASCII where it has none. The layouts place titled rows of K x H x W (grey) or
 K x H x W x 3 (colour) uint8 images in a width: ``wrapped_rows`` (every image, in aligned chunks),
@@ -18,7 +18,13 @@ from rich.console import Group
 from rich.style import Style
 from rich.text import Text
 
-from glo.textimage import UPPER_HALF, ascii_lines, halfblock_cells, per_line, tile
+from glo.imaging.textimage import (
+    UPPER_HALF,
+    ascii_lines,
+    halfblock_cells,
+    per_line,
+    tile,
+)
 
 ImageRows = list[tuple[str | None, np.ndarray]]  # (title or None, K x H x W (x 3) uint8) per row
 MIN_FIT = 10  # fitted_rows: pixels per image below which a row folds over more lines (6 px is unreadable)

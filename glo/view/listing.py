@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from rich.console import COLOR_SYSTEMS
 from rich.style import Style
 
-from glo.runview import RunView
+from glo.store.runview import RunView
 from glo.view.format import STATUS_STYLE, duration, fmt
 
 HEADINGS = ("id", "status", "settings", "epochs", "recon", "time")

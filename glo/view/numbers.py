@@ -12,10 +12,10 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from glo import provenance
-from glo.compare import rows
-from glo.runs import Run
-from glo.runview import ANALYSIS_KEYS, RECON_KEYS, SETTINGS, RunView
+from glo.analysis.compare import rows
+from glo.store import provenance
+from glo.store.runs import Run
+from glo.store.runview import ANALYSIS_KEYS, RECON_KEYS, SHOWN_SETTINGS, RunView
 from glo.view.format import fmt_number, fmt_setting, status_text
 from glo.view.tables import table_width
 
@@ -38,7 +38,7 @@ def numbers_tables(runs: Sequence[Run | RunView], width: int | None = None) -> l
     """
     table = rows(runs)
     known = [r for r in table if r.settings]
-    keys = [k for k in SETTINGS if len({fmt_setting(r.settings.get(k)) for r in known}) > 1]
+    keys = [k for k in SHOWN_SETTINGS if len({fmt_setting(r.settings.get(k)) for r in known}) > 1]
     front: list[Column] = [("setting", k) for k in keys]
     if any(r.status != "completed" for r in table):
         front.append(("status", "status"))
@@ -73,12 +73,12 @@ def _pack(groups: list[list[Column]], fits) -> list[list[Column]]:
 def _caption(table: list[RunView], keys: list[str]) -> Text:
     """What the columns mean, the settings all runs share, and which runs' settings are unknown."""
     known = [r for r in table if r.settings]
-    common = [f"{k}={fmt_setting(known[0].settings.get(k))}" for k in SETTINGS if k not in keys and known]
+    common = [f"{k}={fmt_setting(known[0].settings.get(k))}" for k in SHOWN_SETTINGS if k not in keys and known]
     done = {r.epochs_done for r in table}
     if len(done) == 1:
         common.append(f"(epochs done {done.pop()})")
     missing = any(r.numbers["probe_accuracy"] is None for r in known)
-    hint = " '-': not analysed yet (glo compare or glo analyze computes it)." if missing else ""
+    hint = " '-': not analyzed yet (glo compare or glo analyze computes it)." if missing else ""
     unknown = [r.label for r in table if not r.settings]
     shared = ""
     if common and len(known) > 1:

@@ -1,4 +1,4 @@
-"""Loss curves: overlaid per-epoch series (``glo.compare.curves``) as plotext charts.
+"""Loss curves: overlaid per-epoch series (``glo.analysis.compare.curves``) as plotext charts.
 
 ``add_curves`` draws series onto a plotext figure, whichever it is: the module (the CLI's
 ``glo compare``, ``scripts/results.py``) or a textual-plotext widget's ``plt`` (the console).
@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from glo.compare import Series, curves
-from glo.runview import RunView
+from glo.analysis.compare import Series, curves
+from glo.store.runview import RunView
 
 PLAIN_MARKERS = "ox+*#@%&=~"  # one character per run where the terminal shows no colour
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

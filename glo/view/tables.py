@@ -1,6 +1,6 @@
 """Tables of runs: the runs list, one run's details, and what ``glo analyze`` found.
 
-Each takes runs already read (``glo.runview.RunView``) or analysis results, and returns rich
+Each takes runs already read (``glo.store.runview.RunView``) or analysis results, and returns rich
 renderables; the comparison's numbers tables are ``glo.view.numbers``.
 """
 
@@ -16,10 +16,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from glo import provenance
-from glo.compare import rows
-from glo.runs import Run
-from glo.runview import SETTINGS, RunView
+from glo.analysis.compare import rows
+from glo.store import provenance
+from glo.store.runs import Run
+from glo.store.runview import SHOWN_SETTINGS, RunView
 from glo.view.format import duration, fmt, fmt_setting, num, pct, view_status
 
 DETAIL_NUMBERS = ("recon_loss", "recon_l1", "recon_l2", "psnr", "train_loss", "images_per_s")
@@ -72,7 +72,7 @@ def run_details(v: RunView) -> Table:
     table.add_column(style="dim")
     table.add_column()
     if v.config is not None:
-        for key in SETTINGS:
+        for key in SHOWN_SETTINGS:
             table.add_row(key, fmt_setting(getattr(v.config, key)))
     if v.changes:
         table.add_row("live changes", v.changes_label)
@@ -106,9 +106,9 @@ def _environment_rows(table: Table, v: RunView) -> None:
 
 
 def analysis_table(results: list[dict[str, Any]], names: dict[str, str] | None = None) -> Table:
-    """One row per analysed run, narrow enough for 80 columns: class left in the content codes,
+    """One row per analyzed run, narrow enough for 80 columns: class left in the content codes,
     and the fits (recon_loss = mean L1 + mean L2, noise-free) of trained, refitted and held-out
-    images. NAMES (run id -> short label, ``glo.compare.labels``) shortens the run column."""
+    images. NAMES (run id -> short label, ``glo.analysis.compare.labels``) shortens the run column."""
     names = names or {}
     chances = sorted({round(100 * r["chance"]) for r in results if isinstance(r.get("chance"), (int, float))})
     caption = ANALYSIS_CAPTION.replace("chance 10%", "chance " + " / ".join(f"{c}%" for c in chances or [10]))

@@ -2,9 +2,9 @@
 
 The numbers are ``glo.view.numbers.numbers_tables`` (the CLI's comparison table): noise-free recon
 losses, PSNR, and from each run's analysis.json the class-from-content probe and the held-out fit.
-The runs are read in a thread worker (``glo.runview.RunView`` each, and their images); the UI
+The runs are read in a thread worker (``glo.store.runview.RunView`` each, and their images); the UI
 thread only draws what was read. Runs without an analysis get one in another thread worker after
-the screen opens (a child process per run, a few seconds each, see ``tui.analyse``; the runs are
+the screen opens (a child process per run, a few seconds each, see ``tui.analyze``; the runs are
 read again as each lands). ``e`` exports the table as CSV and the image rows as PNG into
 RUNS/exports/; ``t`` shows the first run's transfer grid.
 """
@@ -25,11 +25,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from glo.analysis_store import needs_analysis
-from glo.compare import ImageRows, image_rows, labels, rows
+from glo.analysis.compare import ImageRows, image_rows, labels, rows
 from glo.errors import GloError
-from glo.runs import Run
-from glo.runview import RunView
+from glo.store.analyses import needs_analysis
+from glo.store.runs import Run
+from glo.store.runview import RunView
 from glo.view.images import resize, wrapped_rows
 from glo.view.numbers import environment_note, numbers_tables
 from glo.view.plots import chart_series
@@ -57,7 +57,7 @@ def read_runs(runs: list[Run]) -> CompareRead:
 
 
 class CompareImages(Static):
-    """The real images above each run's reconstructions (``glo.compare.image_rows``), wrapped to the width."""
+    """The real images above each run's reconstructions (``glo.analysis.compare.image_rows``), wrapped to the width."""
 
     def __init__(self, **kw) -> None:
         super().__init__("", **kw)
@@ -99,12 +99,12 @@ class CompareScreen(Screen):
         self.runs = runs
         self.heading = title or (runs[0].id if len(runs) == 1 else f"{len(runs)} runs compared")
         self.metric = METRICS[0]
-        self.analysing: tuple[int, int] | None = None  # (done, total) while the worker runs
+        self.analyzing: tuple[int, int] | None = None  # (done, total) while the worker runs
         self.exported: list[str] = []
         self.names = labels(runs)  # legend names, unique among these runs
         self.read: CompareRead | None = None  # the runs as last read (None until the first read)
         self.reads = Reads(self, lambda: read_runs(self.runs), "compare-read")
-        self._analysed: int | None = None  # the analysis finished (of so many runs): say so once re-read
+        self._analyzed: int | None = None  # the analysis finished (of so many runs): say so once re-read
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="compare-body"):  # the numbers first: at 80x24 they fit above the fold
@@ -117,11 +117,11 @@ class CompareScreen(Screen):
     async def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
         read = await self.reads.first()  # the screen opens filled; the UI thread is free meanwhile
-        if not self.is_attached:  # closed while it was read: draw nothing, analyse nothing
+        if not self.is_attached:  # closed while it was read: draw nothing, analyze nothing
             return
         if read is not None:
             self.show(read)
-        self.analyse()
+        self.analyze()
 
     def on_read_failed(self, msg: ReadFailed) -> None:
         self.note(f"could not read the runs: {msg.error}", style="red")
@@ -136,10 +136,10 @@ class CompareScreen(Screen):
         self.show_table()
         self.plot()
         self.query_one(CompareImages).show(read.images, [v.label for v in read.views])
-        if self._analysed is not None:  # the numbers of the last analysis are shown now
-            total, self._analysed = self._analysed, None
-            self.analysing = None
-            self.note(f"analysed {total} run{'s' if total != 1 else ''}", style="dim")
+        if self._analyzed is not None:  # the numbers of the last analysis are shown now
+            total, self._analyzed = self._analyzed, None
+            self.analyzing = None
+            self.note(f"analyzed {total} run{'s' if total != 1 else ''}", style="dim")
 
     # --- the numbers ---
     def on_resize(self) -> None:
@@ -164,15 +164,15 @@ class CompareScreen(Screen):
     def note(self, text: str, style: str = "cyan") -> None:
         self.query_one("#compare-note", Static).update(Text(text, style=style))
 
-    def analyse(self) -> None:
-        analyser = getattr(self.app, "analyser", None)
-        if analyser is not None:
-            self._analyse(analyser)
+    def analyze(self) -> None:
+        analyzer = getattr(self.app, "analyzer", None)
+        if analyzer is not None:
+            self._analyze(analyzer)
 
     @work(thread=True, exclusive=True, group="analysis", exit_on_error=False)
-    def _analyse(self, analyser) -> int:
+    def _analyze(self, analyzer) -> int:
         """Compute the missing analyses (probe, held-out fit) one run at a time, each in a child
-        process (``tui.analyse``: stopped at once when the screen closes or the console quits)."""
+        process (``tui.analyze``: stopped at once when the screen closes or the console quits)."""
         worker = get_current_worker()
         todo = [run for run in self.runs if needs_analysis(run)]
         if not todo:
@@ -180,7 +180,7 @@ class CompareScreen(Screen):
         error = None
         for i, run in enumerate(todo):
             self.post_message(m.AnalysisProgress(i, len(todo), run.id, error))
-            why = analyser(run, lambda: worker.is_cancelled)
+            why = analyzer(run, lambda: worker.is_cancelled)
             if why == "cancelled" or worker.is_cancelled:
                 return i
             error = None if why is None else f"{self.names[run.id]}: {why}"
@@ -191,11 +191,11 @@ class CompareScreen(Screen):
         if msg.error:
             self.notify(msg.error, title="analysis failed", severity="warning", timeout=6)
         if msg.run_id is not None:
-            self.analysing = (msg.done, msg.total)
+            self.analyzing = (msg.done, msg.total)
             label = self.names.get(msg.run_id, msg.run_id)
-            self.note(f"analysing {msg.done + 1}/{msg.total}: {label} (class probe, held-out fit)...")
+            self.note(f"analyzing {msg.done + 1}/{msg.total}: {label} (class probe, held-out fit)...")
         else:
-            self._analysed = msg.total  # finished: said (and analysing cleared) once the runs are re-read
+            self._analyzed = msg.total  # finished: said (and analyzing cleared) once the runs are re-read
         if msg.done:
             self.reads.request()
 
@@ -206,7 +206,7 @@ class CompareScreen(Screen):
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export(self) -> None:
         """The table as CSV and the image rows as PNG, into RUNS/exports/ (the PNG needs torch)."""
-        from glo.compare import export, export_paths
+        from glo.analysis.compare import export, export_paths
 
         try:
             written = export(self.runs, *export_paths(self.app.store.root))

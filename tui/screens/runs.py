@@ -4,7 +4,7 @@ Runs of a sweep say so in the sweep column; ``w`` marks every run of the highlig
 (then ``c`` compares the sweep), and ``R`` on a stopped run of a sweep goes on with the whole sweep.
 ``d`` deletes the marked runs, or the highlighted one, after a y/n question.
 
-``/`` filters the list (``glo.query``'s syntax, as ``glo runs list --where``: ``sigma=0.3
+``/`` filters the list (``glo.store.query``'s syntax, as ``glo runs list --where``: ``sigma=0.3
 status=completed``), ``s`` sorts by the next column, ``S`` turns the order round.
 
 The folder is read in a thread worker every ``REFRESH_S`` through its index (``tui.runsfolder``):
@@ -28,18 +28,18 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from glo.errors import GloError
-from glo.query import Query, parse
-from glo.query import sort as sort_views
-from glo.runs import Run
-from glo.runview import RunView
-from glo.sweep import Sweep
+from glo.store.query import Query, parse
+from glo.store.query import sort as sort_views
+from glo.store.runs import Run
+from glo.store.runview import RunView
+from glo.sweep.manifest import Sweep
 from tui.reading import ReadFailed, Reads
 from tui.runsfolder import FolderReader, Row, RunsRead, mark_cell, row_for, sweep_label  # noqa: F401 (row_for)
 from tui.widgets.runs_table import RunsTable
 
 REFRESH_S = 2.0
 RESUMABLE = ("stopped", "interrupted")
-# 's' goes round these: (what the footer says, glo.query's sort key); 'S' turns the order round
+# 's' goes round these: (what the footer says, glo.store.query's sort key); 'S' turns the order round
 SORTS = (("newest", "-id"), ("recon", "recon"), ("epochs done", "-done"), ("time", "-time"), ("status", "status"),
          ("train", "train"), ("sweep", "sweep"), ("oldest", "id"))
 
@@ -73,7 +73,7 @@ class RunsScreen(Screen):
         self.marked: set[str] = set()
         self.views: dict[str, RunView] = {}
         self.sweeps: dict[str, Sweep] = {}  # by sweep id
-        self.filter = Query()  # the filter ('/'), glo.query's syntax
+        self.filter = Query()  # the filter ('/'), glo.store.query's syntax
         self.sort_at, self.sort_key = 0, SORTS[0][1]  # 's' cycles SORTS; 'S' turns the order round
         self.plain: dict[str, tuple[str, ...]] = {}  # each row's text as shown
         self.rows: dict[str, Row] = {}  # each run's cells after the mark (made by the worker)
@@ -220,7 +220,7 @@ class RunsScreen(Screen):
             self.close_filter()
 
     def apply_filter(self, text: str) -> bool:
-        """Filter by TEXT (glo.query's syntax); a filter that cannot be read is said, and not applied."""
+        """Filter by TEXT (glo.store.query's syntax); a filter that cannot be read is said, and not applied."""
         try:
             query = parse(text)
         except GloError as exc:

@@ -1,7 +1,7 @@
 """The main screen: settings and status on the left, live loss chart and reconstructions on the right.
 
-Training runs in one thread worker that iterates ``glo.train.train`` for a run or
-``glo.sweep.run_sweep`` for a sweep (``tui.jobs``); its events come back as messages
+Training runs in one thread worker that iterates ``glo.train.loop.train`` for a run or
+``glo.sweep.run.run_sweep`` for a sweep (``tui.jobs``); its events come back as messages
 (``tui.bridge.EventPump``, coalesced by time), never by blocking calls into the UI. A sweep shows
 each point's run as it trains (a parallel one every running point: ``tui.points``); when the sweep
 completes, the comparison of its runs opens.
@@ -23,10 +23,10 @@ from textual.widgets import Footer
 from textual.worker import Worker, get_current_worker
 
 from glo.config import RunConfig
-from glo.controls import Controls
 from glo.errors import GloError
 from glo.events import PointEvent, Started, SweepFinished, SweepPoint
-from glo.runs import Run
+from glo.store.runs import Run
+from glo.train.controls import Controls
 from tui import messages as m
 from tui.bridge import EventPump
 from tui.jobs import RunJob, SweepJob, error_line, sweep_line
@@ -57,7 +57,7 @@ class TrainScreen(Screen):
         self.controls: Controls | None = None
         self.worker: Worker | None = None
         self.last_status: str | None = None
-        self.sweep = None  # the glo.sweep.Sweep being trained, if any
+        self.sweep = None  # the glo.sweep.manifest.Sweep being trained, if any
         self.point = ""  # the label of its point training now
         self.active = False
         self.idle = threading.Event()  # set while no training thread runs (for a hang-up exit)
@@ -172,7 +172,7 @@ class TrainScreen(Screen):
     @work(thread=True, exclusive=True, group="sweep-create", exit_on_error=False)
     def _create_sweep(self, cfg: RunConfig, params: list) -> None:
         """Validate every point and write the sweep's manifest (no run folder yet), off the UI thread."""
-        from glo.sweep import SweepStore
+        from glo.sweep.manifest import SweepStore
 
         try:
             sweep = SweepStore(self.app.store).create(cfg, params)

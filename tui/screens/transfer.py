@@ -1,5 +1,5 @@
 """A run's transfer grid: each row a training image (left), then its content code drawn with every
-class code (``glo.figures.transfer_rows``, as ``glo transfer RUN``), in colour for colour data,
+class code (``glo.analysis.figures.transfer_rows``, as ``glo transfer RUN``), in colour for colour data,
 folded over several lines when there are many classes. If the content code holds the style, a row
 is one hand writing every digit.
 
@@ -20,8 +20,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from glo.errors import GloError
-from glo.runs import Run
-from glo.runview import run_label
+from glo.store.runs import Run
+from glo.store.runview import run_label
 from glo.view.images import fitted_rows
 from tui import messages as m
 
@@ -93,8 +93,10 @@ class TransferScreen(Screen):
     @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
     def compute(self, run: Run) -> None:
         try:
-            from glo.analysis import load_trained  # torch loads here, in the worker
-            from glo.figures import transfer_rows
+            from glo.analysis.analyze import (
+                load_trained,  # torch loads here, in the worker
+            )
+            from glo.analysis.figures import transfer_rows
 
             rows = transfer_rows(load_trained(run), ROWS).titled("a {label} -> {classes}")
         except Exception as exc:  # noqa: BLE001 - no model this glo can rebuild, data missing: say so

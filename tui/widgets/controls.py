@@ -16,7 +16,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
-from glo.config import COMBINES, DATASETS, LOSSES, RunConfig, check_int, check_number, parse_n_images
+from glo.config import (
+    COMBINES,
+    DATASETS,
+    LOSSES,
+    RunConfig,
+    check_int,
+    check_number,
+    parse_n_images,
+)
 from glo.errors import ConfigError
 from tui.messages import LiveChangeRequested, StartRequested, SweepRequested
 from tui.sweepspec import EXAMPLE, check_sweep, format_sweep, parse_sweep

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
-from glo.textimage import per_line
+from glo.imaging.textimage import per_line
 from glo.view.images import resize, wrapped_rows
 
 SIZES = (28, 21, 14, 10)  # pixel sizes tried, largest first (larger images: their own size first, up to 64)

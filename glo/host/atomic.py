@@ -1,0 +1,95 @@
+"""Atomic file writes: a temp file in the same folder, flushed, fsynced, then os.replace."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from glo.host import faults
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}.tmp"  # see is_temp_name
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, like open()
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        faults.point(f"write-{path.name}")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the temp files write_bytes makes (left behind only by a killed writer)."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """Read a file, refusing to follow a symlink (a run folder may come from someone else)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:  # os.read, not a file object: listings read tens of thousands of small files
+        chunks = [os.read(fd, 1 << 16)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def append_line(path: str | os.PathLike, line: str, fault: str = "metrics") -> None:
+    """Append one line and fsync, so a record is either whole on disk or (at worst) a torn last line.
+    FAULT names the crash tests' point halfway through the line (``glo.host.faults``)."""
+    data = (line.rstrip("\n") + "\n").encode()
+    # O_NOFOLLOW: a metrics file that is a symlink (a run folder from elsewhere) is refused
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    with os.fdopen(fd, "wb") as fh:
+        if faults.enabled:
+            fh.write(data[: len(data) // 2])
+            fh.flush()
+            faults.point(fault)
+            data = data[len(data) // 2 :]
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def parse_jsonl(text: str, name: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The records of a JSON-lines file as glo appends them (``append_line``), and a warning for each
+    line that is not one whole record (a killed writer tears only the last line; NAME names the
+    file). Where every line is a whole object, all are parsed at once: several times faster."""
+    lines = text.splitlines()
+    whole = [line for line in lines if line.strip()]
+    if all(line.lstrip().startswith("{") and line.rstrip().endswith("}") for line in whole):
+        try:
+            records = json.loads("[" + ",".join(whole) + "]")
+        except ValueError:
+            records = None
+        if records is not None and len(records) == len(whole) and all(isinstance(r, dict) for r in records):
+            return records, []
+    records, warnings = [], []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            warnings.append(f"{name} line {n} is damaged")
+            continue
+        if isinstance(rec, dict):
+            records.append(rec)
+    return records, warnings

@@ -1,0 +1,50 @@
+"""Checkpoints: everything needed to rebuild a run's model and resume its training.
+
+Saved with torch.save into bytes and written atomically; loaded with ``weights_only=True`` so a
+checkpoint file can never execute code. Only tensors, numbers, strings, lists and dicts go in.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glo.config import RunConfig
+from glo.errors import RunStoreError
+from glo.model.nets import GLO
+
+FORMAT = "glo-checkpoint-1"
+
+
+def to_bytes(state: dict[str, Any]) -> bytes:
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buf)
+    return buf.getvalue()
+
+
+def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint without running any code from it; refuse anything else clearly."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError as exc:
+        raise RunStoreError(f"no checkpoint at {path}") from exc
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunStoreError(f"{path} is not a valid glo checkpoint ({first[:160]})") from exc
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise RunStoreError(f"{path} is not a glo checkpoint (format {FORMAT} expected)")
+    return state
+
+
+def build_model(state: dict[str, Any]) -> tuple[GLO, RunConfig]:
+    """Rebuild the model a checkpoint was saved from, with its weights."""
+    cfg = RunConfig.from_dict(state["config"])
+    model = GLO(**state["model_args"])
+    model.load_state_dict(state["model"])
+    return model, cfg

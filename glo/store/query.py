@@ -1,0 +1,174 @@
+"""Finding runs: which runs a filter selects, in which order, for the CLI and the console alike.
+
+A filter is words separated by spaces; a run must match them all (``sigma=0.3 status=completed``):
+
+- ``KEY=VALUE``, or ``!=``, ``<``, ``<=``, ``>``, ``>=``. KEY is a setting (``sigma``, ``decay``,
+  ``loss``, ``epochs``, ... every field of ``RunConfig``) or a column: ``id``, ``name`` (the id
+  without its time), ``status``, ``sweep``, ``done`` (epochs done), ``recon``, ``train``, ``time``
+  (seconds), ``psnr``, ``recon_l1``, ``recon_l2``. Numbers compare as numbers (``sigma=0.3`` is
+  ``sigma=0.30``), other values as text, case aside; VALUE may list alternatives (``loss=l1,l2``)
+  and use ``*`` and ``?`` (``name=sigma0.*``); ``-`` is "not recorded" (``recon=-``).
+- a word without an operator: runs whose id contains it.
+
+A sort key is one of the same keys, ``-KEY`` for descending; runs without a value come last.
+``select`` applies a filter, keeps the N newest (by id: ids begin with the time they were made),
+then sorts. Works on any ``RunView`` (``glo.store.index.IndexedView`` included).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from glo.config import RunConfig
+from glo.errors import GloError
+from glo.store.runview import RunView
+
+STATUSES = ("completed", "running", "stopped", "interrupted", "failed", "damaged")
+COLUMNS: dict[str, Callable[[RunView], Any]] = {
+    "id": lambda v: v.run.id,
+    "name": lambda v: v.label,
+    "status": lambda v: v.status,
+    "sweep": lambda v: v.sweep_id,
+    "done": lambda v: v.epochs_done,
+    "recon": lambda v: v.last.get("recon_loss"),
+    "train": lambda v: v.last.get("train_loss"),
+    "time": lambda v: v.last.get("elapsed_s"),
+    "psnr": lambda v: v.last.get("psnr"),
+    "recon_l1": lambda v: v.last.get("recon_l1"),
+    "recon_l2": lambda v: v.last.get("recon_l2"),
+}
+ALIASES = {"recon_loss": "recon", "train_loss": "train", "elapsed_s": "time", "epochs_done": "done"}
+SETTING_KEYS = tuple(f.name for f in fields(RunConfig) if f.name not in COLUMNS)
+KEYS = (*COLUMNS, *SETTING_KEYS)
+OPERATORS = ("!=", "<=", ">=", "==", "=", "<", ">")
+TERM_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|==|=|<|>)(.*)$")
+
+
+class QueryError(GloError):
+    """A filter or sort key that cannot be understood; the message says what is allowed."""
+
+
+def getter(key: str) -> Callable[[RunView], Any]:
+    """How to get KEY (a column, an alias of one, or a setting) from a run."""
+    key = ALIASES.get(key.lower(), key.lower())
+    if key in COLUMNS:
+        return COLUMNS[key]
+    if key in SETTING_KEYS:
+        return lambda v: v.settings.get(key)
+    raise QueryError(f"unknown key {key!r}: use a column ({', '.join(COLUMNS)}) or a setting ({', '.join(SETTING_KEYS)})")
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str
+    op: str
+    values: tuple[str, ...]
+    get: Callable[[RunView], Any]
+
+    def matches(self, view: RunView) -> bool:
+        actual = self.get(view)
+        hit = any(_compare(actual, "=" if self.op == "!=" else self.op, want) for want in self.values)
+        return not hit if self.op == "!=" else hit
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _compare(actual: Any, op: str, want: str) -> bool:
+    if want == "-":
+        return actual is None if op in ("=", "==") else False
+    if actual is None:
+        return False
+    a, w = _number(actual), _number(want)
+    if isinstance(actual, bool):
+        a, w = float(actual), {"true": 1.0, "yes": 1.0, "false": 0.0, "no": 0.0}.get(want.lower(), w)
+    if a is not None and w is not None and not isinstance(actual, str):
+        pair: tuple[Any, Any] = (a, w)
+    else:
+        text, want = str(actual).lower(), want.lower()
+        if op in ("=", "=="):
+            return fnmatch.fnmatchcase(text, want) if any(c in want for c in "*?[") else text == want
+        pair = (text, want)
+    return {"=": pair[0] == pair[1], "==": pair[0] == pair[1], "<": pair[0] < pair[1], "<=": pair[0] <= pair[1],
+            ">": pair[0] > pair[1], ">=": pair[0] >= pair[1]}[op]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed filter: terms that must all match, and words the id must contain."""
+
+    terms: tuple[Term, ...] = ()
+    words: tuple[str, ...] = ()
+    text: str = ""
+
+    def matches(self, view: RunView) -> bool:
+        run_id = view.run.id.lower()
+        return all(w in run_id for w in self.words) and all(t.matches(view) for t in self.terms)
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.words)
+
+
+def parse(text: str | Sequence[str] | None) -> Query:
+    """A filter from its text (or several texts, all of which must match); raises QueryError."""
+    texts = [text] if isinstance(text, str) else list(text or [])
+    terms, words = [], []
+    for word in " ".join(texts).split():
+        m = TERM_RE.match(word)
+        if m is None:
+            if any(op in word for op in OPERATORS):
+                raise QueryError(f"cannot read {word!r}: write KEY=VALUE (or !=, <, <=, >, >=), e.g. sigma=0.3")
+            words.append(word.lower())
+            continue
+        key, op, value = m.groups()
+        if not value:
+            raise QueryError(f"{word!r} has no value: e.g. {key}{op}0.3 (- for 'not recorded')")
+        key = ALIASES.get(key.lower(), key.lower())
+        terms.append(Term(key, op, tuple(v for v in value.split(",") if v) or (value,), getter(key)))
+    return Query(tuple(terms), tuple(words), " ".join(texts).strip())
+
+
+def check_sort(key: str) -> str:
+    """KEY if it is a sort key (``recon``, ``-time``, ``sigma``...); raises QueryError."""
+    getter(key.lstrip("+-") or "?")
+    return key
+
+
+def _sort_value(value: Any) -> tuple:
+    n = _number(value) if not isinstance(value, str) else None
+    return (0, n, "") if n is not None else (1, 0.0, str(value).lower())
+
+
+def sort(views: Sequence[RunView], key: str | None) -> list[RunView]:
+    """VIEWS in the order of KEY (``-KEY``: descending), runs without a value last; ties (and no
+    KEY) by id, oldest first."""
+    descending, name = key.startswith("-") if key else False, (key or "id").lstrip("+-")
+    out = sorted(views, key=lambda v: v.run.id, reverse=descending and name == "id")
+    if name == "id":  # ids are never missing, never alike
+        return out
+    get = getter(name)
+    valued = [(v, get(v)) for v in out]
+    have = [(v, x) for v, x in valued if x is not None]
+    have.sort(key=lambda p: _sort_value(p[1]), reverse=descending)  # stable: ids stay in order among ties
+    return [v for v, _ in have] + [v for v, x in valued if x is None]
+
+
+def select(views: Sequence[RunView], query: Query | None = None, last: int | None = None,
+           order: str | None = None) -> list[RunView]:
+    """The runs QUERY matches; of those the LAST newest; sorted by ORDER (by id if None)."""
+    chosen = [v for v in views if query is None or query.matches(v)]
+    if last is not None:
+        chosen = sorted(chosen, key=lambda v: v.run.id)[-last:] if last > 0 else []
+    return sort(chosen, order)
