@@ -31,5 +31,6 @@ def test_cli_help_does_not_import_torch():
 
 
 def test_console_help_does_not_import_torch_or_textual():
-    loaded = _loaded_after("from glo.cli.tui_cmd import main\nmain(['--help'])")
+    loaded = _loaded_after("import contextlib, io\nfrom glo.cli.tui_cmd import main\n"
+                           "with contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])")
     assert not loaded & {"torch", "numpy", "textual", "tui"}, loaded & {"torch", "numpy", "textual", "tui"}
