@@ -127,6 +127,8 @@ def test_a_command_line_option_is_a_valid_config_or_one_line_exit_2(key, text, m
     (["sweep", "--headless", "--param", "seed", "--values", f"1,{2**64}"], "seed must be <= 9223372036854775807"),
     (["sweep", "--headless", "--param", "class_dim", "--values", "8,100000"], "class_dim must be <= 65536"),
     (["serve", "--seed", str(2**63)], "seed must be <="),
+    (["sample", "latest", "--seed", str(2**64)], "--seed must be <= 9223372036854775807"),
+    (["analyze", "latest", "--heldout", str(2**63)], "--heldout must be at most 2147483647"),
 ])
 def test_integers_beyond_what_torch_and_sqlite_hold_are_refused(argv, message, tmp_path, capsys):
     from glo.cli.app import main
