@@ -145,3 +145,19 @@ def test_one_command_line_parser():
 
     tui = Path(__file__).resolve().parent.parent / "tui"
     assert not [p.name for p in tui.rglob("*.py") if "argparse" in p.read_text()]
+
+
+def test_glo_serve_hands_each_tab_its_settings_as_a_config(tmp_path, monkeypatch):
+    """No argv round trip: glo serve's checked RunConfig reaches every tab's form as JSON."""
+    import shlex
+
+    import tui.app
+    from tui.serve import console_command
+
+    cfg = RunConfig(sigma=0.7, n_images="all", data_root="/a b/'c'", dataset="folder", epochs=3)
+    argv = shlex.split(console_command(tmp_path, cfg))
+    assert argv[1:3] == ["-m", "tui.app"] and argv[3] == str(tmp_path)
+    opened = {}
+    monkeypatch.setattr(tui.app, "run_console", lambda runs_dir, config: opened.update(runs=runs_dir, cfg=config) or 0)
+    assert tui.app.serve_tab(argv[3:]) == 0
+    assert opened == {"runs": str(tmp_path), "cfg": cfg}
