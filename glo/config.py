@@ -41,12 +41,14 @@ class Setting:
     minimum: float | None = None  # numbers: the least value allowed
     strict: bool = False  # the minimum itself is refused (learning rates: > 0)
     maximum: float | None = None  # numbers: the largest value allowed (whole numbers: INT_MAX at most)
-    choices: tuple[str, ...] = ()  # text: the values allowed
+    choices: tuple[str, ...] = ()  # text: the values allowed (the console's form: a Select of them)
     live: str | None = None  # can change while training: its mark on the loss chart (sigma: σ)
     sweep: bool = False  # a sweep may vary it (glo sweep --param, the console's sweep field)
-    form: tuple[int, str] | None = None  # the console's settings form: (position, label)
-    name: str = ""  # the field's name, and its kind: "int", "float", "bool", "str", "images" (a number
-    kind: str = "str"  # or 'all'); both set from the field (SETTINGS)
+    form: tuple[int, str] | None = None  # in the console's settings form: (position, label)
+    # set from the field itself (SETTINGS): its name, and its kind: int, float, bool, str, or images
+    # (a whole number or 'all'), which says how its text is read (parse_setting)
+    name: str = ""
+    kind: str = "str"
 
     @property
     def flag(self) -> str:
@@ -128,10 +130,8 @@ class RunConfig:
     def validate(self) -> "RunConfig":
         """Raise ConfigError naming the first bad setting; return self when all are valid: every
         described setting against its choices or bounds (``check``), then the data's settings together."""
-        for kind in ("choices", "float", "int"):
-            for s in SETTINGS.values():
-                if (kind == "choices") == bool(s.choices) and (kind == "choices" or s.kind == kind):
-                    check(s.name, getattr(self, s.name))
+        for key in CHECKED:
+            check(key, getattr(self, key))
         self._check_data()
         if self.name is not None:
             check_name(self.name)
@@ -206,6 +206,11 @@ SETTINGS: dict[str, Setting] = {
     f.name: replace(f.metadata["setting"], name=f.name, kind=_kind(f.type))
     for f in fields(RunConfig) if "setting" in f.metadata
 }
+# the settings validate() checks one by one, in the order it reports them: choices, numbers, whole numbers
+CHECKED: tuple[str, ...] = tuple(
+    [n for n, s in SETTINGS.items() if s.choices] + [n for n, s in SETTINGS.items() if s.kind == "float"]
+    + [n for n, s in SETTINGS.items() if s.kind == "int" and not s.choices]
+)
 # the settings a user sets on the command line (glo run, glo sweep, glo serve and glo-tui), in the
 # order --help lists them, with their help text
 OPTION_HELP: dict[str, str] = {name: s.help for name, s in SETTINGS.items() if s.help is not None}
