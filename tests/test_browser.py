@@ -189,9 +189,10 @@ def test_tiny_run_in_the_browser(browser, served):
     assert f"ssh -L {port}:127.0.0.1:{port} " in server.output()  # how to reach it from another machine
     page = open_console(browser, server)
     cmdline = Path(f"/proc/{server.consoles()[0]}/cmdline").read_bytes().split(b"\0")
-    assert [a.decode() for a in cmdline[3:5]] == ["--runs-dir", str(server.runs.resolve())]
-    given = [a.decode() for a in cmdline[5:-1]]
-    assert dict(zip(given[::2], given[1::2])) == dict(zip(TINY[::2], TINY[1::2]))  # the form's first settings
+    assert cmdline[3].decode() == str(server.runs.resolve())
+    form = json.loads(cmdline[4])  # the form's first settings: glo serve's RunConfig, no command line
+    assert {k: form[k] for k in ("epochs", "n_images", "batch_size", "device")} == {
+        "epochs": 1, "n_images": 20, "batch_size": 10, "device": "cpu"}
     page.keyboard.press("s")
     done = wait_until(lambda: summary(server.runs), 120, "the run's summary.json", server)
     assert done["status"] == "completed" and done["epochs_done"] == 1, done

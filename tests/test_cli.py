@@ -155,15 +155,28 @@ def test_unwritable_runs_folder_is_refused(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [(["--sigma", "-1"], "sigma must be >= 0"),
-                                          (["--sigma", "abc"], "invalid float value"),
-                                          (["--runs-dir", "/dev/null"], "is a file, not a folder")])
+                                          (["--sigma", "abc"], "'abc' is not a valid float"),
+                                          (["--runs-dir", "/dev/null"], "is a file, not a folder"),
+                                          (["--workers", "-1"], "--workers must be 0 (one per CPU) or more"),
+                                          (["--gpus-per-run", "1"], "only with --ray"),
+                                          (["--seed", str(2**64)], "seed must be <= 9223372036854775807")])
 def test_console_bad_input_is_one_line_exit_2(argv, message, capsys):
-    from tui.app import main as console_main
+    from glo.cli.tui_cmd import main as console_main
 
-    with pytest.raises(SystemExit) as exc:
-        console_main(argv)
+    code = console_main(argv)
     err = capsys.readouterr().err
-    assert exc.value.code == 2 and message in err and err.count("\n") == 1 and "usage" not in err
+    assert code == 2 and err.startswith("glo-tui: error: ") and message in err and err.count("\n") == 1
+    assert "usage" not in err.lower()
+
+
+@pytest.mark.parametrize("main_of", ["glo.cli.app", "glo.cli.tui_cmd"])
+def test_version(main_of, capsys):
+    import importlib
+
+    from glo import __version__
+
+    assert importlib.import_module(main_of).main(["--version"]) == 0
+    assert capsys.readouterr().out == f"glo {__version__}\n"
 
 
 @pytest.mark.parametrize("device", ["cuda", "mps"])

@@ -28,3 +28,9 @@ def test_core_imports_no_terminal_library():
 def test_cli_help_does_not_import_torch():
     loaded = _loaded_after("from glo.cli.app import main\nmain(['--help'])")
     assert "torch" not in loaded and "numpy" not in loaded
+
+
+def test_console_help_does_not_import_torch_or_textual():
+    loaded = _loaded_after("import contextlib, io\nfrom glo.cli.tui_cmd import main\n"
+                           "with contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])")
+    assert not loaded & {"torch", "numpy", "textual", "tui"}, loaded & {"torch", "numpy", "textual", "tui"}

@@ -1,17 +1,15 @@
-"""The glo console app: ``glo-tui``, ``python -m tui.app``, and ``glo run`` without --headless.
-
+"""The glo console app: ``glo-tui``, ``glo run`` without --headless, a sweep in the console, and each
+tab of ``glo serve`` (``python -m tui.app``). Their command lines are ``glo.cli``'s; here
 ``create_app`` is the one factory for all of them (and for the tests).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import signal
 import threading
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
@@ -19,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from glo.config import RunConfig
-from glo.store.runs import RUNS_DIR_HELP, RunStore
+from glo.store.runs import RunStore
 from tui.analyze import DEFAULT_ANALYZER, Analyzer
 from tui.screens.train import TrainScreen
 
@@ -51,9 +49,10 @@ class GloApp(App):
         self.base = config or RunConfig()
         self.load = load  # the data split of a config (None: glo.data.sets.load_config, in the worker)
         self.analyzer = analyzer  # computes a run's missing analysis for comparisons (None: never)
-        # a sweep's points trained at once (None: one per CPU, glo.sweep.driver), or the Ray cluster they
-        # train on (a glo.sweep.cluster.RaySettings, already connected: glo sweep --ray, glo-tui --ray)
-        self.sweep_workers = cluster if cluster is not None else workers
+        self.sweep_workers = workers  # a sweep's points trained at once (None: one per CPU, glo.sweep.driver)
+        # or the Ray cluster they train on (a glo.sweep.cluster.RaySettings, already connected: glo sweep
+        # --ray, glo-tui --ray), or None
+        self.cluster = cluster
         self.started_runs: list[str] = []  # run ids trained in this session (for resume hints on exit)
         self.started_sweeps: list[str] = []  # sweep ids likewise
 
@@ -210,74 +209,17 @@ def resume_hints(app: GloApp) -> list[str]:
     return hints
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """Bad input is one line on stderr and exit 2, as in ``glo`` (not argparse's usage block)."""
+def serve_tab(argv: list[str]) -> int:
+    """One browser tab's console (``python -m tui.app RUNS_DIR [CONFIG_JSON]``, as ``tui.serve`` starts
+    it for ``glo serve``): the runs folder, and the settings form's values as ``RunConfig.to_dict``
+    JSON (checked by glo serve before it served anything). Not a command line for people: glo-tui is."""
+    import json
 
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``glo-tui``: the run options (glo.config.OPTION_HELP, as glo run's) fill the settings form."""
-    from glo.config import OPTION_HELP, option_type
-    from glo.errors import ConfigError, GloError
-
-    parser = OneLineParser(prog="glo-tui", description="The glo console: train, watch and compare GLO "
-                                     "runs. The run options (as glo run's) set the settings form's initial values.")
-    parser.add_argument("--runs-dir", type=Path, default=None, help=RUNS_DIR_HELP)
-    parser.add_argument("--workers", type=int, default=0, help="a sweep's points trained at once, each in its "
-                        "own process (0: one per CPU, at most one per point; 1: one after another)")
-    for name, help in OPTION_HELP.items():
-        flag, kind = "--" + name.replace("_", "-"), option_type(name)
-        if kind is bool:
-            parser.add_argument(flag, action="store_true", default=None, help=help)
-        else:
-            parser.add_argument(flag, type=kind, help=help)
-    _cluster_flags(parser)
-    args = parser.parse_args(argv)
-    given = {name: getattr(args, name) for name in OPTION_HELP if getattr(args, name) is not None}
-    config = RunConfig(**given) if given else None
-    if config is not None:
-        try:
-            config.validate()
-        except ConfigError as exc:
-            parser.error(str(exc))  # one line, exit 2
-    if args.workers < 0:
-        parser.error(f"--workers must be 0 (one per CPU) or more; got {args.workers}")
-    try:
-        RunStore(args.runs_dir).check()
-        cluster = _cluster(args)
-    except GloError as exc:
-        parser.error(str(exc))
-    raise SystemExit(run_console(args.runs_dir, config=config, workers=args.workers or None, cluster=cluster))
-
-
-def _cluster_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ray", metavar="ADDRESS", default=os.environ.get("GLO_RAY_ADDRESS") or None,
-                        help="train a sweep's points on the Ray cluster at ADDRESS (host:port of its head; "
-                        "default: $GLO_RAY_ADDRESS); needs pip install \"glo[ray]\"")
-    parser.add_argument("--cpus-per-run", type=float, default=None, help="with --ray: CPUs each point asks "
-                        "of the cluster (default 1)")
-    parser.add_argument("--gpus-per-run", type=float, default=None, help="with --ray: GPUs each point asks "
-                        "of the cluster; a fraction packs several on one GPU (0.25: four)")
-
-
-def _cluster(args: argparse.Namespace) -> Any:
-    """The Ray cluster of --ray (connected: Ray missing, or the cluster unreachable, is a GloError
-    here, before the console opens), or None."""
-    from glo.errors import GloError
-
-    if not args.ray:
-        if args.cpus_per_run is not None or args.gpus_per_run is not None:
-            raise GloError("--cpus-per-run and --gpus-per-run: only with --ray ADDRESS (or $GLO_RAY_ADDRESS)")
-        return None
-    from glo.sweep.cluster import RaySettings, connect
-
-    settings = RaySettings(args.ray.strip(), 1.0 if args.cpus_per_run is None else args.cpus_per_run,
-                           0.0 if args.gpus_per_run is None else args.gpus_per_run).validate()
-    connect(settings)
-    return settings
+    config = RunConfig.from_dict(json.loads(argv[1])) if len(argv) > 1 else None
+    return run_console(argv[0], config=config)
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    raise SystemExit(serve_tab(sys.argv[1:]))

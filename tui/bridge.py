@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from glo import events as ev
+from glo.config import LIVE_PARAMS
 from tui import messages as m
 
 STEP_INTERVAL = 1.0
@@ -88,7 +89,7 @@ class EventPump:
 
     def convert(self, event: ev.Event) -> m.Message | None:
         if isinstance(event, ev.Started):
-            live = dict(event.live) or {"sigma": self.cfg.sigma, "decay": self.cfg.decay, "loss": self.cfg.loss}
+            live = dict(event.live) or {k: getattr(self.cfg, k) for k in LIVE_PARAMS}
             return m.RunStarted(event.run_id, event.epoch, event.epochs, event.steps_per_epoch, event.device,
                                 event.resumed, self.cfg.batch_size, _count(self.cfg.n_images), live,
                                 list(self.history))

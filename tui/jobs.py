@@ -38,14 +38,14 @@ class RunJob:
 class SweepJob:
     """A sweep (new or resumed): completed points are skipped, stopped ones resumed."""
 
-    def __init__(self, sweep: Any, workers: Any = None) -> None:  # glo.sweep.manifest.Sweep
-        """WORKERS: points trained at once (None: glo.sweep.driver.default_workers's rule), or a
-        glo.sweep.cluster.RaySettings: the points train on that Ray cluster (shown as a parallel sweep)."""
+    def __init__(self, sweep: Any, workers: int | None = None, cluster: Any = None) -> None:
+        """SWEEP: a glo.sweep.manifest.Sweep. WORKERS: points trained at once (None:
+        glo.sweep.driver.default_workers's rule). CLUSTER: a glo.sweep.cluster.RaySettings (connected)
+        the points train on instead (shown as a parallel sweep), or None."""
         from glo.sweep.driver import default_workers
 
-        self.sweep = sweep
-        self.cluster = workers if hasattr(workers, "cpus_per_run") else None
-        if self.cluster is not None:
+        self.sweep, self.cluster = sweep, cluster
+        if cluster is not None:
             self.workers = max(2, len(sweep.points))  # as many at once as the cluster has room for
         else:
             self.workers = workers or default_workers(len(sweep.points))

@@ -8,7 +8,7 @@ console); ``serve`` serves it to web browsers, one console process per tab (``gl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,10 @@ def open_console(runs_dir: str | os.PathLike | None, **kw: Any) -> int:
     return run_console(runs_dir, **kw)
 
 
-def serve(runs_dir: Path, args: Sequence[str], host: str, port: int, remote: bool,
+def serve(runs_dir: Path, config: Any, host: str, port: int, remote: bool,
           on_ready: Callable[[], None] | None = None) -> None:
-    """Serve the console on HOST:PORT until Ctrl-C; ARGS are glo-tui's options for every tab."""
+    """Serve the console on HOST:PORT until Ctrl-C; CONFIG (a glo.config.RunConfig, or None) fills every
+    tab's settings form."""
     from tui.serve import console_command, serve_console
 
-    serve_console(console_command(runs_dir, args), host, port, remote=remote, on_ready=on_ready)
+    serve_console(console_command(runs_dir, config), host, port, remote=remote, on_ready=on_ready)

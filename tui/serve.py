@@ -17,21 +17,25 @@ browser can't drive a console).
 from __future__ import annotations
 
 import asyncio
+import json
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from textual_serve.server import Server
 
+from glo.config import RunConfig
 from glo.host.listen import is_loopback
 
 
-def console_command(runs_dir: Path, args: Sequence[str] = ()) -> str:
-    """The shell command textual-serve starts for each tab: this Python's console on ``runs_dir``."""
-    return shlex.join([sys.executable, "-m", "tui.app", "--runs-dir", str(runs_dir), *args])
+def console_command(runs_dir: Path, config: RunConfig | None = None) -> str:
+    """The shell command textual-serve starts for each tab: this Python's console on ``runs_dir``, its
+    form filled with ``config`` (as JSON: ``tui.app.serve_tab``)."""
+    form = [json.dumps(config.to_dict())] if config is not None else []
+    return shlex.join([sys.executable, "-m", "tui.app", str(runs_dir), *form])
 
 
 class ConsoleServer(Server):

@@ -12,6 +12,7 @@ import typer
 from rich.text import Text
 
 from glo.cli.options import RUNS_DIR_HELP, make_console, open_store
+from glo.config import COUNT_MAX, INT_MAX
 from glo.errors import ConfigError
 
 RUN_HELP = "Run id (a unique prefix, its name or 'latest' works)."
@@ -34,6 +35,8 @@ def analyze(
 
     if heldout < 1:
         raise ConfigError(f"--heldout must be at least 1, got {heldout}")
+    if heldout > COUNT_MAX:
+        raise ConfigError(f"--heldout must be at most {COUNT_MAX}, got {heldout}")
     store = open_store(runs_dir)
     runs = [store.get(r) for r in run_ids]  # resolve every id before any work
     for run in runs:
@@ -105,6 +108,8 @@ def sample(
         raise ConfigError(f"--n must be 1-100, got {n}")
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
+    if seed > INT_MAX:  # as a run's seed: what torch and the runs folder's index hold
+        raise ConfigError(f"--seed must be <= {INT_MAX}, got {seed}")
     if png is not None:
         from glo.analysis.compare import check_export_path
 

@@ -14,6 +14,7 @@ import typer
 
 from glo.cli.options import (
     RUNS_DIR_HELP,
+    VERSION,
     config_from_options,
     make_console,
     open_store,
@@ -33,9 +34,9 @@ runs_app = typer.Typer(help="List, show and delete saved runs.", no_args_is_help
 app.add_typer(runs_app, name="runs")
 
 
-
-class UserError(Exception):
-    """Bad input or usage: one line on stderr, exit code 2."""
+@app.callback()
+def _glo(version: bool = VERSION) -> None:
+    """Train Generative Latent Optimization models, watch them learn, and compare runs."""
 
 
 out, store = make_console, open_store
@@ -62,7 +63,7 @@ def run(
             and getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"
         ]
         if ignored:
-            raise UserError(f"--resume continues a run with its saved settings; drop {', '.join(ignored)}")
+            raise GloError(f"--resume continues a run with its saved settings; drop {', '.join(ignored)}")
 
     cfg = config_from_options(options, name)
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -126,7 +127,7 @@ def runs_delete(
     runs = chosen_runs(s, run_ids, filters, "delete")  # resolve all before deleting any
     busy = [r.id for r in runs if r.status() == "running"]
     if busy:
-        raise UserError(f"run {busy[0]} is still running; stop it first (nothing deleted)")
+        raise GloError(f"run {busy[0]} is still running; stop it first (nothing deleted)")
     if not runs:
         out().print("no runs match: nothing deleted")
         return
@@ -144,7 +145,7 @@ def runs_delete(
             answer = ""
         if not answer:
             print(file=sys.stderr)
-            raise UserError("nothing deleted: no answer on stdin (add --yes to delete without asking)")
+            raise GloError("nothing deleted: no answer on stdin (add --yes to delete without asking)")
         if answer.strip().lower() not in ("y", "yes"):
             out().print("nothing deleted")
             return
@@ -180,7 +181,7 @@ def compare(
     )
 
     if metric not in METRICS:
-        raise UserError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+        raise GloError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     from glo.analysis.compare import check_export_path, export
 
     for path, example in ((csv, "compare.csv"), (png, "compare.png")):
@@ -191,7 +192,7 @@ def compare(
     s = store(runs_dir)
     runs = chosen_runs(s, run_ids, filters, "compare")
     if not runs:
-        raise UserError("no runs match: nothing to compare")
+        raise GloError("no runs match: nothing to compare")
     console = out()
     if analysis:
         analyze_missing(out(stderr=True), runs)
@@ -213,22 +214,23 @@ from glo.cli import serve_cmd  # noqa: E402
 serve_cmd.register(app)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: every user mistake is one line on stderr with exit code 2, never a traceback."""
+def main(argv: list[str] | None = None, command: typer.Typer = app, prog: str = "glo") -> int:
+    """Entry point (``glo``, and ``glo-tui`` with its own COMMAND and PROG): every user mistake is one
+    line on stderr with exit code 2, never a traceback."""
     try:
-        rv = app(args=argv, prog_name="glo", standalone_mode=False)
-    except (UserError, GloError) as exc:
-        print(f"glo: error: {exc}", file=sys.stderr)
+        rv = command(args=argv, prog_name=prog, standalone_mode=False)
+    except GloError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
         # typer/click usage errors (bad option, wrong type): they carry a message and an exit code
         if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
             ctx = getattr(exc, "ctx", None)
-            where = ctx.command_path if ctx is not None else "glo"
-            print(f"glo: error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
+            where = ctx.command_path if ctx is not None else prog
+            print(f"{prog}: error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
             return exc.exit_code
         if type(exc).__name__ == "Abort":
-            print("glo: aborted", file=sys.stderr)
+            print(f"{prog}: aborted", file=sys.stderr)
             return 130
         raise
     return rv if isinstance(rv, int) else 0

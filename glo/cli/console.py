@@ -1,7 +1,7 @@
 """The CLI's one way into the console: ``tui.launch``, imported only when a command opens it.
 
-``glo run`` without --headless and a sweep in the console open it in this terminal; ``glo serve``
-serves it to browsers. Nothing else in ``glo.cli`` imports ``tui`` (an import-linter contract in
+``glo-tui``, ``glo run`` without --headless and a sweep in the console open it in this terminal;
+``glo serve`` serves it to browsers. Nothing else in ``glo.cli`` imports ``tui`` (an import-linter contract in
 pyproject.toml says so), and ``tui`` never imports ``glo.cli``.
 """
 
@@ -33,6 +33,6 @@ def open_console(runs_dir, **kw) -> int:
     return _launch().open_console(runs_dir, **kw)
 
 
-def serve_console(runs_dir, args, host: str, port: int, remote: bool, on_ready=None) -> None:
-    """The console in web browsers, one console per tab, until Ctrl-C."""
-    _launch().serve(runs_dir, args, host, port, remote, on_ready)
+def serve_console(runs_dir, config, host: str, port: int, remote: bool, on_ready=None) -> None:
+    """The console in web browsers, one console per tab (its form filled with CONFIG), until Ctrl-C."""
+    _launch().serve(runs_dir, config, host, port, remote, on_ready)

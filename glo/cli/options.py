@@ -1,7 +1,10 @@
-"""The training options shared by ``glo run`` and ``glo sweep``, declared once.
+"""The options shared by ``glo run``, ``glo sweep``, ``glo serve`` and ``glo-tui``, declared once.
 
-``with_run_options`` appends them to a command's signature (typer reads signatures), and
-``config_from_options`` turns the values into a ``RunConfig``.
+The run options are read from ``RunConfig``'s fields (``glo.config.SETTINGS``: name, type, default,
+help); ``with_run_options`` appends them to a command's signature (typer reads signatures), and
+``config_from_options`` turns the values into a ``RunConfig``. The sweep options (``--workers``,
+``--ray``, ``--cpus-per-run``, ``--gpus-per-run``) are ``glo sweep``'s and ``glo-tui``'s, checked
+by ``cluster_from_options``; ``--version`` is every entry point's.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 from glo.config import OPTION_HELP, RunConfig, option_type
+from glo.errors import GloError
 from glo.store.runs import RUNS_DIR_HELP  # noqa: F401 - every command's --runs-dir (glo.runs loads nothing heavy)
 
 
@@ -42,6 +46,65 @@ def with_run_options(fn: Callable) -> Callable:
     return fn
 
 
+def config_from_options(values: dict[str, Any], name: str | None = None) -> RunConfig:
+    """A RunConfig from the shared options' values (not yet validated)."""
+    kw = {k: values[k] for k in RUN_OPTION_NAMES}
+    kw["data_root"] = str(kw["data_root"]) if kw["data_root"] else None
+    return RunConfig(**kw, name=name)
+
+
+def given(ctx: typer.Context, names: list[str]) -> list[str]:
+    """The options among NAMES given on the command line, as their flags (--n-images)."""
+    return ["--" + n.replace("_", "-") for n in names
+            if getattr(ctx.get_parameter_source(n), "name", "") == "COMMANDLINE"]
+
+
+# --- a sweep's workers, or the Ray cluster it trains on: glo sweep and glo-tui ---
+WORKERS = typer.Option(0, "--workers", help="Points trained at once, each in its own process with its share of "
+                       "the cores; 0: one per CPU this process may use (at most one per point, 8 in all), 1: "
+                       "one after another.")
+RAY = typer.Option(None, "--ray", envvar="GLO_RAY_ADDRESS", show_envvar=False, metavar="ADDRESS",
+                   help="Train the points on the Ray cluster at ADDRESS (host:port of its head, as `ray start "
+                   "--head` printed it; default: $GLO_RAY_ADDRESS). Needs pip install \"glo[ray]\".")
+CPUS_PER_RUN = typer.Option(1.0, "--cpus-per-run", help="With --ray: CPUs each point asks of the cluster (its "
+                            "torch threads: the whole CPUs).")
+GPUS_PER_RUN = typer.Option(0.0, "--gpus-per-run", help="With --ray: GPUs each point asks of the cluster; a "
+                            "fraction packs several on one GPU (0.25: four).")
+
+
+def cluster_from_options(ctx: typer.Context, workers: int, address: str | None, cpus: float, gpus: float):
+    """The Ray cluster to train on (``glo.sweep.cluster.RaySettings``, connected), or None without --ray;
+    a bad setting, Ray missing or the cluster unreachable: GloError (one line, exit 2)."""
+    if workers < 0:
+        raise GloError(f"--workers must be 0 (one per CPU) or more; got {workers}")
+    if not address:
+        flags = given(ctx, ["cpus_per_run", "gpus_per_run"])
+        if flags:
+            raise GloError(f"{', '.join(flags)}: only with --ray ADDRESS (or $GLO_RAY_ADDRESS)")
+        return None
+    from glo.sweep.cluster import RaySettings, connect
+
+    if workers:
+        raise GloError("--workers is for this machine; with --ray the cluster's size sets how many points "
+                       "train at once (see --cpus-per-run)")
+    settings = RaySettings(address.strip(), cpus, gpus).validate()
+    connect(settings)
+    return settings
+
+
+# --- --version ---
+def _print_version(value: bool) -> None:
+    if value:
+        from glo import __version__
+
+        print(f"glo {__version__}")
+        raise typer.Exit()
+
+
+VERSION = typer.Option(False, "--version", is_eager=True, expose_value=True, callback=_print_version,
+                       help="Print glo's version and exit.")
+
+
 def open_store(runs_dir: Optional[Path]):
     """The run store of ``--runs-dir`` (imported here, not at start-up: ``glo --help`` stays fast)."""
     from glo.store.runs import RunStore
@@ -55,10 +118,3 @@ def make_console(stderr: bool = False) -> "Console":
     from rich.console import Console
 
     return Console(highlight=False, stderr=stderr)
-
-
-def config_from_options(values: dict[str, Any], name: str | None = None) -> RunConfig:
-    """A RunConfig from the shared options' values (not yet validated)."""
-    kw = {k: values[k] for k in RUN_OPTION_NAMES}
-    kw["data_root"] = str(kw["data_root"]) if kw["data_root"] else None
-    return RunConfig(**kw, name=name)

@@ -14,7 +14,6 @@ from typing import Optional
 import typer
 
 from glo.cli.options import (
-    RUN_OPTION_NAMES,
     RUNS_DIR_HELP,
     config_from_options,
     with_run_options,
@@ -26,23 +25,8 @@ REMOTE_WARNING = ("anyone who can reach port {port} on this machine can use this
                   "delete saved runs (there is no password and no encryption)")
 
 
-def console_args(ctx: typer.Context, options: dict) -> list[str]:
-    """The run options given on the command line, for the console's form."""
-    args: list[str] = []
-    for name in RUN_OPTION_NAMES:
-        if getattr(ctx.get_parameter_source(name), "name", "") != "COMMANDLINE":
-            continue
-        flag, value = "--" + name.replace("_", "-"), options[name]
-        if isinstance(value, bool):
-            args += [flag] if value else []
-        else:
-            args += [flag, str(value)]
-    return args
-
-
 @with_run_options
 def serve(
-    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Address to listen on. Only loopback addresses unless "
                              "--allow-remote is given."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
@@ -66,7 +50,7 @@ def serve(
         raise GloError(f"--host {host} is not a loopback address: anyone who can reach it could start runs "
                        f"and delete saved runs; add --allow-remote to do it anyway, or forward the port "
                        f"over SSH (see glo serve --help)")
-    config_from_options(options).validate()  # the form's settings: refused here rather than in each tab
+    config = config_from_options(options).validate()  # the form's settings: refused here rather than in each tab
     runs = RunStore(runs_dir).check().root.resolve()
     check_port(host, port)
 
@@ -85,7 +69,7 @@ def serve(
             print(f"glo: warning: {REMOTE_WARNING.format(port=port)}", file=sys.stderr, flush=True)
         print("Ctrl-C stops the server (each tab's training run is saved as stopped first)", flush=True)
 
-    serve_console(runs, console_args(ctx, options), host, port, remote=not is_loopback(host), on_ready=ready)
+    serve_console(runs, config, host, port, remote=not is_loopback(host), on_ready=ready)
 
 
 def _user() -> str:

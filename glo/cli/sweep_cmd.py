@@ -11,9 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 from glo.cli.options import (
+    CPUS_PER_RUN,
+    GPUS_PER_RUN,
+    RAY,
     RUN_OPTION_NAMES,
     RUNS_DIR_HELP,
+    WORKERS,
+    cluster_from_options,
     config_from_options,
+    given,
     make_console,
     open_store,
     with_run_options,
@@ -21,11 +27,6 @@ from glo.cli.options import (
 from glo.errors import GloError
 
 sweeps_app = typer.Typer(help="List and show sweeps.", no_args_is_help=True)
-
-
-def _given(ctx: typer.Context, names: list[str]) -> list[str]:
-    return ["--" + n.replace("_", "-") for n in names
-            if getattr(ctx.get_parameter_source(n), "name", "") == "COMMANDLINE"]
 
 
 @with_run_options
@@ -40,17 +41,10 @@ def sweep(
     resume: Optional[str] = typer.Option(None, help="Resume a sweep (id, prefix, name or 'latest'): finished "
                                          "runs are skipped, stopped ones resumed."),
     log: bool = typer.Option(False, "--log", help="Log-scale loss curves in the final comparison."),
-    workers: int = typer.Option(0, "--workers", help="Points trained at once, each in its own process with "
-                                "its share of the cores; 0: one per CPU this process may use (at most one "
-                                "per point, 8 in all), 1: one after another."),
-    ray: Optional[str] = typer.Option(None, "--ray", envvar="GLO_RAY_ADDRESS", show_envvar=False,
-                                      metavar="ADDRESS", help="Train the points on the Ray cluster at ADDRESS "
-                                      "(host:port of its head, as `ray start --head` printed it; default: "
-                                      "$GLO_RAY_ADDRESS). Needs pip install \"glo[ray]\"."),
-    cpus_per_run: float = typer.Option(1.0, "--cpus-per-run", help="With --ray: CPUs each point asks of the "
-                                       "cluster (its torch threads: the whole CPUs)."),
-    gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", help="With --ray: GPUs each point asks of the "
-                                       "cluster; a fraction packs several on one GPU (0.25: four)."),
+    workers: int = WORKERS,
+    ray: Optional[str] = RAY,
+    cpus_per_run: float = CPUS_PER_RUN,
+    gpus_per_run: float = GPUS_PER_RUN,
     **options,
 ) -> None:
     """Train one run per value of a setting (or per point of a grid over two), then compare them.
@@ -60,13 +54,11 @@ def sweep(
     from glo.sweep.driver import default_workers
     from glo.sweep.manifest import SweepStore
 
-    if workers < 0:
-        raise GloError(f"--workers must be 0 (one per CPU) or more; got {workers}")
-    cluster = _cluster(ctx, ray, cpus_per_run, gpus_per_run, workers)  # connected before anything is written
+    cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run)  # connected before anything is written
     store = open_store(runs_dir)
     sweeps = SweepStore(store)
     if resume:
-        extra = _given(ctx, [*RUN_OPTION_NAMES, "param", "values", "name"])
+        extra = given(ctx, [*RUN_OPTION_NAMES, "param", "values", "name"])
         if extra:
             raise GloError(f"--resume continues a sweep with its saved settings; drop {', '.join(extra)}")
         the_sweep = sweeps.get(resume)
@@ -93,32 +85,14 @@ def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], 
     if not param or len(param) != len(values):
         raise GloError("give each --param its --values, e.g. --param sigma --values 0,0.3,2")
     params = [(setting_name(p), parse_values(p, v)) for p, v in zip(param, values)]
-    given = _given(ctx, RUN_OPTION_NAMES)
+    flags = given(ctx, RUN_OPTION_NAMES)
     for key, _ in params:
-        if "--" + key.replace("_", "-") in given:
+        if "--" + key.replace("_", "-") in flags:
             raise GloError(f"--{key.replace('_', '-')} is swept; drop the option")
     base = config_from_options(options)
     base.validate()
     resolve_device(base.device)
     return sweeps.create(base, params, name)
-
-
-def _cluster(ctx: typer.Context, address: str | None, cpus: float, gpus: float, workers: int):
-    """The Ray cluster to train on (``glo.sweep.cluster.RaySettings``, connected), or None without --ray;
-    a bad setting, Ray missing or the cluster unreachable: GloError (one line, exit 2)."""
-    if not address:
-        given = _given(ctx, ["cpus_per_run", "gpus_per_run"])
-        if given:
-            raise GloError(f"{', '.join(given)}: only with --ray ADDRESS (or $GLO_RAY_ADDRESS)")
-        return None
-    from glo.sweep.cluster import RaySettings, connect
-
-    if workers:
-        raise GloError("--workers is for this machine; with --ray the cluster's size sets how many points "
-                       "train at once (see --cpus-per-run)")
-    settings = RaySettings(address.strip(), cpus, gpus).validate()
-    connect(settings)
-    return settings
 
 
 def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, workers: int = 1,

@@ -17,17 +17,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from glo.config import RunConfig, parse_n_images
+from glo.config import SETTINGS, SWEEPABLE, RunConfig, parse_setting
 from glo.errors import ConfigError, RunStoreError
 from glo.host import atomic
 from glo.store.runs import ID_RE, SWEEPS_DIR, Run, RunStore, check_run_id
 
-# settings a sweep may vary, and how to read a value of each from the command line
-SWEEPABLE: dict[str, Any] = {  # the setting's type ("images": a number or all)
-    "sigma": float, "decay": float, "loss": str, "combine": str, "content_radius": float,
-    "lr_generator": float, "lr_latent": float, "seed": int, "epochs": int, "batch_size": int,
-    "n_images": "images", "class_dim": int, "content_dim": int, "dataset": str, "image_size": int,
-}
 MAX_POINTS = 200
 
 
@@ -37,28 +31,24 @@ def setting_name(param: str) -> str:
 
 
 def parse_values(param: str, text: str) -> list[Any]:
-    """'0,0.3,2' for a numeric setting, 'l1,l2' for a choice; refused clearly when malformed."""
+    """'0,0.3,2' for a numeric setting, 'l1,l2' for a choice; refused clearly when malformed. Which
+    settings may be swept and how their values read is their RunConfig field's (glo.config.SETTINGS);
+    their bounds are checked with the other settings (``plan``)."""
     param = setting_name(param)
     if param not in SWEEPABLE:
-        raise ConfigError(f"cannot sweep {param!r}; sweepable settings: {', '.join(SWEEPABLE)}")
-    kind, values = SWEEPABLE[param], []
+        raise ConfigError(f"cannot sweep {param!r}; sweepable settings: {', '.join(SWEEPABLE)}", key=param)
+    values = []
     for item in (v.strip() for v in str(text).split(",")):
         if not item:
-            raise ConfigError(f"--values for {param} has an empty item: {text!r}")
+            raise ConfigError(f"--values for {param} has an empty item: {text!r}", key=param)
         try:
-            values.append(_parse(kind, item))
-        except ValueError:
-            what = {int: "whole numbers", "images": "whole numbers or all"}.get(kind, "numbers")
-            raise ConfigError(f"{param} values must be {what}; got {item!r}") from None
+            values.append(parse_setting(param, item))
+        except ConfigError:
+            what = {"int": "whole numbers", "images": "whole numbers or all"}.get(SETTINGS[param].kind, "numbers")
+            raise ConfigError(f"{param} values must be {what}; got {item!r}", key=param) from None
     if len(set(values)) != len(values):
-        raise ConfigError(f"--values for {param} repeats a value: {text!r}")
+        raise ConfigError(f"--values for {param} repeats a value: {text!r}", key=param)
     return values
-
-
-def _parse(kind: Any, item: str) -> Any:
-    if kind == "images":  # --n-images: a number of images, or every image of the data set
-        return parse_n_images(item)
-    return int(item, 10) if kind is int else kind(item)
 
 
 def point_label(values: dict[str, Any]) -> str:

@@ -5,20 +5,15 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from glo.config import LOSSES, check_choice, check_number
+from glo.config import LIVE_PARAMS, check_live
 
-LIVE_PARAMS = ("sigma", "decay", "loss")
+__all__ = ["LIVE_PARAMS", "Controls", "validate_live"]
 
 
 def validate_live(param: str, value: Any) -> Any:
-    """Check one live change; return the value to apply. Raises ConfigError."""
-    if param in ("sigma", "decay"):
-        check_number(param, value, minimum=0.0)
-        return float(value)
-    if param == "loss":
-        check_choice("loss", value, LOSSES)
-        return value
-    raise ValueError(f"{param!r} cannot be changed while training; only {', '.join(LIVE_PARAMS)}")
+    """Check one live change; return the value to apply. Raises ConfigError (which settings can
+    change while training, and their bounds, are their RunConfig fields': glo.config.check_live)."""
+    return check_live(param, value)
 
 
 class Controls:

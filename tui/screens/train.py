@@ -192,7 +192,7 @@ class TrainScreen(Screen):
 
     def start_sweep(self, sweep) -> bool:
         """Train a sweep's runs one after another (a resumed sweep skips its completed runs)."""
-        job = SweepJob(sweep, getattr(self.app, "sweep_workers", None))
+        job = SweepJob(sweep, getattr(self.app, "sweep_workers", None), getattr(self.app, "cluster", None))
         if self.running:
             self.notify("a run is already training; stop it first", severity="warning")
             return False

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
+from glo.config import SETTINGS
 from glo.view.plots import add_curves
 
 MAX_POINTS = 300
 REPLOT_S = 3.0  # the live chart redraws at most this often (each redraw costs the training thread time)
-CHANGE_SYMBOL = {"sigma": "σ", "decay": "λ", "loss": "loss "}
+CHANGE_SYMBOL = {name: s.live for name, s in SETTINGS.items() if s.live}  # a live change's mark: σ→0.5
 
 
 class Downsampler:

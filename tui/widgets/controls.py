@@ -16,53 +16,20 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
-from glo.config import (
-    COMBINES,
-    DATASETS,
-    LOSSES,
-    RunConfig,
-    check_int,
-    check_number,
-    parse_n_images,
-)
+from glo.config import FORM, LIVE_PARAMS, SETTINGS, RunConfig, parse_setting
 from glo.errors import ConfigError
 from tui.messages import LiveChangeRequested, StartRequested, SweepRequested
 from tui.sweepspec import EXAMPLE, check_sweep, format_sweep, parse_sweep
 
-# key, label, kind ("float", "int" or a tuple of choices)
-FIELDS: tuple[tuple[str, str, object], ...] = (
-    ("dataset", "data set", DATASETS),
-    ("sigma", "sigma", "float"),
-    ("decay", "decay", "float"),
-    ("loss", "loss", LOSSES),
-    ("combine", "combine", COMBINES),
-    ("epochs", "epochs", "int"),
-    ("batch_size", "batch size", "int"),
-    ("n_images", "images", "int"),
-    ("seed", "seed", "int"),
-)
-LIVE = ("sigma", "decay", "loss")
-KINDS = {key: kind for key, _, kind in FIELDS}
+# the form's settings, labels and order, and which of them change live: their RunConfig fields' (glo.config)
+FIELDS: tuple[tuple[str, str], ...] = FORM
+LIVE = LIVE_PARAMS
+KEYS = dict(FIELDS)  # every field's key (and label)
 
 
 def parse(key: str, text: str):
-    """The typed value of one field; a ConfigError worded by glo.config's checks when it is not one."""
-    kind = KINDS[key]
-    text = text.strip()
-    if kind == "float":
-        try:
-            value = float(text)
-        except ValueError:
-            check_number(key, text, minimum=0.0)  # raises "<key> must be a finite number; got '...'"
-            raise
-        return value
-    if kind == "int":
-        try:
-            return parse_n_images(text) if key == "n_images" else int(text)  # n_images: or 'all'
-        except ValueError:
-            check_int(key, text, minimum=0)  # raises "<key> must be a whole number; got '...'"
-            raise
-    return text
+    """The typed value of one field; a ConfigError naming KEY, worded by glo.config, when it is not one."""
+    return parse_setting(key, text)
 
 
 class SweepInput(Input):
@@ -89,12 +56,12 @@ class ControlsPanel(Vertical):
         self.locked: set[str] = set()  # settings a sweep varies: never changed live while it trains
 
     def compose(self) -> ComposeResult:
-        for key, label, kind in FIELDS:
+        for key, label in FIELDS:
             with Horizontal(classes="field"):
                 yield Label(label, classes="field-label")
-                value = getattr(self.base, key)
-                if isinstance(kind, tuple):
-                    yield Select([(c, c) for c in kind], value=value, allow_blank=False, compact=True,
+                value, choices = getattr(self.base, key), SETTINGS[key].choices
+                if choices:  # a Select of the choices; an Input otherwise
+                    yield Select([(c, c) for c in choices], value=value, allow_blank=False, compact=True,
                                  id=f"f-{key}")
                 else:
                     yield Input(str(value), compact=True, id=f"f-{key}", select_on_focus=False,
@@ -121,7 +88,7 @@ class ControlsPanel(Vertical):
 
     def values(self) -> tuple[dict, dict[str, str]]:
         values, errors = {}, {}
-        for key, _, _ in FIELDS:
+        for key, _ in FIELDS:
             try:
                 values[key] = parse(key, self.raw(key))
             except (ConfigError, ValueError) as exc:
@@ -146,8 +113,7 @@ class ControlsPanel(Vertical):
             try:
                 cfg = replace(self.base, **values).validate()
             except ConfigError as exc:
-                key = str(exc).split()[0]
-                errors[key if key in KINDS else "dataset"] = str(exc)
+                errors[exc.key if exc.key in KEYS else "dataset"] = str(exc)
             else:
                 try:
                     params = self.sweep()
@@ -155,7 +121,7 @@ class ControlsPanel(Vertical):
                 except ConfigError as exc:
                     errors["sweep"] = str(exc)
         self.errors = errors
-        for key in (*KINDS, "sweep"):
+        for key in (*KEYS, "sweep"):
             self.widget(key).set_class(key in errors, "-invalid")
         message = self.query_one("#form-message", Static)
         if errors:
@@ -241,7 +207,7 @@ class ControlsPanel(Vertical):
     def set_running(self, running: bool, paused: bool = False) -> None:
         self.running = running
         focused = self.screen.focused
-        for key in (*KINDS, "sweep"):
+        for key in (*KEYS, "sweep"):
             self.widget(key).disabled = running and (key not in LIVE or key in self.locked)
         if focused is not None and focused.disabled:
             self.screen.set_focus(None)  # letter keys (p, x, l, a) work at once
@@ -253,7 +219,7 @@ class ControlsPanel(Vertical):
     def set_values(self, cfg: RunConfig) -> None:
         """Show a run's settings (e.g. one being resumed); its name and sweep are not carried over."""
         self.base = replace(cfg, name=None, sweep=None)
-        self._show({key: getattr(cfg, key) for key, _, _ in FIELDS})
+        self._show({key: getattr(cfg, key) for key, _ in FIELDS})
 
     def set_sweep(self, params: list[tuple[str, list]]) -> None:
         """Show a sweep's swept settings in the sweep field."""
