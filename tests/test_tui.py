@@ -13,7 +13,7 @@ from glo.store.runs import RunStore
 from glo.view.images import resize
 from tui.app import create_app
 from tui.bridge import EventPump
-from tui.messages import RunFinished, StepsDone
+from tui.messages import CoreEvents, NewestImages
 from tui.widgets.chart import MAX_POINTS, Downsampler
 from tui.widgets.recon import layout
 
@@ -38,18 +38,18 @@ def test_pump_coalesces_steps_by_time_and_keeps_order():
         pump.feed(Step(i, 1, i, 0.5, 100.0))
     from glo.events import Finished
 
-    pump.feed(Finished("completed", {}))
-    steps = [m for m in posted if isinstance(m, StepsDone)]
-    assert 1 <= len(steps) <= 3  # about one per STEP_INTERVAL (1 s)
-    assert sum(len(m.losses) for m in steps) == 100  # no loss dropped
-    assert isinstance(posted[-1], RunFinished) and isinstance(posted[-2], StepsDone)
+    end = Finished("completed", {})
+    pump.feed(end)
+    steps = [m for m in posted if all(isinstance(e, Step) for e in m.events)]
+    assert 1 <= len(steps) <= 3  # about one per glo.events.STEPS_S (1 s)
+    assert sum(len(m.events) for m in steps) == 100  # no step dropped
+    assert posted[-1].events == (end,) and posted[-2] is steps[-1]
 
 
 def test_pump_coalesces_images_but_always_shows_the_last():
     import numpy as np
 
     from glo.events import Epoch, Finished, Images
-    from tui.messages import ImagesReady
 
     now = [0.0]
     posted = []
@@ -60,10 +60,10 @@ def test_pump_coalesces_images_but_always_shows_the_last():
         pump.feed(Epoch(epoch, {"epoch": epoch, "recon_loss": 0.1}))
         pump.feed(Images(epoch, img, img))
     pump.feed(Finished("completed", {}))
-    shown = [m.epoch for m in posted if isinstance(m, ImagesReady)]
+    shown = [m.images.epoch for m in posted if isinstance(m, NewestImages)]
     assert shown[0] == 1 and shown[-1] == 10  # the first at once, the newest at the end
-    assert len(shown) <= 3  # at most about one per IMAGES_INTERVAL in between
-    assert isinstance(posted[-1], RunFinished)
+    assert len(shown) <= 3  # at most about one per glo.events.IMAGES_S in between
+    assert isinstance(posted[-1], CoreEvents) and isinstance(posted[-1].events[0], Finished)
 
 
 def test_recon_layout_fits_and_resizes():
@@ -79,7 +79,7 @@ def test_recon_layout_fits_and_resizes():
 
 @sync
 async def test_run_feeds_chart_images_and_status(tmp_path, split, monkeypatch):
-    monkeypatch.setattr("tui.bridge.IMAGES_INTERVAL", 0.0)  # tiny epochs: show every one
+    monkeypatch.setattr("glo.events.IMAGES_S", 0.0)  # tiny epochs: show every one
     app = create_app(tmp_path, config=small(), load=lambda cfg: split)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
