@@ -1,11 +1,34 @@
-"""Events yielded by the training loop: small frozen dataclasses, safe to pass between threads."""
+"""Every event, and how often they travel.
+
+The events: what the training loop, a sweep and its driver yield; small frozen dataclasses, safe to
+pass between threads and processes. Every front end gets them as they are (the CLI's progress, the
+console's messages).
+
+How often: the one coalescing policy (``Pace``: the newest wins, at most once per interval) and
+every rate it runs at, below. Each update of a screen costs the training thread time (it shares the
+GIL and, on a laptop, two cores): the console's rates were measured so that training in it keeps
+the headless speed.
+"""
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+# --- how often events travel (seconds); a pause, a change, an epoch and the end always go at once ---
+STEPS_S = 1.0  # the console: the steps since the last batch (losses, status line), once a second
+IMAGES_S = 3.0  # the console: a run's reconstructions while it trains (its first and its last at once)
+CHART_S = 3.0  # the console: the live loss chart redraws at most this often (a run's first losses at once)
+POINTS_S = 0.5  # the console: a parallel sweep's lines of points (at once when a point starts, pauses or ends)
+BAR_S = 0.1  # the CLI: a run's progress bar takes its steps this often (rich redraws it as often)
+WORKER_STEPS_S = 0.25  # a sweep's point (worker process or Ray task) sends its newest Step this often
+CONTROLS_S = 0.2  # a sweep's pause, stop and live changes reach its points within about this:
+# the driver waits at most this long for their events between passing them on, a Ray point reads them this often
 
 
 @dataclass(frozen=True)
@@ -116,6 +139,19 @@ class SweepFinished:
 
 
 @dataclass(frozen=True)
+class Placed:
+    """A sweep point's run was placed on NODE (a Ray node: its address and id); comes in a PointEvent."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class Died:
+    """A sweep back end's word to its driver that a point's worker (or node) died mid-point; the driver
+    goes on from its checkpoint (a ``SweepPoint`` 'retry'). Never leaves the driver."""
+
+
+@dataclass(frozen=True)
 class PointEvent:
     """An event of sweep point ``index``'s run (``run_id``), when a sweep trains several points at
     once (``glo sweep --workers N``): their events interleave, each wrapped so."""
@@ -125,4 +161,35 @@ class PointEvent:
     event: Any = field(hash=False)
 
 
-Event = Started | Step | Changed | Paused | Resumed | Epoch | Images | Checkpoint | Finished | SweepPoint | SweepFinished | PointEvent
+Event = (Started | Step | Changed | Paused | Resumed | Epoch | Images | Checkpoint | Finished | SweepPoint
+         | SweepFinished | Placed | PointEvent)
+
+
+class Pace:
+    """The one coalescing policy: something shown (or sent) at most once per EVERY seconds, the newest
+    of what came meanwhile; never shown yet, it is due at once."""
+
+    def __init__(self, every: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every, self.clock = every, clock
+        self.last = -math.inf
+
+    def due(self) -> bool:
+        """EVERY seconds have passed since it was last shown."""
+        return self.clock() - self.last >= self.every
+
+    def mark(self) -> float:
+        """It is shown now (the interval starts over); returns the time."""
+        self.last = self.clock()
+        return self.last
+
+    def ready(self) -> bool:
+        """Due, and if so marked shown: for a stream thinned to one item per interval."""
+        if not self.due():
+            return False
+        self.mark()
+        return True
+
+    def restart(self) -> None:
+        """The next one is due at once (e.g. a new run's first images)."""
+        self.last = -math.inf
+

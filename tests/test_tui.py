@@ -13,7 +13,7 @@ from glo.store.runs import RunStore
 from glo.view.images import resize
 from tui.app import create_app
 from tui.bridge import EventPump
-from tui.messages import RunFinished, StepsDone
+from tui.messages import CoreEvents, NewestImages
 from tui.widgets.chart import MAX_POINTS, Downsampler
 from tui.widgets.recon import layout
 
@@ -38,18 +38,18 @@ def test_pump_coalesces_steps_by_time_and_keeps_order():
         pump.feed(Step(i, 1, i, 0.5, 100.0))
     from glo.events import Finished
 
-    pump.feed(Finished("completed", {}))
-    steps = [m for m in posted if isinstance(m, StepsDone)]
-    assert 1 <= len(steps) <= 3  # about one per STEP_INTERVAL (1 s)
-    assert sum(len(m.losses) for m in steps) == 100  # no loss dropped
-    assert isinstance(posted[-1], RunFinished) and isinstance(posted[-2], StepsDone)
+    end = Finished("completed", {})
+    pump.feed(end)
+    steps = [m for m in posted if all(isinstance(e, Step) for e in m.events)]
+    assert 1 <= len(steps) <= 3  # about one per glo.events.STEPS_S (1 s)
+    assert sum(len(m.events) for m in steps) == 100  # no step dropped
+    assert posted[-1].events == (end,) and posted[-2] is steps[-1]
 
 
 def test_pump_coalesces_images_but_always_shows_the_last():
     import numpy as np
 
     from glo.events import Epoch, Finished, Images
-    from tui.messages import ImagesReady
 
     now = [0.0]
     posted = []
@@ -60,10 +60,10 @@ def test_pump_coalesces_images_but_always_shows_the_last():
         pump.feed(Epoch(epoch, {"epoch": epoch, "recon_loss": 0.1}))
         pump.feed(Images(epoch, img, img))
     pump.feed(Finished("completed", {}))
-    shown = [m.epoch for m in posted if isinstance(m, ImagesReady)]
+    shown = [m.images.epoch for m in posted if isinstance(m, NewestImages)]
     assert shown[0] == 1 and shown[-1] == 10  # the first at once, the newest at the end
-    assert len(shown) <= 3  # at most about one per IMAGES_INTERVAL in between
-    assert isinstance(posted[-1], RunFinished)
+    assert len(shown) <= 3  # at most about one per glo.events.IMAGES_S in between
+    assert isinstance(posted[-1], CoreEvents) and isinstance(posted[-1].events[0], Finished)
 
 
 def test_recon_layout_fits_and_resizes():
@@ -79,7 +79,7 @@ def test_recon_layout_fits_and_resizes():
 
 @sync
 async def test_run_feeds_chart_images_and_status(tmp_path, split, monkeypatch):
-    monkeypatch.setattr("tui.bridge.IMAGES_INTERVAL", 0.0)  # tiny epochs: show every one
+    monkeypatch.setattr("glo.events.IMAGES_S", 0.0)  # tiny epochs: show every one
     app = create_app(tmp_path, config=small(), load=lambda cfg: split)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
@@ -243,3 +243,141 @@ async def test_help_screen_and_command_palette_entries(tmp_path):
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Start run", "Start sweep", "Pause / resume run", "Stop run", "Saved runs",
                 "Toggle log scale"} <= titles
+
+
+# --- one event path: the core's events reach the console as they are ---
+
+def _fields(cls: type) -> set[str]:
+    """A dataclass's fields, or the instance attributes a class annotates itself."""
+    import dataclasses
+    import inspect
+
+    if dataclasses.is_dataclass(cls):
+        return {f.name for f in dataclasses.fields(cls)}
+    return {name for name, kind in inspect.get_annotations(cls).items() if "ClassVar" not in str(kind)}
+
+
+def _tui_classes() -> list[type]:
+    """Every class defined in a module of tui/."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import tui
+
+    classes = []
+    for info in pkgutil.walk_packages(tui.__path__, "tui."):
+        module = importlib.import_module(info.name)
+        classes += [c for _, c in inspect.getmembers(module, inspect.isclass) if c.__module__ == info.name]
+    return classes
+
+
+def mirrors(cls: type, event: type) -> bool:
+    """CLS repeats EVENT's fields: a message carrying at least two of them and half of them, or any
+    class with exactly its fields."""
+    from textual.message import Message
+
+    mine, theirs = _fields(cls), _fields(event)
+    shared = mine & theirs
+    if theirs and mine == theirs:
+        return True
+    return issubclass(cls, Message) and len(shared) >= 2 and 2 * len(shared) >= len(theirs)
+
+
+def test_no_console_class_mirrors_a_core_event():
+    import dataclasses
+    import inspect
+
+    from glo import events as ev
+
+    core = [c for _, c in inspect.getmembers(ev, inspect.isclass)
+            if c.__module__ == ev.__name__ and dataclasses.is_dataclass(c)]
+    assert {"Started", "Step", "Epoch", "Finished", "SweepPoint", "SweepFinished", "Placed"} <= {c.__name__ for c in core}
+    found = [(cls.__qualname__, event.__name__) for cls in _tui_classes() for event in core if mirrors(cls, event)]
+    assert found == []
+
+
+def test_the_mirror_check_would_catch_a_mirrored_message():
+    from dataclasses import dataclass
+
+    from textual.message import Message
+
+    from glo import events as ev
+
+    @dataclass
+    class StepsDone(Message):  # what tui/messages.py held before: Step's fields, field by field
+        losses: tuple
+        step: int
+        epoch: int
+        batch: int
+        images_per_s: float
+
+    @dataclass
+    class RunFinished(Message):
+        status: str
+        error: str | None = None
+        summary: dict | None = None
+
+    assert mirrors(StepsDone, ev.Step) and mirrors(RunFinished, ev.Finished)
+    assert not mirrors(StepsDone, ev.Finished)
+
+
+def test_the_pump_posts_the_core_s_own_events():
+    import numpy as np
+
+    from glo import events as ev
+
+    now = [0.0]
+    posted = []
+    cfg = RunConfig()
+    pump = EventPump(posted.append, cfg, clock=lambda: now[0])
+    img = np.zeros((2, 28, 28), dtype=np.uint8)
+    fed = [ev.Started("r", "/r", 0, 2, 3, "cpu"), ev.Images(0, img, img), *(ev.Step(i, 1, i, 0.5, 9.0) for i in (1, 2, 3)),
+           ev.Epoch(1, {"epoch": 1}), ev.Checkpoint(1, 3, "/r/checkpoint.pt"), ev.Paused(3, 2), ev.Resumed(3, 2),
+           ev.Changed(4, 2, "sigma", 0.1, 0.2), ev.Step(4, 2, 1, 0.4, 9.0), ev.Finished("completed", {})]
+    for event in fed:
+        now[0] += 0.01
+        pump.feed(event)
+    got = [e for msg in posted if isinstance(msg, CoreEvents) for e in msg.events]
+    got += [msg.images for msg in posted if isinstance(msg, NewestImages)]
+    assert sorted(map(id, got)) == sorted(map(id, fed))  # each one, the very object, nothing made up
+    assert all(msg.cfg is cfg for msg in posted if isinstance(msg, CoreEvents))
+    batches = [msg.events for msg in posted if isinstance(msg, CoreEvents)]
+    assert [[type(e).__name__ for e in b] for b in batches] == [
+        ["Started"], ["Step"] * 3, ["Epoch"], ["Checkpoint"], ["Paused"], ["Resumed"], ["Changed"], ["Step"],
+        ["Finished"]]  # the Checkpoint (nothing to show) waits for the next batch
+
+
+def test_newest_images_and_points_rows_replace_older_queued_ones():
+    from glo import events as ev
+    from tui.messages import PointsUpdate
+
+    images = NewestImages(None)
+    assert images.can_replace(NewestImages(None)) and not images.can_replace(CoreEvents((ev.Paused(1, 1),)))
+    rows = PointsUpdate([("a",)], [])
+    assert rows.can_replace(PointsUpdate([("b",)], [])) and not CoreEvents(()).can_replace(CoreEvents(()))
+    with_images = PointsUpdate([("a",)], [], ("a", None, None))
+    assert not with_images.can_replace(PointsUpdate([("b",)], []))  # its images would be lost
+    assert with_images.can_replace(PointsUpdate([("b",)], [], ("b", None, None)))
+
+
+@sync
+async def test_the_train_screen_receives_core_event_classes(tmp_path, split, monkeypatch):
+    from glo import events as ev
+    from tui.screens.train import TrainScreen
+
+    seen: list[type] = []
+    handle = TrainScreen.on_core_events
+
+    def spy(self, msg):
+        seen.extend(type(e) for e in msg.events)
+        handle(self, msg)
+
+    monkeypatch.setattr(TrainScreen, "on_core_events", spy)
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = train_screen(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen.last_status is not None, what="run end")
+    assert {ev.Started, ev.Step, ev.Epoch, ev.Finished} <= set(seen)
+    assert all(cls.__module__ == "glo.events" for cls in seen)

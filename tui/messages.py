@@ -1,4 +1,10 @@
-"""Messages from the training worker thread to the console (dataclasses; safe to post across threads)."""
+"""Messages to the console's screens (dataclasses; safe to post across threads).
+
+The core's events come as they are: ``CoreEvents`` carries a batch of them (``glo.events``, coalesced
+by ``tui.bridge``) and ``NewestImages`` a run's newest ``glo.events.Images``. No class here mirrors a
+core event; the others are the console's own (requests from the form, analyses, a parallel sweep's
+lines of points).
+"""
 
 from __future__ import annotations
 
@@ -10,69 +16,25 @@ from textual.message import Message
 
 
 @dataclass
-class RunStarted(Message):
-    """Training began (or resumed) in ``run_id``; ``history`` holds epoch records already on disk."""
+class CoreEvents(Message):
+    """The core's events (``glo.events``), in the order they came: the steps since the last batch, or
+    an event that goes at once. ``cfg``: the settings of the run they belong to (its batch size and
+    images, its live settings until its ``Started`` says them); ``history``: a resumed run's epochs
+    already on disk."""
 
-    run_id: str | None
-    epoch: int
-    epochs: int
-    steps_per_epoch: int
-    device: str
-    resumed: bool
-    batch_size: int
-    n_images: int
-    live: dict[str, Any] = field(default_factory=dict)
+    events: tuple[Any, ...]
+    cfg: Any = None  # glo.config.RunConfig
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
-class StepsDone(Message):
-    """Steps finished since the last message: ``losses`` are (step, loss) pairs, coalesced by time."""
+class NewestImages(Message):
+    """A run's newest ``glo.events.Images``; a newer one queued right behind it wins."""
 
-    losses: tuple[tuple[int, float], ...]
-    step: int
-    epoch: int
-    batch: int
-    images_per_s: float
+    images: Any  # glo.events.Images
 
-
-@dataclass
-class EpochDone(Message):
-    epoch: int
-    record: dict[str, Any]
-
-
-@dataclass
-class ImagesReady(Message):
-    epoch: int
-    originals: np.ndarray
-    reconstructions: np.ndarray
-
-
-@dataclass
-class LiveChanged(Message):
-    """A live change took effect before ``step``."""
-
-    step: int
-    epoch: int
-    param: str
-    old: Any
-    new: Any
-
-
-@dataclass
-class PauseChanged(Message):
-    paused: bool
-    step: int
-
-
-@dataclass
-class RunFinished(Message):
-    """The run ended (completed, stopped or failed) or could not start (run_id None, status failed)."""
-
-    status: str
-    error: str | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, NewestImages)
 
 
 @dataclass
@@ -107,31 +69,6 @@ class SweepRequested(Message):
 
 
 @dataclass
-class SweepPointStarted(Message):
-    """A sweep moves to point ``index`` (0-based) of ``total``; its run starts, resumes or is skipped."""
-
-    sweep_id: str
-    index: int
-    total: int
-    label: str
-    run_id: str
-    action: str  # start | resume | skip
-    status: str  # the point's status before (pending, stopped, completed, ...)
-
-
-@dataclass
-class SweepEnded(Message):
-    """The sweep ended: completed (every point ran to its end), stopped, or failed to go on."""
-
-    sweep_id: str
-    status: str
-    completed: int
-    failed: int
-    total: int
-    run_ids: tuple[str, ...] = ()
-
-
-@dataclass
 class AnalysisProgress(Message):
     """The comparison's analysis worker: ``done`` of ``total`` runs analyzed; ``run_id`` is the one
     being analyzed now (None once all are done); ``error`` says why the last one could not be."""
@@ -162,8 +99,12 @@ class TransferReady(Message):
 @dataclass
 class PointsUpdate(Message):
     """A parallel sweep's points as they stand (``glo sweep --workers N``): a row per point started,
-    each one's recon curve, and the newest images of any point (label, originals, recons) or None."""
+    each one's recon curve, and the newest images of any point (label, originals, recons) or None.
+    The newest wins: a newer one queued right behind it replaces it (unless only this one has images)."""
 
     rows: list[tuple[str, ...]]
     curves: list[tuple[str, list[float], list[float]]]
     images: tuple[str, Any, Any] | None = None
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PointsUpdate) and (self.images is None or message.images is not None)

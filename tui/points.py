@@ -3,8 +3,9 @@
 
 The sweep's driver (``glo.sweep.driver``) wraps each point's events in ``PointEvent``s. ``PointsPump``
 keeps each point's latest state in the training worker and posts a ``PointsUpdate`` at most every
-``INTERVAL`` seconds (and at once when a point starts or ends); ``PointsPanel`` shows a line per
-point: its epoch, images/s, training loss and recon loss, and its status.
+``glo.events.POINTS_S`` seconds (and at once when a point starts, pauses or ends; the newest wins);
+``PointsPanel`` shows a line per point: its epoch, images/s, training loss and recon loss, and its
+status.
 """
 
 from __future__ import annotations
@@ -19,12 +20,9 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from glo import events as ev
-from glo.sweep.driver import Placed
 from tui import messages as m
 from tui.widgets import titled
 from tui.widgets.chart import CompareChart
-
-INTERVAL = 0.5
 
 
 @dataclass
@@ -53,10 +51,10 @@ class PointsPump:
     """Turns a parallel sweep's events into a few ``PointsUpdate`` messages a second."""
 
     def __init__(self, post: Callable[[Any], Any], clock: Callable[[], float] = time.monotonic) -> None:
-        self.post, self.clock = post, clock
+        self.post = post
+        self.pace = ev.Pace(ev.POINTS_S, clock)
         self.points: dict[int, PointState] = {}
         self.images: tuple[str, Any, Any] | None = None
-        self.posted = -float("inf")
 
     def feed(self, event: Any) -> None:
         if isinstance(event, ev.SweepPoint):
@@ -68,12 +66,12 @@ class PointsPump:
         if point is None:
             return
         urgent = self._apply(point, event.event)
-        if urgent or self.clock() - self.posted >= INTERVAL:
+        if urgent or self.pace.due():
             self.flush()
 
     def _apply(self, point: PointState, event: Any) -> bool:
         """Update POINT from one of its events; True when it should show at once."""
-        if isinstance(event, Placed):
+        if isinstance(event, ev.Placed):
             point.node = event.node
             return True
         if isinstance(event, ev.Started):
@@ -89,7 +87,7 @@ class PointsPump:
         elif isinstance(event, (ev.Paused, ev.Resumed)):
             paused = isinstance(event, ev.Paused)
             point.state = "paused" if paused else "training"
-            self.post(m.PauseChanged(paused, event.step))  # the status panel says paused, as for one run
+            self.post(m.CoreEvents((event,)))  # the status panel says paused, as for one run
             return True
         elif isinstance(event, ev.Finished):
             point.state = event.status
@@ -97,12 +95,19 @@ class PointsPump:
         return False
 
     def flush(self) -> None:
-        self.posted = self.clock()
+        self.pace.mark()
         nodes = any(p.node for p in self.points.values())
         rows = [p.row(nodes) for _, p in sorted(self.points.items())]
         curves = [(p.label, list(p.recon_epochs), list(p.recon)) for _, p in sorted(self.points.items())]
         images, self.images = self.images, None
         self.post(m.PointsUpdate(rows, curves, images))
+
+
+def points_line(rows: list[tuple[str, ...]], total: int) -> tuple[int, str]:
+    """(points training now, the status panel's sweep line) of a parallel sweep's ROWS of TOTAL points."""
+    training = sum(row[-1] in ("training", "paused") for row in rows)
+    done = sum(row[-1] == "completed" for row in rows)
+    return training, f"sweep: {done}/{total} done, {training} training at once"
 
 
 def _width(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> int:

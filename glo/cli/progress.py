@@ -15,11 +15,14 @@ from rich.progress import (
 )
 
 from glo.events import (
+    BAR_S,
     Changed,
     Epoch,
     Event,
     Finished,
+    Pace,
     Paused,
+    Placed,
     PointEvent,
     Resumed,
     Started,
@@ -27,7 +30,6 @@ from glo.events import (
     SweepFinished,
     SweepPoint,
 )
-from glo.sweep.driver import Placed
 
 
 def epoch_line(rec: dict, epochs: int) -> str:
@@ -117,8 +119,10 @@ class RichReporter(PlainReporter):
             TextColumn("ETA"),
             TimeRemainingColumn(),
         ]
-        self.progress = Progress(*columns, console=console, transient=True)
+        self.progress = Progress(*columns, console=console, transient=True, refresh_per_second=1 / BAR_S)
         self.task = None
+        self.steps: list[Step] = []  # a run's steps not yet on its bar (it takes them every BAR_S)
+        self.pace = Pace(BAR_S)
         self.prefix = ""
         self.bars: dict[int, tuple] = {}  # a parallel sweep: point index -> (task, steps per epoch)
 
@@ -150,15 +154,29 @@ class RichReporter(PlainReporter):
             self.progress.remove_task(self.bars.pop(index)[0])
         super().point(index, ev)
 
+    def bar_steps(self) -> None:
+        """The steps since the bar last took some: counted, the newest one's numbers shown."""
+        if self.steps:
+            last = self.steps[-1]
+            self.progress.update(self.task, advance=len(self.steps), epoch=last.epoch, loss=last.loss,
+                                 ips=last.images_per_s)
+            self.steps = []
+
     def handle(self, ev: Event) -> None:
+        if not isinstance(ev, Step) and self.task is not None:  # a pause, an epoch, the end: the bar is current
+            self.bar_steps()
         if isinstance(ev, Started):
             total = ev.epochs * ev.steps_per_epoch
             self.task = self.progress.add_task(
                 "train", total=total, completed=ev.epoch * ev.steps_per_epoch,
                 epoch=ev.epoch, epochs=ev.epochs, loss=float("nan"), recon="-", ips=0.0, prefix=self.prefix,
             )
+            self.steps = []
+            self.pace.restart()
         elif isinstance(ev, Step) and self.task is not None:
-            self.progress.update(self.task, advance=1, epoch=ev.epoch, loss=ev.loss, ips=ev.images_per_s)
+            self.steps.append(ev)
+            if self.pace.ready():
+                self.bar_steps()
         elif isinstance(ev, Epoch) and self.task is not None:
             self.progress.update(self.task, recon=f"{ev.record['recon_loss']:.4f}")
         elif isinstance(ev, Finished) and self.task is not None:  # a sweep's next run gets a fresh bar

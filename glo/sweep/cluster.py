@@ -1,4 +1,4 @@
-"""A sweep's points on a Ray cluster (``glo sweep --ray ADDRESS``): the back end of ``glo.sweep.driver``.
+"""A sweep's points on a Ray cluster (``glo sweep --ray ADDRESS``): a ``Backend`` of ``glo.sweep.driver``.
 
 Ray is imported here alone, and only when a cluster is asked for: glo works without it. glo only
 connects to a cluster someone started (``ray start --head`` ...); it never starts one.
@@ -31,15 +31,23 @@ from pathlib import Path
 from typing import Any
 
 from glo.errors import ConfigError, GloError
-from glo.events import Checkpoint, Finished, Started, Step
+from glo.events import (
+    CONTROLS_S,
+    Checkpoint,
+    Died,
+    Event,
+    Finished,
+    Placed,
+    Started,
+    Step,
+)
 from glo.store.runs import Run, RunStore
 from glo.sweep import mirror
-from glo.sweep.driver import Died, Placed, PointJob, _train
+from glo.sweep.driver import PointJob, train_point
 from glo.train.controls import Controls
 
 ADDRESS_ENV = "GLO_RAY_ADDRESS"
 INSTALL = 'pip install "glo[ray]"'
-POLL_S = 0.2  # a remote point reads the sweep's controls this often
 LOST_AFTER = 5  # a point that cannot read them this many times in a row stops (its driver is gone)
 DRAIN_S = 60  # on the way out, running points get this long to save themselves as stopped
 
@@ -147,7 +155,7 @@ class Board:
 
 
 class RemoteControls(Controls):
-    """A remote point's controls: a thread copies the sweep's Board into them every POLL_S."""
+    """A remote point's controls: a thread copies the sweep's Board into them every CONTROLS_S."""
 
     def __init__(self, board: Any, key: str) -> None:
         super().__init__()
@@ -160,7 +168,7 @@ class RemoteControls(Controls):
         import ray
 
         misses = 0
-        while not self._halt.wait(POLL_S):
+        while not self._halt.wait(CONTROLS_S):
             try:
                 stop, paused, changes = ray.get(self.board.read.remote(self.key), timeout=10)
                 misses = 0
@@ -191,7 +199,7 @@ def point_task(payload: dict[str, Any], split: Any, board: Any, key: str) -> Ite
         shipper = mirror.Shipper(run, {"ray_node": node_id, "ray_node_ip": ip})
         job = PointJob(payload["index"], tmp, payload["run_id"], payload["config"], payload["resume"], split)
         try:
-            for event in _train(job, controls):
+            for event in train_point(job, controls):
                 yield event, [] if isinstance(event, Step) else shipper.changes()
         except Exception as exc:  # noqa: BLE001 - a run that cannot even start fails; the sweep goes on
             error = f"{type(exc).__name__}: {exc}"
@@ -251,8 +259,8 @@ class RayBackend:
             self.board.update.remote(stop, paused, changes, [t.key for t in self.tasks.values()])
             self.sent = (stop, paused)
 
-    def collect(self, timeout: float = 0.2) -> Iterator[tuple[PointJob, Any]]:
-        """(job, event) of the points that have some, their files written first; (job, Died) for a
+    def collect(self, timeout: float = CONTROLS_S) -> Iterator[tuple[PointJob, Event | Died]]:
+        """(job, event) of the points that have some, their files written first; (job, Died()) for a
         point whose worker or node died."""
         if not self.tasks:
             time.sleep(timeout)
@@ -275,12 +283,12 @@ class RayBackend:
         try:
             event, changes = self.ray.get(next(gen))
         except StopIteration:  # ended without a Finished: cannot happen; counts as died
-            return self._ended(gen, Died)
+            return self._ended(gen, Died())
         except self.ray.exceptions.RayTaskError as exc:  # point_task itself raised
             error = f"{type(exc.cause).__name__}: {exc.cause}" if exc.cause else str(exc).splitlines()[0]
             return self._ended(gen, Finished("failed", {"status": "failed", "error": error}, error))
         except self.ray.exceptions.RayError:  # its worker or node died (or it was cancelled)
-            return self._ended(gen, Died)
+            return self._ended(gen, Died())
         mirror.apply(task.run, changes)
         if isinstance(event, Started):
             task.run.mark_running()  # this process trains it, as far as the runs folder can tell
@@ -307,7 +315,7 @@ class RayBackend:
                     pass
         for gen, task in list(self.tasks.items()):
             self.ray.cancel(gen, force=True)
-            self._ended(gen, Died)
+            self._ended(gen, Died())
         try:
             self.ray.kill(self.board, no_restart=True)
         except Exception:  # noqa: BLE001 - the cluster is gone already

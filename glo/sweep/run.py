@@ -26,7 +26,7 @@ def run_sweep(
 
     ``load`` returns the data split of a config (cached here per data set and size, so the points
     of a sweep share one copy). ``workers`` > 1 trains that many points at once, each in its own
-    process (``glo.sweep.driver``): their events come wrapped in ``PointEvent``s. ``cluster`` (a
+    process (``glo.sweep.driver`` with ``glo.sweep.local``): their events come wrapped in ``PointEvent``s. ``cluster`` (a
     ``glo.sweep.cluster.RaySettings``) trains the points on a Ray cluster instead, as many at once as it
     has room for, wrapped the same way.
     """
@@ -39,7 +39,8 @@ def run_sweep(
         yield from run_parallel(sweep, store, controls, split_for, RayBackend(cluster, store))
         return
     if workers > 1:
-        from glo.sweep.driver import LocalBackend, run_parallel
+        from glo.sweep.driver import run_parallel
+        from glo.sweep.local import LocalBackend
 
         yield from run_parallel(sweep, store, controls, split_for, LocalBackend(workers))
         return

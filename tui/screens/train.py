@@ -1,10 +1,10 @@
 """The main screen: settings and status on the left, live loss chart and reconstructions on the right.
 
 Training runs in one thread worker that iterates ``glo.train.loop.train`` for a run or
-``glo.sweep.run.run_sweep`` for a sweep (``tui.jobs``); its events come back as messages
-(``tui.bridge.EventPump``, coalesced by time), never by blocking calls into the UI. A sweep shows
-each point's run as it trains (a parallel one every running point: ``tui.points``); when the sweep
-completes, the comparison of its runs opens.
+``glo.sweep.run.run_sweep`` for a sweep (``tui.jobs``); its events come back as they are, in
+messages (``tui.bridge``: batches coalesced by time) dispatched with ``match``, never by blocking
+calls into the UI. A sweep shows each point's run as it trains (a parallel one every running
+point: ``tui.points``); when the sweep completes, the comparison of its runs opens.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, get_current_worker
 
-from glo.config import RunConfig
+from glo import events as ev
+from glo.config import LIVE_PARAMS, RunConfig
 from glo.errors import GloError
-from glo.events import PointEvent, Started, SweepFinished, SweepPoint
 from glo.store.runs import Run
 from glo.train.controls import Controls
 from tui import messages as m
-from tui.bridge import EventPump
-from tui.jobs import RunJob, SweepJob, error_line, sweep_line
-from tui.points import PointsPump, PointsView
+from tui.bridge import JobPump
+from tui.jobs import RunJob, SweepJob, sweep_line
+from tui.points import PointsView, points_line
 from tui.widgets import titled
 from tui.widgets.chart import LossChart
 from tui.widgets.controls import ControlsPanel
@@ -89,7 +89,7 @@ class TrainScreen(Screen):
     # --- queries ---
     @property
     def running(self) -> bool:
-        """A run is training (from Start until its RunFinished message arrives)."""
+        """A run is training (from Start until its Finished event arrives)."""
         return self.active
 
     @property
@@ -229,136 +229,135 @@ class TrainScreen(Screen):
     def _train(self, job, controls: Controls) -> str:
         """The one training worker: iterates a run's or a sweep's events, posts them as messages."""
         worker = get_current_worker()
-        sweep, ended = job.sweep, False
+        pumps = JobPump(self.post_message, job, self.app.store)
         try:
-            events, cfg = job.open(self.app, controls)
+            events, pumps.pump.cfg = job.open(self.app, controls)
             note = getattr(getattr(job, "prepared", None), "note", None)
             if note:  # e.g. a run without a checkpoint that starts over from epoch 0
                 self.app.call_from_thread(self.notify, note, timeout=8)
         except Exception as exc:  # noqa: BLE001 - bad settings, missing data: shown, the console goes on
-            self.post_message(m.RunFinished("failed", error_line(exc)))
-            if sweep is not None:
-                self.post_message(m.SweepEnded(sweep.id, *job.ended_early(self.app.store)))
+            pumps.failed(exc)
+            pumps.close()
             self.idle.set()
             return "failed"
         gc.freeze()  # torch, data, console: long-lived; a full collection of them stalls training 0.25 s
-        pump, points = EventPump(self.post_message, cfg), PointsPump(self.post_message)
-        status = "failed"
         try:
             for event in events:
                 if worker.is_cancelled and not controls.stop_requested:
                     controls.stop()
-                if isinstance(event, PointEvent) or (isinstance(event, SweepPoint) and job.workers > 1):
-                    points.feed(event)  # a parallel sweep: every running point at once
-                    continue
-                if isinstance(event, SweepPoint) and event.action != "skip":
-                    pump.new_run(job.point_config(event.index))
-                    pump.feed(event)
-                    self.post_message(m.ResumedConfig(pump.cfg))
-                    continue
-                if isinstance(event, Started) and event.resumed and event.run_id:
-                    # the epochs already on disk (after the core trimmed them to the checkpoint)
-                    pump.history = Run(self.app.store.root, event.run_id).read_metrics()
-                    if sweep is None:
-                        self.post_message(m.ResumedConfig(pump.cfg))
-                pump.feed(event)
-                status = getattr(event, "status", status)
-                ended = ended or isinstance(event, SweepFinished)
+                pumps.feed(event)
         except Exception as exc:  # noqa: BLE001 - errors before training starts (bad device, unreadable checkpoint)
-            pump.flush()
-            self.post_message(m.RunFinished("failed", error_line(exc)))
+            pumps.failed(exc)
         finally:
             events.close()
-            if sweep is not None and not ended:
-                self.post_message(m.SweepEnded(sweep.id, *job.ended_early(self.app.store)))
+            pumps.close()
             self.idle.set()
-        return status
+        return pumps.status
 
-    # --- events from the worker ---
+    # --- events from the worker: the core's own (glo.events) ---
     def on_resumed_config(self, message: m.ResumedConfig) -> None:
         self.form.set_values(message.config)
 
-    def on_run_started(self, msg: m.RunStarted) -> None:
-        if msg.run_id:
-            self.app.started_runs.append(msg.run_id)
-        self.chart.reset(msg.steps_per_epoch)
-        self.chart.load_history(msg.history)
+    def on_core_events(self, msg: m.CoreEvents) -> None:
+        """A batch of the core's events: its Steps drawn at once (a batch of them holds nothing else that
+        shows), then each other event in order (a Checkpoint: nothing to show)."""
+        steps = [event for event in msg.events if isinstance(event, ev.Step)]
+        if steps:
+            self._steps(steps)
+        for event in msg.events:
+            match event:
+                case ev.Started():
+                    self._started(event, msg.cfg, msg.history)
+                case ev.Epoch():
+                    self._epoch(event)
+                case ev.Changed():
+                    self._changed(event)
+                case ev.Paused(step=step) | ev.Resumed(step=step):
+                    self._paused(isinstance(event, ev.Paused), step)
+                case ev.Finished():
+                    self._finished(event)
+                case ev.SweepPoint():
+                    self._sweep_point(event)
+                case ev.SweepFinished():
+                    self._sweep_finished(event)
+
+    def on_newest_images(self, msg: m.NewestImages) -> None:
+        self.recon.show(msg.images.originals, msg.images.reconstructions, msg.images.epoch)
+
+    def _started(self, event: ev.Started, cfg: RunConfig, history: list) -> None:
+        if event.run_id:
+            self.app.started_runs.append(event.run_id)
+        live = dict(event.live) or {k: getattr(cfg, k) for k in LIVE_PARAMS}
+        self.chart.reset(event.steps_per_epoch)
+        self.chart.load_history(history)
         self.chart.replot()
-        self.status.set(state="training", note="resumed" if msg.resumed else "", run_id=msg.run_id,
-                        device=msg.device, epoch=msg.epoch, epochs=msg.epochs,
-                        step=msg.epoch * msg.steps_per_epoch, steps_per_epoch=msg.steps_per_epoch,
-                        batch_size=msg.batch_size, n_images=msg.n_images, live=dict(msg.live))
-        self.form.set_live(msg.live)
-        self.sub_title = msg.run_id or ""
+        self.status.set(state="training", note="resumed" if event.resumed else "", run_id=event.run_id,
+                        device=event.device, epoch=event.epoch, epochs=event.epochs,
+                        step=event.epoch * event.steps_per_epoch, steps_per_epoch=event.steps_per_epoch,
+                        batch_size=cfg.batch_size, n_images=cfg.n_images if isinstance(cfg.n_images, int) else 0,
+                        live=live)
+        self.form.set_live(live)
+        self.sub_title = event.run_id or ""
 
     def on_points_update(self, msg: m.PointsUpdate) -> None:
         self.query_one(PointsView).show(msg)
-        training = sum(row[-1] in ("training", "paused") for row in msg.rows)
-        done = sum(row[-1] == "completed" for row in msg.rows)
-        total = len(self.sweep.points) if self.sweep is not None else len(msg.rows)
-        line = f"sweep: {done}/{total} done, {training} training at once"
+        training, line = points_line(msg.rows, len(self.sweep.points) if self.sweep is not None else len(msg.rows))
         state = "training" if training and self.status.run.state == "starting" else self.status.run.state
         self.status.set(state=state, sweep=line, note="")
 
-    def on_steps_done(self, msg: m.StepsDone) -> None:
-        self.chart.add_steps(msg.losses)
+    def _steps(self, steps: list[ev.Step]) -> None:
+        self.chart.add_steps(tuple((s.step, s.loss) for s in steps))
         self.chart.request_replot()
-        state = self.status.run.state
-        self.status.set(step=msg.step, epoch=msg.epoch, images_per_s=msg.images_per_s,
+        state, last = self.status.run.state, steps[-1]
+        self.status.set(step=last.step, epoch=last.epoch, images_per_s=last.images_per_s,
                         state="training" if state in ("starting", "training") else state)
 
-    def on_epoch_done(self, msg: m.EpochDone) -> None:
-        self.chart.add_epoch(msg.epoch, msg.record.get("recon_loss"))
+    def _epoch(self, event: ev.Epoch) -> None:
+        self.chart.add_epoch(event.epoch, event.record.get("recon_loss"))
         self.chart.request_replot()
         # shown with the next steps (within a second): one redraw a second is what training can spare
-        self.status.set(epoch=msg.epoch, recon_loss=msg.record.get("recon_loss"), redraw=False)
+        self.status.set(epoch=event.epoch, recon_loss=event.record.get("recon_loss"), redraw=False)
 
-    def on_images_ready(self, msg: m.ImagesReady) -> None:
-        self.recon.show(msg.originals, msg.reconstructions, msg.epoch)
-
-    def on_live_changed(self, msg: m.LiveChanged) -> None:
-        self.chart.add_change(msg.step, msg.param, msg.new)
+    def _changed(self, event: ev.Changed) -> None:
+        self.chart.add_change(event.step, event.param, event.new)
         self.chart.replot()
         live = dict(self.status.run.live)
-        live[msg.param] = msg.new
+        live[event.param] = event.new
         self.status.set(live=live, note="")
-        self.notify(f"{msg.param} {msg.old} → {msg.new} from step {msg.step}", timeout=3)
+        self.notify(f"{event.param} {event.old} → {event.new} from step {event.step}", timeout=3)
 
-    def on_pause_changed(self, msg: m.PauseChanged) -> None:
-        if msg.paused:
-            self.status.set(state="paused", note=f"at step {msg.step}")
-        else:
-            self.status.set(state="training", note="")
-        self.form.set_running(True, paused=msg.paused)
+    def _paused(self, paused: bool, step: int) -> None:
+        self.status.set(state="paused" if paused else "training", note=f"at step {step}" if paused else "")
+        self.form.set_running(True, paused=paused)
 
-    def on_run_finished(self, msg: m.RunFinished) -> None:
-        self.last_status = msg.status
-        self.status.set(state=msg.status, note="", error=msg.error)
-        if self.sweep is not None:  # one point of a sweep ended: the sweep goes on (SweepEnded ends it)
-            if msg.status == "failed":
-                self.notify(msg.error or "the run failed", title="a sweep run failed", severity="error", timeout=8)
+    def _finished(self, event: ev.Finished) -> None:
+        self.last_status = event.status
+        self.status.set(state=event.status, note="", error=event.error)
+        if self.sweep is not None:  # one point of a sweep ended: the sweep goes on (SweepFinished ends it)
+            if event.status == "failed":
+                self.notify(event.error or "the run failed", title="a sweep run failed", severity="error", timeout=8)
             return
         self.active = False
         self.form.set_running(False)
-        if msg.status == "failed":
-            self.notify(msg.error or "the run failed", title="run failed", severity="error", timeout=8)
-        elif msg.status == "stopped":
+        if event.status == "failed":
+            self.notify(event.error or "the run failed", title="run failed", severity="error", timeout=8)
+        elif event.status == "stopped":
             self.notify("run stopped; resume it from the saved runs (r)", timeout=4)
 
     # --- sweeps ---
-    def on_sweep_point_started(self, msg: m.SweepPointStarted) -> None:
-        if msg.action == "skip":
-            self.status.set(note=f"{msg.label}: {msg.status}, skipped")
+    def _sweep_point(self, event: ev.SweepPoint) -> None:
+        if event.action == "skip":
+            self.status.set(note=f"{event.label}: {event.status}, skipped")
             return
-        self.status.run = RunState(sweep=sweep_line(self.sweep, msg.index, msg.label))
-        self.status.set(state="starting", note="resuming" if msg.action == "resume" else "", run_id=msg.run_id)
+        self.status.run = RunState(sweep=sweep_line(self.sweep, event.index, event.label))
+        self.status.set(state="starting", note="resuming" if event.action == "resume" else "", run_id=event.run_id)
         self.chart.reset(1)
         self.chart.replot()
         self.recon.clear()
-        self.point = msg.label
+        self.point = event.label
         self._chart_title()
 
-    def on_sweep_ended(self, msg: m.SweepEnded) -> None:
+    def _sweep_finished(self, msg: ev.SweepFinished) -> None:
         sweep, self.sweep, self.point = self.sweep, None, ""
         self.active = False
         self._chart_title()

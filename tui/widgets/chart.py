@@ -11,10 +11,10 @@ from __future__ import annotations
 from textual_plotext import PlotextPlot
 
 from glo.config import SETTINGS
+from glo.events import CHART_S
 from glo.view.plots import add_curves
 
 MAX_POINTS = 300
-REPLOT_S = 3.0  # the live chart redraws at most this often (each redraw costs the training thread time)
 CHANGE_SYMBOL = {name: s.live for name, s in SETTINGS.items() if s.live}  # a live change's mark: σ→0.5
 
 
@@ -91,10 +91,10 @@ class LossChart(PlotextPlot):
     def on_mount(self) -> None:
         super().on_mount()
         self.replot()
-        self.set_interval(REPLOT_S, self._replot_if_dirty)
+        self.set_interval(CHART_S, self._replot_if_dirty)
 
     def request_replot(self) -> None:
-        """Redraw soon (coalesced: at most once per REPLOT_S); the first data of a run at once."""
+        """Redraw soon (coalesced: at most once per glo.events.CHART_S); the first data of a run at once."""
         self.dirty = True
         if not self.plotted:
             self.replot()

@@ -1,0 +1,213 @@
+"""The sweep driver's local back end: worker processes of this machine (``glo sweep --workers N``).
+
+Each worker runs the core's own ``glo.train.loop.train`` (``glo.sweep.driver.train_point``) on the
+split the driver hands it, one point after another, and writes only its run's folder (which the
+driver created). Its events come back through a pipe, Steps thinned to the newest every
+``glo.events.WORKER_STEPS_S``; pause, stop and live changes go to it as ``WorkerControls``. Workers
+ignore SIGINT: Ctrl-C reaches the driver alone, which stops every point cleanly.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import Any
+
+from glo.events import CONTROLS_S, Died, Event, Finished
+from glo.host.threads import allowed_cpus
+from glo.sweep.driver import PointJob, train_point
+from glo.train.controls import Controls
+
+
+@dataclass
+class _Worker:
+    """A worker process and its pipes; it trains one job at a time (``job``: None while idle)."""
+
+    proc: Any
+    conn: Any  # events from the worker
+    jobs: Any  # jobs to the worker (None: exit)
+    stop: Any
+    pause: Any
+    changes: Any
+    job: PointJob | None = None
+    paused: bool = False
+
+
+class WorkerControls(Controls):
+    """Controls inside a worker: the driver sets STOP and PAUSE and queues live changes."""
+
+    def __init__(self, stop, pause, changes) -> None:
+        super().__init__()
+        self._stop_event, self._pause_event, self._changes = stop, pause, changes
+
+    @property
+    def paused(self) -> bool:
+        return self._pause_event.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_event.is_set()
+
+    def take_changes(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        while not self._changes.empty():
+            try:
+                out.update(self._changes.get_nowait())
+            except Exception:  # noqa: BLE001 - queue.Empty: another reader raced us (none does)
+                break
+        return out
+
+    def wait_while_paused(self, timeout: float | None = None) -> None:
+        self._stop_event.wait(min(timeout or 0.25, 0.25))
+
+
+def worker_main(conn, jobs, stop, pause, changes) -> None:
+    """A worker process: train the jobs the driver sends, one after another, sending their events
+    (Steps thinned out); None ends it. torch is imported once, for all its jobs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the driver stops us cleanly
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _quiet()
+    controls = WorkerControls(stop, pause, changes)
+    try:
+        while (job := jobs.recv()) is not None:
+            _work(job, controls, conn)
+    except (EOFError, OSError):  # the driver is gone
+        pass
+    finally:
+        conn.close()
+
+
+def _quiet() -> None:
+    """A worker's own output (a library's warning) would scribble over the console's screen: it goes
+    nowhere; errors reach the driver as a failed Finished."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+@contextmanager
+def _stderr_with_fd() -> Iterator[None]:
+    """multiprocessing hands sys.stderr's file descriptor to the processes it starts; a front end
+    that captured sys.stderr (Textual does) has none to give, so the real one stands in meanwhile."""
+    saved = sys.stderr
+    try:
+        ok = saved is not None and saved.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        ok = False
+    if not ok and sys.__stderr__ is not None:
+        sys.stderr = sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = saved
+
+
+def _work(job: PointJob, controls: Controls, conn) -> None:
+    try:
+        for event in train_point(job, controls):
+            conn.send(event)
+    except (EOFError, OSError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a run that cannot even start fails; the sweep goes on
+        error = f"{type(exc).__name__}: {exc}"
+        conn.send(Finished("failed", {"status": "failed", "error": error}, error))
+
+
+class LocalBackend:
+    """The driver's ``Backend`` here: up to WORKERS worker processes of this machine, each with
+    ``cpus // workers`` threads."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.threads = max(1, allowed_cpus() // workers)
+        self.ctx = mp.get_context("spawn")
+        self.pool: list[_Worker] = []
+
+    def running(self) -> list[PointJob]:
+        return [w.job for w in self.pool if w.job is not None]
+
+    def has_slot(self) -> bool:
+        return any(w.job is None for w in self.pool) or len(self.pool) < self.workers
+
+    def start(self, job: PointJob) -> None:
+        idle = [w for w in self.pool if w.job is None]
+        w = idle[0] if idle else self._spawn()
+        if not idle:
+            self.pool.append(w)
+        w.job = job
+        w.stop.clear()
+        w.jobs.send(job)
+
+    def _spawn(self) -> _Worker:
+        ctx = self.ctx
+        with _stderr_with_fd():  # its events and queue start multiprocessing's resource tracker too
+            receive, send = ctx.Pipe(duplex=False)
+            job_receive, job_send = ctx.Pipe(duplex=False)
+            stop, pause, changes = ctx.Event(), ctx.Event(), ctx.Queue()
+            proc = ctx.Process(target=worker_main, args=(send, job_receive, stop, pause, changes), daemon=True,
+                               name="glo-sweep-worker")
+            proc.start()
+        send.close()  # the worker holds the sending end: EOF here when it exits
+        job_receive.close()
+        return _Worker(proc, receive, job_send, stop, pause, changes)
+
+    def control(self, stop: bool, paused: bool, changes: dict[str, Any]) -> None:
+        for w in self.pool:
+            if w.job is None:
+                continue
+            if stop:
+                w.stop.set()
+            if paused != w.paused:
+                (w.pause.set if paused else w.pause.clear)()
+                w.paused = paused
+            if changes:
+                w.changes.put(changes)
+
+    def collect(self, timeout: float = CONTROLS_S) -> Iterator[tuple[PointJob, Event | Died]]:
+        """(job, event) from the workers that have some; a job's Finished frees its worker. A
+        worker that died mid-job is dropped (a new one starts when needed): (job, Died())."""
+        by_conn = {w.conn: w for w in self.pool}
+        for conn in wait(list(by_conn), timeout=timeout):
+            w = by_conn[conn]
+            try:
+                while conn.poll():
+                    event = conn.recv()
+                    if w.job is None:
+                        continue
+                    job = w.job
+                    if isinstance(event, Finished):
+                        w.job = None
+                    yield job, event
+            except (EOFError, OSError):  # the worker died: every event it sent was read
+                w.proc.join(5)
+                w.conn.close()
+                self.pool.remove(w)
+                if w.job is not None:
+                    yield w.job, Died()
+
+    def shutdown(self) -> None:
+        """Stop every running point (saved as stopped), end every worker; kill one that hangs."""
+        for w in self.pool:
+            w.stop.set()
+            w.pause.clear()
+            try:
+                w.jobs.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 60
+        for w in self.pool:
+            w.proc.join(max(0.1, deadline - time.monotonic()))
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(5)
+            w.conn.close()
+        self.pool.clear()
