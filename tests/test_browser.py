@@ -191,7 +191,8 @@ def test_tiny_run_in_the_browser(browser, served):
     cmdline = Path(f"/proc/{server.consoles()[0]}/cmdline").read_bytes().split(b"\0")
     assert [a.decode() for a in cmdline[3:5]] == ["--runs-dir", str(server.runs.resolve())]
     given = [a.decode() for a in cmdline[5:-1]]
-    assert dict(zip(given[::2], given[1::2])) == dict(zip(TINY[::2], TINY[1::2]))  # the form's first settings
+    # the form's first settings
+    assert dict(zip(given[::2], given[1::2], strict=False)) == dict(zip(TINY[::2], TINY[1::2], strict=False))
     page.keyboard.press("s")
     done = wait_until(lambda: summary(server.runs), 120, "the run's summary.json", server)
     assert done["status"] == "completed" and done["epochs_done"] == 1, done

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 _TOOLS = {
     "probe_accuracy": "glo.analysis.probe", "knn_accuracy": "glo.analysis.probe",
     "fit_content": "glo.analysis.latent", "fit_heldout": "glo.analysis.latent", "heldout_subset": "glo.analysis.latent",
-    "balanced_subset": "glo.analysis.latent", "transfer_grid": "glo.analysis.latent", "sample_codes": "glo.analysis.latent",
-    "samples": "glo.analysis.latent",
+    "balanced_subset": "glo.analysis.latent", "transfer_grid": "glo.analysis.latent",
+    "sample_codes": "glo.analysis.latent", "samples": "glo.analysis.latent",
 }
 
 

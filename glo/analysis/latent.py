@@ -59,7 +59,7 @@ def frozen(model: GLO) -> Iterator[GLO]:
     try:
         yield model
     finally:
-        for p, flag in zip(model.parameters(), flags):
+        for p, flag in zip(model.parameters(), flags, strict=True):
             p.requires_grad_(flag)
         model.train(was_training)
 

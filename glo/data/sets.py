@@ -40,9 +40,8 @@ class Split:
 
 def load_bundled() -> tuple[np.ndarray, np.ndarray]:
     """The 5000 real MNIST images (500 per class) shipped inside the package."""
-    with resources.files("glo.data").joinpath(BUNDLED_FILE).open("rb") as fh:
-        with np.load(fh) as npz:
-            return npz["images"], npz["labels"]
+    with resources.files("glo.data").joinpath(BUNDLED_FILE).open("rb") as fh, np.load(fh) as npz:
+        return npz["images"], npz["labels"]
 
 
 def load_torchvision(dataset: str, root: str, download: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -39,7 +39,8 @@ def lap1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The GLO paper's Laplacian-pyramid L1 (Bojanowski et al. 2018, eq. 3): the sum over pyramid
     levels j of 2^(2j) |L_j(x) - L_j(x')|_1, divided by the image's pixels, i.e. each level's mean
     absolute difference, summed. Edges (the fine bands) count as much as the coarse layout."""
-    return sum(((a - b).abs().mean() for a, b in zip(laplacian_pyramid(output), laplacian_pyramid(target))),
+    levels = zip(laplacian_pyramid(output), laplacian_pyramid(target), strict=True)
+    return sum(((a - b).abs().mean() for a, b in levels),
                output.new_zeros(()))
 
 

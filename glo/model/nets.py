@@ -38,7 +38,7 @@ class Generator(nn.Module):
         self.width = self.sizes[0]
         self.fc = nn.Linear(latent_dim, self.width * self.base * self.base)
         outs = [*self.sizes[1:], channels]
-        for i, (c_in, c_out) in enumerate(zip(self.sizes, outs), start=1):  # up1, up2, ... (28x28: two)
+        for i, (c_in, c_out) in enumerate(zip(self.sizes, outs, strict=True), start=1):  # up1, up2, ... (28x28: two)
             setattr(self, f"up{i}", nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1))
         self.ups = [getattr(self, f"up{i}") for i in range(1, len(outs) + 1)]
         self.act = nn.LeakyReLU(0.2)

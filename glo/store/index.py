@@ -77,7 +77,7 @@ class IndexedView(RunView):
         return self.recorded if self.recorded == "damaged" or not live else "running"
 
     @classmethod
-    def read(cls, run: Run, stamp: str | None = None) -> "IndexedView":
+    def read(cls, run: Run, stamp: str | None = None) -> IndexedView:
         """Read what listings show from the run folder, as ``RunView`` (without analysis) reads it,
         but parsing only the last epoch record of metrics.jsonl where it can (``Run.last_epoch``).
         STAMP: the folder's stamp just taken, which says which files are there."""
@@ -99,17 +99,18 @@ class IndexedView(RunView):
     def row(self, s: str) -> tuple:
         """Its row in the index file, under stamp S ('~' before it: racy, to be read again)."""
         return (self.run.id, s, self.recorded, self.done, self.total, self._settings_label,
-                json.dumps(self.warnings) if self.warnings else "[]", json.dumps(self.settings), *(self.last.get(k) for k in LAST_KEYS))
+                json.dumps(self.warnings) if self.warnings else "[]", json.dumps(self.settings),
+                *(self.last.get(k) for k in LAST_KEYS))
 
     @classmethod
-    def from_row(cls, run: Run, row: tuple) -> "IndexedView":
+    def from_row(cls, run: Run, row: tuple) -> IndexedView:
         recorded, done, total, label, warnings, settings = row[2:8]
         if not (isinstance(settings, str) and settings.startswith("{")):
             raise ValueError("not a row of this index")
         warnings = [] if warnings == "[]" else json.loads(warnings)
         if not isinstance(warnings, list):
             raise ValueError("not a row of this index")
-        last = {k: v for k, v in zip(LAST_KEYS, row[8:]) if v is not None}
+        last = {k: v for k, v in zip(LAST_KEYS, row[8:], strict=False) if v is not None}
         return cls(run, str(recorded), int(done), None if total is None else int(total), last, settings,
                    str(label), warnings)
 
@@ -356,8 +357,8 @@ class RunIndex:
         except Exception:  # noqa: BLE001 - no processes here (a sandbox, a broken pool): read serially
             return None
         rows: dict[str, tuple] = {}
-        for chunk, part in zip(chunks, parts):
-            rows.update(zip((run_id for run_id, _ in chunk), part))
+        for chunk, part in zip(chunks, parts, strict=True):
+            rows.update(zip((run_id for run_id, _ in chunk), part, strict=False))
         return [rows[run_id] for run_id, _ in runs]
 
     def _enter(self, run_id: str, entry: Entry) -> None:

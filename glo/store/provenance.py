@@ -107,7 +107,7 @@ def fingerprint(split: Any) -> Record:
     digest = hashlib.sha256()
     digest.update(split.images.tobytes())
     digest.update(split.labels.tobytes())
-    return {"sha256": digest.hexdigest(), "name": split.name, "n_images": int(len(split.images)),
+    return {"sha256": digest.hexdigest(), "name": split.name, "n_images": len(split.images),
             "images_shape": list(split.images.shape), "images_dtype": str(split.images.dtype),
             "labels_shape": list(split.labels.shape), "labels_dtype": str(split.labels.dtype)}
 

@@ -213,13 +213,13 @@ class Run:
         except (OSError, IndexError):
             return True
 
-    def status(self, summary: dict[str, Any] | None | bool = False) -> str:
+    def status(self, summary: dict[str, Any] | bool | None = False) -> str:
         """completed | stopped | failed (from summary.json), running, interrupted, or damaged.
         SUMMARY: summary.json as already read (``read_summary``), to avoid reading it twice."""
         recorded = self.recorded_status(summary)
         return recorded if recorded == "damaged" or not self.is_live() else "running"
 
-    def recorded_status(self, summary: dict[str, Any] | None | bool = False, has_config: bool | None = None) -> str:
+    def recorded_status(self, summary: dict[str, Any] | bool | None = False, has_config: bool | None = None) -> str:
         """The status the files record, whether or not a process trains the run now (``status``
         adds that): completed | stopped | failed (summary.json), interrupted, or damaged.
         HAS_CONFIG: whether config.json exists, where the caller already knows."""
@@ -282,7 +282,7 @@ class RunStore:
     def __init__(self, root: str | os.PathLike | None = None) -> None:
         self.root = Path(root) if root is not None else default_runs_dir()
 
-    def check(self) -> "RunStore":
+    def check(self) -> RunStore:
         """Refuse a runs folder that is a file (it may not exist yet: the first run creates it)."""
         if self.root.exists() and not self.root.is_dir():
             raise RunStoreError(f"runs folder {self.root} is a file, not a folder")

@@ -84,7 +84,7 @@ def _wide(rows: list[tuple], statuses: list[str], widths: list[int], paint: Pain
     blank = " " * (widths[0] + widths[1] + 3)
     tail = " " * (sum(widths[3:]) + 3) + " "
     wrapped: dict[str, list[str]] = {}  # many runs share their settings: wrap each text once
-    for cells, status in zip(rows, statuses):
+    for cells, status in zip(rows, statuses, strict=False):
         settings = cells[2]
         if len(settings) > widths[2] and settings not in wrapped:
             wrapped[settings] = textwrap.wrap(settings, widths[2], break_on_hyphens=False) or [""]
@@ -101,7 +101,7 @@ def _narrow(rows: list[tuple], statuses: list[str], widths: list[int], width: in
     lines = _heading(headings, cols, paint)
     line = _template([cols[0], 0, *cols[2:]])
     room = max(sum(cols) + len(cols) - 1, width - 2) - 2
-    for cells, status in zip(rows, statuses):
+    for cells, status in zip(rows, statuses, strict=False):
         lines.append(line.format(cells[0], _status(cells[1], widths[1], status, paint), *cells[3:]))
         lines.append("   " + paint(cells[2][:room], "dim"))
     return "\n".join([*lines, ""]) + "\n"

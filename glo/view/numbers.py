@@ -63,10 +63,10 @@ def _pack(groups: list[list[Column]], fits) -> list[list[Column]]:
             columns = columns + group
             continue
         for column in group:
-            if columns and not fits(columns + [column]):
+            if columns and not fits([*columns, column]):
                 tables.append(columns)
                 columns = []
-            columns = columns + [column]
+            columns = [*columns, column]
     return [*tables, columns]
 
 
