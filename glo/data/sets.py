@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glo.config import ALL
+from glo.config import ALL, RunConfig
 from glo.errors import DataError
 
 BUNDLED_FILE = "mnist5k.npz"
@@ -103,6 +103,8 @@ def load_split(dataset: str, n_images: int | str, data_root: str | None = None, 
     if n_images == ALL:
         empty = np.zeros(0, dtype=np.int64)
         return Split(dataset, images, labels, images[empty], labels[empty], classes)
+    if isinstance(n_images, str):  # RunConfig makes any other text a number or refuses it
+        raise DataError(f"n_images must be a whole number or {ALL!r}, got {n_images!r}")
     if n_images > len(images):
         raise DataError(f"n_images {n_images} is more than the {len(images)} images of {dataset} "
                         f"(--n-images all trains on every image)")
@@ -111,7 +113,7 @@ def load_split(dataset: str, n_images: int | str, data_root: str | None = None, 
     return Split(dataset, images[train], labels[train], images[rest], labels[rest], classes)
 
 
-def load_config(cfg) -> Split:
+def load_config(cfg: RunConfig) -> Split:
     """The data split of a RunConfig, as training and analysis read it (never downloading unless
     the config says so)."""
     return load_split(cfg.dataset, cfg.n_images, cfg.data_root, cfg.download, cfg.image_size)

@@ -90,6 +90,6 @@ def reconstruct(model: GLO, index: torch.Tensor, labels: torch.Tensor) -> torch.
     """Noise-free reconstructions of the given training images (float, K x C x H x W)."""
     was_training = model.training
     model.eval()
-    out, _ = model(index, labels)
+    out: torch.Tensor = model(index, labels)[0]
     model.train(was_training)
     return out

@@ -77,7 +77,7 @@ def _status(cell: str, width: int, status: str, paint: Painter) -> str:
     return paint(cell.ljust(width), STATUS_STYLE.get(status, ""))
 
 
-def _wide(rows: list[tuple], statuses: list[str], widths: list[int], paint: Painter) -> str:
+def _wide(rows: Sequence[tuple[str, ...]], statuses: list[str], widths: list[int], paint: Painter) -> str:
     """A line per run; settings wider than their column wrap onto lines of their own."""
     lines = _heading(HEADINGS, widths, paint)
     line = _template([widths[0], 0, *widths[2:]])
@@ -94,7 +94,7 @@ def _wide(rows: list[tuple], statuses: list[str], widths: list[int], paint: Pain
     return "\n".join([*lines, ""]) + "\n"
 
 
-def _narrow(rows: list[tuple], statuses: list[str], widths: list[int], width: int, paint: Painter) -> str:
+def _narrow(rows: Sequence[tuple[str, ...]], statuses: list[str], widths: list[int], width: int, paint: Painter) -> str:
     """Each run's settings on a dim line of their own under its id."""
     headings = ("id / settings", *HEADINGS[1:2], *HEADINGS[3:])
     cols = [max(widths[0], len(headings[0])), widths[1], *widths[3:]]
