@@ -185,7 +185,8 @@ def main() -> None:
     if "seed" not in args.skip:
         s = seed_runs(args.repeats)
         rows += [
-            (f"time to recon_loss <= {QUALITY} (seed workload)", f"{med(s['tq_s']):.1f} s (epoch {med(s['tq_epoch']):.0f})", "<= 15 s"),
+            (f"time to recon_loss <= {QUALITY} (seed workload)",
+             f"{med(s['tq_s']):.1f} s (epoch {med(s['tq_epoch']):.0f})", "<= 15 s"),
             ("recon_loss after 50 epochs", f"{med(s['final']):.4f}", "<= 0.07 (seed)"),
             ("wall time, 50 epochs", f"{med(s['wall']):.1f} s", ""),
             ("training images/s (median epoch)", f"{med(s['ips']):.0f}", ""),
@@ -195,15 +196,18 @@ def main() -> None:
         f = flops_and_peak()
         if "seed" not in args.skip:
             achieved = med(s["ips"]) * f["mflop_per_image"] / 1000
-            rows.append(("training step GFLOP/s (whole step)", f"{achieved:.1f} ({achieved / f['peak_gflops']:.0%} of peak)", ""))
+            rows.append(("training step GFLOP/s (whole step)",
+                         f"{achieved:.1f} ({achieved / f['peak_gflops']:.0%} of peak)", ""))
         rows += [
             ("FLOPs per trained image (fwd+bwd)", f"{f['mflop_per_image']:.2f} MFLOP", ""),
-            ("generator fwd+bwd GFLOP/s (matrix-heavy part)", f"{f['gen_gflops']:.1f} ({f['gen_gflops'] / f['peak_gflops']:.0%} of peak)", ">= 50%"),
+            ("generator fwd+bwd GFLOP/s (matrix-heavy part)",
+             f"{f['gen_gflops']:.1f} ({f['gen_gflops'] / f['peak_gflops']:.0%} of peak)", ">= 50%"),
             ("matmul peak (2048x2048 fp32)", f"{f['peak_gflops']:.1f} GFLOP/s", ""),
         ]
     if "console" not in args.skip:
         c = console_figures(console, args.console_repeats)
-        rows.append(("console vs headless images/s, interleaved turns", console.describe(c["interleaved"], "turns"), ">= 0.95"))
+        rows.append(("console vs headless images/s, interleaved turns", console.describe(c["interleaved"], "turns"),
+                     ">= 0.95"))
         if "pairs" in c:
             rows.append(("console vs headless images/s, whole runs", console.describe(c["pairs"]), ">= 0.95"))
     if "startup" not in args.skip:

@@ -217,5 +217,5 @@ def interleaved(turns: int = 30, per_turn: int = 4) -> dict[str, list[float]]:
             t.proc.wait()
     console, headless = both
     assert all(r.get("threads") == int(threads) for t in both for r in t.records()), "a thread count changed"
-    ratios = [c / h for h, c in zip(headless.valid, console.valid)]
+    ratios = [c / h for h, c in zip(headless.valid, console.valid, strict=False)]
     return {"headless": headless.valid, "console": console.valid, "ratio": ratios}

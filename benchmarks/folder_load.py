@@ -16,8 +16,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from glo.data import folder, imagecache  # noqa: E402
-from glo.host.threads import allowed_cpus  # noqa: E402
+from glo.data import folder, imagecache
+from glo.host.threads import allowed_cpus
 
 
 def make(root: Path, n: int, size: int) -> None:
@@ -50,7 +50,8 @@ def main() -> None:
     timed("decode, 1 process", lambda: folder.decode_all(listing, workers=1))
     workers = allowed_cpus()
     timed(f"decode, {workers} worker processes", lambda: folder.decode_all(listing, workers=workers))
-    images, _, _ = timed("load_folder, cold (scan + plan + decode + write cache)", lambda: folder.load_folder(args.root))
+    images, _, _ = timed("load_folder, cold (scan + plan + decode + write cache)",
+                         lambda: folder.load_folder(args.root))
     timed("load_folder, cached (scan + read cache)", lambda: folder.load_folder(args.root))
     print(f"{images.shape} {images.nbytes / 1e6:.0f} MB")
 

@@ -122,7 +122,8 @@ def table(m: dict[str, list[float]], console: dict[str, dict[str, float]] | None
     if console:
         import console as pairs  # benchmarks/console.py
 
-        lines.append(f"console / headless, interleaved turns (threads fixed): {pairs.describe(console['interleaved'], 'turns')}")
+        turns = pairs.describe(console["interleaved"], "turns")
+        lines.append(f"console / headless, interleaved turns (threads fixed): {turns}")
         if "pairs" in console:
             lines.append(f"console / headless, whole runs (thread policy): {pairs.describe(console['pairs'])}")
     return "\n".join(lines)

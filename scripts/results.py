@@ -212,7 +212,8 @@ def findings(done: dict, extra: dict, facts: dict) -> list[str]:
         f"{100 * knn[0.0]:.1f}% at sigma 0, {100 * knn[0.3]:.1f}% at 0.3, {100 * knn[5.0]:.1f}% at 5 |",
         f"| (further work) AdaIN instead of concatenation | recon adain {comb['adain'].numbers['recon_loss']:.4f} "
         f"vs concat {comb['concat'].numbers['recon_loss']:.4f}; linear probe "
-        f"{100 * comb['adain'].numbers['probe_accuracy']:.1f}% vs {100 * comb['concat'].numbers['probe_accuracy']:.1f}%; "
+        f"{100 * comb['adain'].numbers['probe_accuracy']:.1f}% vs "
+        f"{100 * comb['concat'].numbers['probe_accuracy']:.1f}%; "
         f"kNN {100 * read_analysis(comb['adain'].run)['knn_accuracy']:.1f}% vs "
         f"{100 * read_analysis(comb['concat'].run)['knn_accuracy']:.1f}% |",
         "",

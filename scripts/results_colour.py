@@ -99,8 +99,9 @@ def colour_section(runs, data: Path, epochs: int, save_png, images_dir: Path, md
     for r in rows(runs):
         n, a = r.numbers, read_analysis(r.run) or {}
         long = f" ({r.settings['epochs']} epochs)" if r.settings["epochs"] != epochs else ""
-        cells = [f"{r.settings['sigma']:g}", r.settings["loss"] + long, f"{n['recon_loss']:.4f}", f"{n['recon_l1']:.4f}",
-                 f"{n['recon_l2']:.4f}", f"{n['psnr']:.2f}", f"{sharpness(trained[r.run.id].model, split):.2f}",
+        cells = [f"{r.settings['sigma']:g}", r.settings["loss"] + long, f"{n['recon_loss']:.4f}",
+                 f"{n['recon_l1']:.4f}", f"{n['recon_l2']:.4f}", f"{n['psnr']:.2f}",
+                 f"{sharpness(trained[r.run.id].model, split):.2f}",
                  pct(n["probe_accuracy"]), pct(a.get("knn_accuracy")),
                  f"{(a.get('train_refit') or {}).get('recon_loss', float('nan')):.4f}",
                  f"{(a.get('heldout') or {}).get('recon_loss', float('nan')):.4f}"]
@@ -146,7 +147,8 @@ def findings(runs, trained, split, average: float, epochs: int) -> list[str]:
            f"PSNR {grid[best].numbers['psnr']:.1f} dB with {sharp[best]:.2f} of the originals' edge energy: "
            "blurry colour blobs with the right layout and mean colours, no object detail (figure below)."]
     if long is not None:
-        out[-1] += (f" Training 4x longer ({long.settings['epochs']} epochs) helps (PSNR {long.numbers['psnr']:.1f} dB, "
+        out[-1] += (f" Training 4x longer ({long.settings['epochs']} epochs) helps "
+                    f"(PSNR {long.numbers['psnr']:.1f} dB, "
                     f"sharpness {sharpness(trained[long.run.id].model, split):.2f}) but stays blurry, and its "
                     f"held-out gap grows to {gap(long):+.4f} (from {gap(grid[(0.0, 'l1+l2', epochs)]):+.4f} at "
                     f"{epochs} epochs): the small generator (64 feature maps) starts to memorise before it draws "
@@ -227,10 +229,12 @@ def hypothesis_section(split, epochs: int, cache: dict) -> list[str]:
         verdict = (f"**supported**. With SGD the kNN probe at sigma 5 falls from {pct(a['knn'])} to {pct(s['knn'])} "
                    f"(chance 10%), although the codes still move ({s['moved']:.2f} against Adam's {a['moved']:.2f}): "
                    f"they shrink (norm {s['norm']:.2f}) under the activation decay, which is the same for every "
-                   f"class, while Adam's shrink as much (norm {a['norm']:.2f}) but end up grouped by class. SGD is not simply "
+                   f"class, while Adam's shrink as much (norm {a['norm']:.2f}) but end up grouped by class. "
+                   "SGD is not simply "
                    f"a weaker optimiser here: at sigma 0.3 it trains a model nearly as good (recon {ls['recon']:.4f} "
                    f"against {la['recon']:.4f}) whose codes hold as much class information (kNN {pct(ls['knn'])} "
-                   f"against {pct(la['knn'])}). This is consistent with two sources: at low sigma the class information "
+                   f"against {pct(la['knn'])}). This is consistent with two sources: "
+                   "at low sigma the class information "
                    "comes from what the codes must encode (an image's shape says much about its digit), whatever "
                    "the optimiser; at high sigma it is an artefact of Adam amplifying gradients that carry no "
                    "useful content (one seed, one data set: a single test, not a proof). A probe on "

@@ -245,7 +245,8 @@ def test_a_damaged_or_old_cache_is_ignored(runs, tmp_path):
 def test_read_analysis_does_not_import_torch(runs):
     run = runs["concat"]
     analyze(run, heldout_n=20)
-    code = (f"import sys\nfrom pathlib import Path\nfrom glo.store.runs import Run\nfrom glo.analysis.analyze import read_analysis\n"
+    code = ("import sys\nfrom pathlib import Path\nfrom glo.store.runs import Run\n"
+            "from glo.analysis.analyze import read_analysis\n"
             f"result = read_analysis(Run(Path({str(run.root)!r}), {run.id!r}))\n"
             f"print(result['probe_accuracy'] if result else None, 'torch' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()

@@ -7,11 +7,11 @@ layout (idx files, as torchvision reads them), with the synthetic digit-like blo
 import csv
 
 import pytest
-from conftest import synthetic_split
-from test_data import _write_idx
 from typer.testing import CliRunner
 
+from conftest import synthetic_split
 from glo.cli.app import app
+from test_data import _write_idx
 
 runner = CliRunner()
 FOLDERS = {"fashionmnist": "FashionMNIST", "kmnist": "KMNIST"}

@@ -72,7 +72,7 @@ def test_kill_9_then_resume_loses_nothing(tmp_path, uninterrupted, fault):
     assert run.status() == "interrupted" and run.read_summary() is None
     every_json_file_parses(run.path)
     resumed = glo("run", "--headless", "--resume", run.id, "--runs-dir", str(tmp_path / "runs"))
-    out, err = resumed.communicate(timeout=120)
+    _out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     assert json.loads((run.path / "summary.json").read_text())["status"] == "completed"
     lines = [json.loads(x) for x in (run.path / "metrics.jsonl").read_text().splitlines()]
@@ -114,7 +114,7 @@ def test_a_run_killed_before_its_settings_were_saved_is_cleaned_up(tmp_path):
     proc.wait(30)
     (folder,) = [p for p in runs.iterdir() if p.is_dir()]
     resumed = glo("run", "--headless", "--resume", folder.name, "--runs-dir", str(runs))
-    out, err = resumed.communicate(timeout=60)
+    _out, err = resumed.communicate(timeout=60)
     assert resumed.returncode == 2 and err.count("\n") == 1 and "its empty folder is removed" in err
     assert not folder.exists()
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import make_runs, small, sync, wait_for
 from typer.testing import CliRunner
 
+from conftest import make_runs, small, sync, wait_for
 from glo.cli.app import app, main
 from glo.cli.select import complete_runs, complete_sort, complete_where
 from glo.store.index import INDEX, IndexedView, RunIndex, stamp_of
@@ -138,7 +138,7 @@ def test_delete_by_filter_says_how_many_and_how_much(runs):
 
 
 def test_compare_takes_the_runs_a_filter_chooses(tmp_path, split):
-    done_a, done_b, stopped = make_runs(tmp_path, split)
+    make_runs(tmp_path, split)
     result = runner.invoke(app, ["compare", "--runs-dir", str(tmp_path), "--status", "completed", "--no-analysis",
                                  "--width", "80"])
     assert result.exit_code == 0, result.output
@@ -161,15 +161,16 @@ def test_completion_callbacks(runs):
 
 def test_shell_completion_end_to_end(runs, tmp_path):
     """What bash runs on TAB, and glo --install-completion for bash and zsh."""
-    env = {**os.environ, "_GLO_COMPLETE": "complete_bash", "COMP_WORDS": f"glo runs show --runs-dir {runs.root} {runs.h[:-4]}",
-           "COMP_CWORD": "5"}
+    env = {**os.environ, "_GLO_COMPLETE": "complete_bash",
+           "COMP_WORDS": f"glo runs show --runs-dir {runs.root} {runs.h[:-4]}", "COMP_CWORD": "5"}
     out = subprocess.run([sys.executable, "-m", "glo", "runs"], env=env, capture_output=True, text=True).stdout
     assert out.split() == [runs.h] or runs.h in out.split()
     home = tmp_path / "home"
     home.mkdir()
     for shell, where in (("bash", ".bash_completions/glo.sh"), ("zsh", ".zfunc/_glo")):
-        done = subprocess.run([sys.executable, "-m", "glo", "--install-completion", shell], capture_output=True, text=True,
-                              env={**os.environ, "HOME": str(home), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
+        env = {**os.environ, "HOME": str(home), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+        done = subprocess.run([sys.executable, "-m", "glo", "--install-completion", shell],
+                              capture_output=True, text=True, env=env)
         assert done.returncode == 0, done.stderr
         assert "_GLO_COMPLETE" in (home / where).read_text()
 
@@ -278,7 +279,8 @@ def test_two_writers_and_a_reader_at_once(tmp_path):
             "from glo.store.runs import RunStore\nstore = RunStore(sys.argv[1])\n"
             "for i in range(40):\n    fake_run(store, name=f'{sys.argv[2]}{i}')\n    time.sleep(0.01)\n")
     lister = ("import sys\nfrom glo.store.index import RunIndex\nfrom glo.store.runs import RunStore\n"
-              "for _ in range(15):\n    index = RunIndex(RunStore(sys.argv[1]))\n    index.views()\n    index.close()\n")
+              "for _ in range(15):\n    index = RunIndex(RunStore(sys.argv[1]))\n"
+              "    index.views()\n    index.close()\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)])}
     procs = [subprocess.Popen([sys.executable, "-c", make, str(tmp_path), name], env=env) for name in ("x", "y")]
     procs.append(subprocess.Popen([sys.executable, "-c", lister, str(tmp_path)], env=env))

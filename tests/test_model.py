@@ -11,7 +11,7 @@ def test_shapes_and_range():
     out, content = model(torch.arange(7), torch.tensor([0, 1, 2, 3, 4, 5, 9]))
     assert out.shape == (7, 1, 28, 28)
     assert content.shape == (7, 25)
-    assert 0.0 <= out.min().item() and out.max().item() <= 1.0
+    assert out.min().item() >= 0.0 and out.max().item() <= 1.0
     class_code, fed, clean = model.codes(torch.arange(7), torch.zeros(7, dtype=torch.long))
     assert class_code.shape == (7, 25) and torch.equal(fed, clean)
 

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
 
+from conftest import wait_until
 from glo.store.runs import RunStore
 from glo.sweep.manifest import SweepStore
 
@@ -73,7 +73,7 @@ def test_two_workers_give_the_serial_numbers_and_every_epoch_once(tmp_path):
 def test_a_killed_worker_is_replaced_and_its_point_goes_on_from_its_checkpoint(tmp_path):
     root = tmp_path / "runs"
     proc = glo(*SWEEP[:-len(BASE)], *BASE[:1], "40", *BASE[2:], "--workers", "2", "--runs-dir", str(root))
-    checkpointed = lambda: [c for c in root.glob("*/checkpoint.pt")]  # noqa: E731
+    checkpointed = lambda: list(root.glob("*/checkpoint.pt"))  # noqa: E731
     wait_until(lambda: checkpointed() and len(workers_of(proc.pid)) == 2, what="a point's first checkpoint")
     victim = wait_until(lambda: workers_of(proc.pid), what="workers")[0]
     os.kill(victim, signal.SIGKILL)
@@ -114,6 +114,6 @@ def test_ctrl_c_stops_every_point_and_resume_completes_them(tmp_path):
                                           (["--workers", "two"], "Invalid value for '--workers'")])
 def test_bad_workers_or_threads_are_one_line_and_exit_2(tmp_path, argv, message):
     proc = glo(*SWEEP, *argv, "--runs-dir", str(tmp_path))
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "sweeps").exists()

@@ -10,8 +10,8 @@ import re
 
 import pytest
 import torch
-from conftest import stopped_run, sync, synthetic_split, wait_for
 
+from conftest import stopped_run, sync, synthetic_split, wait_for
 from glo.cli.app import main
 from glo.errors import RunStoreError
 from glo.events import Step

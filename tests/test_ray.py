@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
 
+from conftest import wait_until
 from glo.config import RunConfig
 from glo.store.runs import RunStore
 from glo.sweep.manifest import SweepStore
@@ -60,10 +60,10 @@ class Node:
 
     def pids(self) -> list[int]:
         """Every process of the node's session (Ray's workers leave its process group, not the session)."""
-        found = []
+        found, sid = [], self.proc.pid
         for entry in Path("/proc").iterdir():
             try:
-                if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3]) == self.proc.pid:
+                if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3]) == sid:
                     found.append(int(entry.name))
             except (OSError, IndexError, ValueError):
                 continue
@@ -145,7 +145,7 @@ def test_a_sweep_runs_across_both_nodes_with_the_numbers_of_a_local_sweep(cluste
     here = SweepStore(local).create(base, sweep.params)
     for _ in run_sweep(here, local, workers=1):
         pass
-    for ray_run, local_run in zip(runs, here.runs(local)):
+    for ray_run, local_run in zip(runs, here.runs(local), strict=False):
         assert ray_run.epochs() and [
             {k: r[k] for k in ("train_loss", "recon_loss", "step")} for r in ray_run.epochs()] == [
             {k: r[k] for k in ("train_loss", "recon_loss", "step")} for r in local_run.epochs()]
@@ -203,7 +203,7 @@ def test_a_killed_node_s_point_goes_on_from_its_checkpoint_on_the_other_node(clu
 def test_an_unreachable_cluster_is_one_line_and_exit_2_and_writes_nothing(tmp_path):
     proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--headless", "--ray", f"127.0.0.1:{_free_port()}",
                "--runs-dir", str(tmp_path / "runs"))
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "cannot reach the Ray cluster" in err and err.count("\n") == 1, err
     assert not (tmp_path / "runs").exists()
 
@@ -214,7 +214,7 @@ def test_ray_missing_is_one_line_naming_the_extra_and_exit_2(tmp_path):
     env = {"PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])}
     proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--headless", "--ray", "127.0.0.1:6379",
                "--runs-dir", str(tmp_path / "runs"), env=env)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and 'pip install "glo[ray]"' in err and err.count("\n") == 1, err
     assert not (tmp_path / "runs").exists()
 
@@ -226,7 +226,7 @@ def test_ray_missing_is_one_line_naming_the_extra_and_exit_2(tmp_path):
 def test_bad_resources_per_run_are_one_line_and_exit_2(tmp_path, argv, message):
     proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--headless", "--ray", "127.0.0.1:6379", *argv,
                "--runs-dir", str(tmp_path / "runs"))
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "runs").exists()
 
@@ -235,6 +235,6 @@ def test_a_gpu_the_cluster_lacks_is_one_line_and_exit_2(cluster, tmp_path):
     address, _ = cluster
     proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--headless", "--ray", address,
                "--gpus-per-run", "0.25", "--runs-dir", str(tmp_path / "runs"))
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "no node of the cluster" in err and err.count("\n") == 1, err
     assert not (tmp_path / "runs").exists()

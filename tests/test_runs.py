@@ -35,7 +35,7 @@ def test_ids_unique_under_concurrent_creation(tmp_path):
     def make():
         try:
             ids.append(store.create(RunConfig()).id)
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # noqa: BLE001  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=make) for _ in range(8)]

@@ -9,9 +9,9 @@ import socket
 
 import pytest
 import torch
-from conftest import stopped_run
 from typer.testing import CliRunner
 
+from conftest import stopped_run
 from glo.cli.app import app, main
 from glo.config import RunConfig
 from glo.errors import RunStoreError
@@ -48,7 +48,7 @@ def test_checkpoint_with_pickle_payload_is_refused_and_never_executed(tmp_path, 
 def test_garbage_checkpoint_is_refused_clearly(tmp_path, content):
     path = tmp_path / "checkpoint.pt"
     path.write_bytes(content)
-    with pytest.raises(RunStoreError, match="not a valid glo checkpoint|not a glo checkpoint"):
+    with pytest.raises(RunStoreError, match=r"not a valid glo checkpoint|not a glo checkpoint"):
         checkpoint.load(path)
 
 
@@ -90,7 +90,8 @@ def test_nothing_touches_the_network(tmp_path, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     root = str(tmp_path)
-    assert runner.invoke(app, ["run", "--headless", "--epochs", "1", "--n-images", "20", "--runs-dir", root]).exit_code == 0
+    args = ["run", "--headless", "--epochs", "1", "--n-images", "20", "--runs-dir", root]
+    assert runner.invoke(app, args).exit_code == 0
     for argv in (["runs", "list"], ["runs", "show", "latest"], ["compare", "latest", "latest"]):
         result = runner.invoke(app, [*argv, "--runs-dir", root])
         assert result.exit_code == 0, result.output

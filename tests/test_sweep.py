@@ -3,9 +3,9 @@
 import json
 
 import pytest
-from conftest import synthetic_split
 from typer.testing import CliRunner
 
+from conftest import synthetic_split
 from glo.cli.app import app, main
 from glo.config import RunConfig
 from glo.errors import ConfigError
@@ -152,7 +152,7 @@ def test_runs_of_two_sweeps_get_distinct_labels_and_their_name_is_ambiguous(tmp_
     assert list(labels(same_time).values()) == [r.id for r in same_time]  # the time is not enough: whole ids
     for i in ids[:2]:
         (tmp_path / i).mkdir()
-    with pytest.raises(RunStoreError, match="matches 2 runs .*20261125-195707-sigma2, 20261126-101500-sigma2"):
+    with pytest.raises(RunStoreError, match=r"matches 2 runs .*20261125-195707-sigma2, 20261126-101500-sigma2"):
         RunStore(tmp_path).get("sigma2")
 
 

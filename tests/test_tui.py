@@ -6,7 +6,6 @@ import json
 import threading
 
 from conftest import SIZE, small, summary, sync, train_screen, wait_for
-
 from glo.config import RunConfig
 from glo.events import Step
 from glo.store.runs import RunStore

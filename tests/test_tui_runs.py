@@ -4,7 +4,6 @@ damaged run folders. Pilot drives the real app on tiny synthetic runs."""
 from __future__ import annotations
 
 from conftest import make_runs, small, sync, train_screen, wait_for
-
 from glo.store.runs import RunStore
 from tui.app import create_app
 

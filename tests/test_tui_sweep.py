@@ -7,8 +7,8 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, make_runs, small, sync, train_screen, wait_for
 
+from conftest import SIZE, make_runs, small, sync, train_screen, wait_for
 from glo.config import RunConfig
 from glo.store.analyses import read_analysis
 from glo.store.runs import RunStore
@@ -116,7 +116,8 @@ async def test_saved_runs_show_sweeps_mark_them_and_resume_a_stopped_one(tmp_pat
         sweeps = {table.get_row_at(i)[1]: str(table.get_row_at(i)[7]) for i in range(table.row_count)}
         began = {s.id: f"{s.id[9:11]}:{s.id[11:13]} " for s in (done, long)}  # when each sweep began
         assert sweeps == {done.run_ids()[0]: began[done.id] + "sigma 0.1,0.5",
-                          done.run_ids()[1]: began[done.id] + "sigma 0.1,0.5", stopped[0]: began[long.id] + "loss l1,l2"}
+                          done.run_ids()[1]: began[done.id] + "sigma 0.1,0.5",
+                          stopped[0]: began[long.id] + "loss l1,l2"}
         table.move_cursor(row=list(sweeps).index(done.run_ids()[0]))
         await pilot.press("w")  # marks every run of that sweep
         assert runs.marked == set(done.run_ids())

@@ -16,7 +16,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from glo.store.runs import Run
 
 
 def command(root: str | os.PathLike, run_id: str, heldout_n: int | None = None) -> list[str]:
@@ -57,11 +60,11 @@ class ChildAnalyzer:
     def __init__(self, heldout_n: int | None = None) -> None:
         self.heldout_n = heldout_n
 
-    def __call__(self, run, cancelled: Callable[[], bool]) -> str | None:
+    def __call__(self, run: Run, cancelled: Callable[[], bool]) -> str | None:
         return analyze_in_child(run.root, run.id, self.heldout_n, cancelled=cancelled)
 
 
-Analyzer = Callable[[Any, Callable[[], bool]], "str | None"]  # (run, cancelled) -> None, 'cancelled' or why not
+Analyzer = Callable[["Run", Callable[[], bool]], "str | None"]  # (run, cancelled) -> None, 'cancelled' or why not
 DEFAULT_ANALYZER = ChildAnalyzer()
 
 

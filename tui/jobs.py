@@ -9,11 +9,17 @@ worker in ``tui.screens.train`` drives either, with the same pause, stop and liv
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glo.config import RunConfig
 from glo.events import Event
 from glo.train.controls import Controls
+
+if TYPE_CHECKING:
+    from glo.store.runs import RunStore
+    from glo.sweep.cluster import RaySettings
+    from glo.sweep.manifest import Sweep
+    from glo.train.prepare import PreparedRun
 
 
 class RunJob:
@@ -22,7 +28,8 @@ class RunJob:
     sweep = None
     workers = 1
 
-    def __init__(self, cfg: RunConfig | None = None, resume_id: str | None = None, prepared: Any = None) -> None:
+    def __init__(self, cfg: RunConfig | None = None, resume_id: str | None = None,
+                 prepared: PreparedRun | None = None) -> None:
         self.cfg, self.resume_id, self.prepared = cfg, resume_id, prepared
 
     def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
@@ -38,10 +45,9 @@ class RunJob:
 class SweepJob:
     """A sweep (new or resumed): completed points are skipped, stopped ones resumed."""
 
-    def __init__(self, sweep: Any, workers: int | None = None, cluster: Any = None) -> None:
-        """SWEEP: a glo.sweep.manifest.Sweep. WORKERS: points trained at once (None:
-        glo.sweep.driver.default_workers's rule). CLUSTER: a glo.sweep.cluster.RaySettings (connected)
-        the points train on instead (shown as a parallel sweep), or None."""
+    def __init__(self, sweep: Sweep, workers: int | None = None, cluster: RaySettings | None = None) -> None:
+        """WORKERS: points trained at once (None: glo.sweep.driver.default_workers's rule). CLUSTER: a
+        connected glo.sweep.cluster.RaySettings the points train on instead (shown as a parallel sweep)."""
         from glo.sweep.driver import default_workers
 
         self.sweep, self.cluster = sweep, cluster
@@ -63,7 +69,7 @@ class SweepJob:
     def point_config(self, index: int) -> RunConfig:
         return self.sweep.point_config(index)
 
-    def ended_early(self, store: Any) -> tuple[str, int, int, int, tuple[str, ...]]:
+    def ended_early(self, store: RunStore) -> tuple[str, int, int, int, tuple[str, ...]]:
         """(status, completed, failed, total, run ids) of a sweep whose generator failed."""
         states = self.sweep.statuses(store)
         return ("failed", states.count("completed"), states.count("failed"), len(states),
@@ -77,7 +83,7 @@ def error_line(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, GloError) else f"{type(exc).__name__}: {exc}"
 
 
-def sweep_line(sweep: Any, index: int = 0, label: str = "") -> str:
+def sweep_line(sweep: Sweep | None, index: int = 0, label: str = "") -> str:
     """The status panel's sweep line: 'sweep run 2/8 sigma0.3' ('' outside a sweep)."""
     if sweep is None:
         return ""

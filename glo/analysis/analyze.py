@@ -9,6 +9,7 @@ when called. The tools it combines live in glo.analysis.probe (class-from-conten
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 from dataclasses import dataclass, replace
@@ -41,8 +42,8 @@ if TYPE_CHECKING:
 _TOOLS = {
     "probe_accuracy": "glo.analysis.probe", "knn_accuracy": "glo.analysis.probe",
     "fit_content": "glo.analysis.latent", "fit_heldout": "glo.analysis.latent", "heldout_subset": "glo.analysis.latent",
-    "balanced_subset": "glo.analysis.latent", "transfer_grid": "glo.analysis.latent", "sample_codes": "glo.analysis.latent",
-    "samples": "glo.analysis.latent",
+    "balanced_subset": "glo.analysis.latent", "transfer_grid": "glo.analysis.latent",
+    "sample_codes": "glo.analysis.latent", "samples": "glo.analysis.latent",
 }
 
 
@@ -120,7 +121,8 @@ def analyze(run: Run, heldout_n: int = HELDOUT_N, refresh: bool = False, device:
     codes, labels = model.content_codes.weight.detach(), torch.from_numpy(split.labels)
     n_classes = model.class_codes.num_embeddings
     images = as_tensor(split.images, device)
-    fit = {"steps": FIT_STEPS, "lr": FIT_LR, "batch_size": FIT_BATCH, "radius": cfg.content_radius, "seed": SEED}
+    fit = functools.partial(fit_heldout, model, steps=FIT_STEPS, lr=FIT_LR, batch_size=FIT_BATCH,
+                            radius=cfg.content_radius, seed=SEED)
     held_images, held_labels = heldout_subset(split, heldout_n)
     n_fit = len(held_labels) or heldout_n
     result: dict[str, Any] = {
@@ -133,8 +135,8 @@ def analyze(run: Run, heldout_n: int = HELDOUT_N, refresh: bool = False, device:
         "probe_accuracy": probe_accuracy(codes, labels, FOLDS, SEED),
         "knn_accuracy": knn_accuracy(codes, labels, KNN_K, FOLDS, SEED),
         "train": evaluate(model, images, labels.to(device)),
-        "train_refit": fit_heldout(model, *balanced_subset(split.images, split.labels, n_fit), **fit),
-        "heldout": fit_heldout(model, held_images, held_labels, **fit) if len(held_labels) else None,
+        "train_refit": fit(*balanced_subset(split.images, split.labels, n_fit)),
+        "heldout": fit(held_images, held_labels) if len(held_labels) else None,
         "elapsed_s": 0.0,
         "analysed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,14 +71,14 @@ def to_csv(table: list[RunView]) -> bytes:
     return buf.getvalue().encode()
 
 
-def write_csv(table: list[RunView], path) -> None:
+def write_csv(table: list[RunView], path: str | os.PathLike[str]) -> None:
     try:
         atomic.write_bytes(path, to_csv(table))
     except OSError as exc:
         raise GloError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def check_export_path(path, example: str = "compare.png") -> None:
+def check_export_path(path: str | os.PathLike[str], example: str = "compare.png") -> None:
     """Refuse an export path whose folder does not exist, that is a folder, or (for a PNG, as
     EXAMPLE names) that does not end in .png, before any work is done."""
     folder = Path(path).expanduser().parent
@@ -102,16 +103,17 @@ def image_grid(images: list[tuple[str, np.ndarray]]) -> np.ndarray:
     return grid
 
 
-def export(runs: Sequence[Run | RunView], csv_path=None, png_path=None) -> list[Path]:
+def export(runs: Sequence[Run | RunView], csv_path: str | os.PathLike[str] | None = None,
+           png_path: str | os.PathLike[str] | None = None) -> list[Path]:
     """Write the final numbers as CSV and the image rows as PNG (each only when a path is given;
     the PNG only when some run has images). Returns the paths written."""
     table = rows(runs)
-    written = []
+    written: list[Path] = []
     if csv_path is not None:
         write_csv(table, csv_path)
         written.append(Path(csv_path))
     images = image_rows(table) if png_path is not None else []
-    if images:
+    if images and png_path is not None:
         from glo.imaging.png import save_grid_png  # torch: only for the PNG
 
         save_grid_png(image_grid(images), png_path, labels=[label for label, _ in images])

@@ -1,9 +1,9 @@
 """Figures of a trained run as arrays, built once for every place that shows them.
 
 The transfer grid: source training images, and each one's content code drawn with every class
-code (``glo.analysis.latent.transfer_grid``), over all the data set's classes (views fold long rows). ``glo transfer`` and the console draw it in the terminal,
-``--png`` and ``scripts/results.py`` write it as a PNG; all of them take it from here. torch loads
-only when a grid is built.
+code (``glo.analysis.latent.transfer_grid``), over all the data set's classes (views fold long rows).
+``glo transfer`` and the console draw it in the terminal, ``--png`` and ``scripts/results.py`` write
+it as a PNG; all of them take it from here. torch loads only when a grid is built.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ class TransferRows:
         """(TITLE with the source's class name and the classes drawn filled in, the row) per
         source; WITH_SOURCE: the row starts with its source image."""
         images = self.full if with_source else self.drawn
-        return [(title.format(label=self.name(label), classes=self.span), row) for label, row in zip(self.labels, images)]
+        return [(title.format(label=self.name(label), classes=self.span), row)
+                for label, row in zip(self.labels, images, strict=False)]
 
 
 def transfer_rows(trained: Trained, n: int = 6, indices: Sequence[int] | None = None) -> TransferRows:

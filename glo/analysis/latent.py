@@ -59,7 +59,7 @@ def frozen(model: GLO) -> Iterator[GLO]:
     try:
         yield model
     finally:
-        for p, flag in zip(model.parameters(), flags):
+        for p, flag in zip(model.parameters(), flags, strict=True):
             p.requires_grad_(flag)
         model.train(was_training)
 
@@ -175,7 +175,8 @@ def sample_codes(model: GLO, n: int, seed: int = 0, ridge: float = 1e-3) -> torc
     cov += (ridge * cov.trace() / dim + 1e-12) * torch.eye(dim, dtype=cov.dtype)
     chol = torch.linalg.cholesky(cov)
     noise = torch.randn(n, dim, generator=torch.Generator().manual_seed(seed), dtype=cov.dtype)
-    return (mean + noise @ chol.T).float()
+    sampled: torch.Tensor = (mean + noise @ chol.T).float()
+    return sampled
 
 
 @torch.inference_mode()

@@ -11,6 +11,8 @@ measure) and a k-nearest-neighbour one, which also sees class information laid o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch.nn import functional as F
 
@@ -58,7 +60,12 @@ def _fit_linear(x: torch.Tensor, y: torch.Tensor, n_classes: int, l2: float) -> 
     return weight.detach(), bias.detach()
 
 
-def cross_validated(codes: torch.Tensor, labels: torch.Tensor, predict, folds: int = 5, seed: int = 0) -> float:
+# predict(x_train, y_train, x_test, n_classes): the predicted classes of x_test
+Predictor = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
+
+
+def cross_validated(codes: torch.Tensor, labels: torch.Tensor, predict: Predictor, folds: int = 5,
+                    seed: int = 0) -> float:
     """Mean accuracy over stratified folds of ``predict(x_train, y_train, x_test, n_classes)``,
     with features standardised by the training fold's mean and spread."""
     x, y = _as_inputs(codes, labels)
@@ -75,7 +82,7 @@ def cross_validated(codes: torch.Tensor, labels: torch.Tensor, predict, folds: i
 def probe_accuracy(codes: torch.Tensor, labels: torch.Tensor, folds: int = 5, seed: int = 0,
                    l2: float = 1e-3) -> float:
     """Mean held-out-fold accuracy of a linear classifier predicting ``labels`` from ``codes``."""
-    def predict(xtr, ytr, xte, n_classes):
+    def predict(xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, n_classes: int) -> torch.Tensor:
         with torch.enable_grad():
             weight, bias = _fit_linear(xtr, ytr, n_classes, l2)
         return (xte @ weight + bias).argmax(1)
@@ -89,7 +96,7 @@ def knn_accuracy(codes: torch.Tensor, labels: torch.Tensor, k: int = 10, folds: 
     A linear probe at chance does not prove the class is gone: it may sit in the codes along
     curved boundaries. The neighbour vote catches that.
     """
-    def predict(xtr, ytr, xte, n_classes):
+    def predict(xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, n_classes: int) -> torch.Tensor:
         near = torch.cdist(xte, xtr).topk(min(k, len(xtr)), largest=False).indices
         votes = F.one_hot(ytr[near], n_classes).sum(1)  # ties go to the lower class
         return votes.argmax(1)

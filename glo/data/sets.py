@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glo.config import ALL
+from glo.config import ALL, RunConfig
 from glo.errors import DataError
 
 BUNDLED_FILE = "mnist5k.npz"
@@ -40,9 +40,8 @@ class Split:
 
 def load_bundled() -> tuple[np.ndarray, np.ndarray]:
     """The 5000 real MNIST images (500 per class) shipped inside the package."""
-    with resources.files("glo.data").joinpath(BUNDLED_FILE).open("rb") as fh:
-        with np.load(fh) as npz:
-            return npz["images"], npz["labels"]
+    with resources.files("glo.data").joinpath(BUNDLED_FILE).open("rb") as fh, np.load(fh) as npz:
+        return npz["images"], npz["labels"]
 
 
 def load_torchvision(dataset: str, root: str, download: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -104,6 +103,8 @@ def load_split(dataset: str, n_images: int | str, data_root: str | None = None, 
     if n_images == ALL:
         empty = np.zeros(0, dtype=np.int64)
         return Split(dataset, images, labels, images[empty], labels[empty], classes)
+    if isinstance(n_images, str):  # RunConfig makes any other text a number or refuses it
+        raise DataError(f"n_images must be a whole number or {ALL!r}, got {n_images!r}")
     if n_images > len(images):
         raise DataError(f"n_images {n_images} is more than the {len(images)} images of {dataset} "
                         f"(--n-images all trains on every image)")
@@ -112,7 +113,7 @@ def load_split(dataset: str, n_images: int | str, data_root: str | None = None, 
     return Split(dataset, images[train], labels[train], images[rest], labels[rest], classes)
 
 
-def load_config(cfg) -> Split:
+def load_config(cfg: RunConfig) -> Split:
     """The data split of a RunConfig, as training and analysis read it (never downloading unless
     the config says so)."""
     return load_split(cfg.dataset, cfg.n_images, cfg.data_root, cfg.download, cfg.image_size)

@@ -18,6 +18,7 @@ import math
 import os
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 PROBE_AFTER_S = 1.0  # the first probe: soon, so that a busy machine is noticed at once
@@ -64,7 +65,7 @@ class ThreadPolicy:
     the policy changed it (the loop records that), else None.
     """
 
-    def __init__(self, fixed: int = 0, cpus: int | None = None, clock=time.perf_counter) -> None:
+    def __init__(self, fixed: int = 0, cpus: int | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
         self.cpus = cpus or allowed_cpus()
         self.fixed = fixed
         self.clock = clock
@@ -112,7 +113,7 @@ class ThreadPolicy:
         """The probe is done: keep the fastest count (the one before the probe unless another is
         clearly faster). Returns the new count if it differs from the one before the probe."""
         medians = {n: statistics.median(t) for n, t in self.timings.items()}
-        best = min(medians, key=medians.get)
+        best = min(medians, key=medians.__getitem__)
         keep = self.settled if medians[self.settled] * BETTER <= medians[best] else best
         self.next_probe = self.clock() + PROBE_EVERY_S
         self.threads = keep

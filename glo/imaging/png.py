@@ -15,6 +15,7 @@ from glo.host import atomic
 
 if TYPE_CHECKING:
     import numpy as np
+    import PIL.Image
 
 
 def grid_png_bytes(images: np.ndarray, nrow: int | None = None, labels: list[str] | None = None) -> bytes:
@@ -50,7 +51,7 @@ def grid_png_bytes(images: np.ndarray, nrow: int | None = None, labels: list[str
     return buf.getvalue()
 
 
-def save_grid_png(images: np.ndarray, path: str | os.PathLike, nrow: int | None = None,
+def save_grid_png(images: np.ndarray, path: str | os.PathLike[str], nrow: int | None = None,
                   labels: list[str] | None = None) -> None:
     """Write ``grid_png_bytes(images, nrow, labels)`` to PATH, atomically."""
     data = grid_png_bytes(images, nrow, labels)
@@ -60,7 +61,7 @@ def save_grid_png(images: np.ndarray, path: str | os.PathLike, nrow: int | None 
         raise GloError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def _label_rows(picture, labels: list[str], row_height: int):
+def _label_rows(picture: PIL.Image.Image, labels: list[str], row_height: int) -> PIL.Image.Image:
     """PICTURE with a grey margin on its left holding each row's label, vertically centred."""
     from PIL import Image, ImageDraw, ImageFont
 

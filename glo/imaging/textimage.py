@@ -42,7 +42,7 @@ def halfblock_cells(image: np.ndarray) -> list[list[tuple[int, int]]]:
     img = packed(image) if np.ndim(image) == 3 else np.asarray(image, dtype=np.int32)
     if img.shape[0] % 2:
         img = np.vstack([img, np.full((1, img.shape[1]), -1, dtype=img.dtype)])
-    return [list(zip(img[r].tolist(), img[r + 1].tolist())) for r in range(0, img.shape[0], 2)]
+    return [list(zip(img[r].tolist(), img[r + 1].tolist(), strict=True)) for r in range(0, img.shape[0], 2)]
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -60,7 +60,8 @@ def ascii_lines(image: np.ndarray, ramp: str = ASCII_RAMP) -> list[str]:
     empty = (top < 0) & (bottom < 0)
     mean = (np.clip(top, 0, 255) + np.clip(bottom, 0, 255)) / 2
     levels = np.clip((mean / 256 * len(ramp)).astype(int), 0, len(ramp) - 1)
-    return ["".join(" " if e else ramp[v] for v, e in zip(row, erow)) for row, erow in zip(levels, empty)]
+    return ["".join(" " if e else ramp[v] for v, e in zip(row, erow, strict=True))
+            for row, erow in zip(levels, empty, strict=True)]
 
 
 def per_line(total: int, width: int, cell: int = 28, gap: int = 1) -> int:

@@ -39,7 +39,8 @@ def lap1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The GLO paper's Laplacian-pyramid L1 (Bojanowski et al. 2018, eq. 3): the sum over pyramid
     levels j of 2^(2j) |L_j(x) - L_j(x')|_1, divided by the image's pixels, i.e. each level's mean
     absolute difference, summed. Edges (the fine bands) count as much as the coarse layout."""
-    return sum(((a - b).abs().mean() for a, b in zip(laplacian_pyramid(output), laplacian_pyramid(target))),
+    levels = zip(laplacian_pyramid(output), laplacian_pyramid(target), strict=True)
+    return sum(((a - b).abs().mean() for a, b in levels),
                output.new_zeros(()))
 
 
@@ -89,6 +90,6 @@ def reconstruct(model: GLO, index: torch.Tensor, labels: torch.Tensor) -> torch.
     """Noise-free reconstructions of the given training images (float, K x C x H x W)."""
     was_training = model.training
     model.eval()
-    out, _ = model(index, labels)
+    out: torch.Tensor = model(index, labels)[0]
     model.train(was_training)
     return out

@@ -38,7 +38,7 @@ class Generator(nn.Module):
         self.width = self.sizes[0]
         self.fc = nn.Linear(latent_dim, self.width * self.base * self.base)
         outs = [*self.sizes[1:], channels]
-        for i, (c_in, c_out) in enumerate(zip(self.sizes, outs), start=1):  # up1, up2, ... (28x28: two)
+        for i, (c_in, c_out) in enumerate(zip(self.sizes, outs, strict=True), start=1):  # up1, up2, ... (28x28: two)
             setattr(self, f"up{i}", nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1))
         self.ups = [getattr(self, f"up{i}") for i in range(1, len(outs) + 1)]
         self.act = nn.LeakyReLU(0.2)
@@ -70,7 +70,8 @@ class AdaINGenerator(Generator):
         h = F.instance_norm(h, eps=1e-5)
         return h * (1 + scale[:, :, None, None]) + bias[:, :, None, None]
 
-    def forward(self, class_code: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    # two codes in, where Generator takes one: GLO.decode calls each with its own arguments
+    def forward(self, class_code: torch.Tensor, content: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         styles = self.style(class_code).split([s for s in self.sizes for _ in (0, 1)], 1)
         h = self.fc(content).view(-1, self.width, self.base, self.base)
         for i, up in enumerate([None, *self.ups[:-1]]):
@@ -109,11 +110,15 @@ class GLO(nn.Module):
 
     def decode(self, class_code: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
         """Images from any class codes and content codes (one row each): the generator proper."""
+        images: torch.Tensor
         if self.combine == "adain":
-            return self.generator(class_code, content)
-        return self.generator(torch.cat([class_code, content], dim=1))
+            images = self.generator(class_code, content)
+        else:
+            images = self.generator(torch.cat([class_code, content], dim=1))
+        return images
 
-    def codes(self, index: torch.Tensor, label: torch.Tensor, noise: torch.Tensor | None = None):
+    def codes(self, index: torch.Tensor, label: torch.Tensor, noise: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(class codes, content codes fed to the generator, clean content codes) of a batch.
 
         ``noise`` (same shape as the content codes) is added to the content codes only; callers
@@ -122,7 +127,8 @@ class GLO(nn.Module):
         content = self.content_codes(index)
         return self.class_codes(label), content if noise is None else content + noise, content
 
-    def forward(self, index: torch.Tensor, label: torch.Tensor, noise: torch.Tensor | None = None):
+    def forward(self, index: torch.Tensor, label: torch.Tensor, noise: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         class_code, fed, content = self.codes(index, label, noise)
         return self.decode(class_code, fed), content
 
@@ -135,5 +141,5 @@ class GLO(nn.Module):
         """
         project_to_ball_(self.content_codes.weight, radius)
 
-    def latent_parameters(self) -> list[nn.Parameter]:
+    def latent_parameters(self) -> list[torch.Tensor]:
         return [self.class_codes.weight, self.content_codes.weight]

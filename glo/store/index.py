@@ -77,7 +77,7 @@ class IndexedView(RunView):
         return self.recorded if self.recorded == "damaged" or not live else "running"
 
     @classmethod
-    def read(cls, run: Run, stamp: str | None = None) -> "IndexedView":
+    def read(cls, run: Run, stamp: str | None = None) -> IndexedView:
         """Read what listings show from the run folder, as ``RunView`` (without analysis) reads it,
         but parsing only the last epoch record of metrics.jsonl where it can (``Run.last_epoch``).
         STAMP: the folder's stamp just taken, which says which files are there."""
@@ -96,20 +96,21 @@ class IndexedView(RunView):
                    {k: last[k] for k in LAST_KEYS if k in last}, settings, label, warnings,
                    live=recorded != "damaged" and (stamp is None or has_running(stamp)) and own.is_live())
 
-    def row(self, s: str) -> tuple:
+    def row(self, s: str) -> tuple[Any, ...]:
         """Its row in the index file, under stamp S ('~' before it: racy, to be read again)."""
         return (self.run.id, s, self.recorded, self.done, self.total, self._settings_label,
-                json.dumps(self.warnings) if self.warnings else "[]", json.dumps(self.settings), *(self.last.get(k) for k in LAST_KEYS))
+                json.dumps(self.warnings) if self.warnings else "[]", json.dumps(self.settings),
+                *(self.last.get(k) for k in LAST_KEYS))
 
     @classmethod
-    def from_row(cls, run: Run, row: tuple) -> "IndexedView":
+    def from_row(cls, run: Run, row: tuple[Any, ...]) -> IndexedView:
         recorded, done, total, label, warnings, settings = row[2:8]
         if not (isinstance(settings, str) and settings.startswith("{")):
             raise ValueError("not a row of this index")
         warnings = [] if warnings == "[]" else json.loads(warnings)
         if not isinstance(warnings, list):
             raise ValueError("not a row of this index")
-        last = {k: v for k, v in zip(LAST_KEYS, row[8:]) if v is not None}
+        last = {k: v for k, v in zip(LAST_KEYS, row[8:], strict=False) if v is not None}
         return cls(run, str(recorded), int(done), None if total is None else int(total), last, settings,
                    str(label), warnings)
 
@@ -172,7 +173,7 @@ class Changes:
     more: bool = False
 
 
-def _read_rows(root: str, runs: list[tuple[str, str]]) -> list[tuple]:
+def _read_rows(root: str, runs: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
     """In a worker process: the index rows of runs (id, stamp) read afresh (the stamps are the caller's)."""
     return [IndexedView.read(Run(Path(root), run_id), s).row("") for run_id, s in runs]
 
@@ -305,7 +306,7 @@ class RunIndex:
             del self.entries[run_id]
             self._urgent.discard(run_id)
             return "gone", None
-        if before is None or s != before:
+        if entry is None or before is None or s != before:  # (no entry: no stamp before)
             return "read", (s, is_racy(s, now))
         if not has_running(s):
             return "same", None
@@ -321,7 +322,8 @@ class RunIndex:
               ) -> tuple[dict[str, IndexedView], list[tuple[str, str, bool]]]:
         """Read runs afresh (in worker processes when there are many) into entries with their
         stamps: their views, and the runs left unread (CANCELLED said stop)."""
-        root, out = self.store.root, {}
+        root = self.store.root
+        out: dict[str, IndexedView] = {}
         rows = self._read_in_processes([(run_id, s) for run_id, s, _ in stale]) if len(stale) >= 1000 else None
         for i, (run_id, s, racy) in enumerate(stale):
             if rows is None and cancelled is not None and i % 8 == 0 and cancelled():
@@ -340,7 +342,7 @@ class RunIndex:
             out[run_id] = view
         return out, []
 
-    def _read_in_processes(self, runs: list[tuple[str, str]]) -> list[tuple] | None:
+    def _read_in_processes(self, runs: list[tuple[str, str]]) -> list[tuple[Any, ...]] | None:
         """The rows of RUNS (id, stamp) read by WORKERS processes, in order (None: read them here instead)."""
         if self.workers < 2:
             return None
@@ -355,9 +357,9 @@ class RunIndex:
                 parts = list(pool.map(_read_rows, [str(self.store.root)] * n, chunks))
         except Exception:  # noqa: BLE001 - no processes here (a sandbox, a broken pool): read serially
             return None
-        rows: dict[str, tuple] = {}
-        for chunk, part in zip(chunks, parts):
-            rows.update(zip((run_id for run_id, _ in chunk), part))
+        rows: dict[str, tuple[Any, ...]] = {}
+        for chunk, part in zip(chunks, parts, strict=True):
+            rows.update(zip((run_id for run_id, _ in chunk), part, strict=False))
         return [rows[run_id] for run_id, _ in runs]
 
     def _enter(self, run_id: str, entry: Entry) -> None:

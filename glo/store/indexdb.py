@@ -12,6 +12,7 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 INDEX = ".index.sqlite"  # in the runs folder; starts with '.', so never taken for a run (glo.store.runs.ID_RE)
 VERSION = 1  # of the rows below: another version is dropped and rebuilt
@@ -70,7 +71,7 @@ class IndexFile:
         table = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'").fetchone()
         return table is not None and table[0] == SCHEMA and conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
 
-    def rows(self) -> list[tuple]:
+    def rows(self) -> list[tuple[Any, ...]]:
         """Every row (none if the file cannot be read; a damaged one is made anew)."""
         for attempt in range(2):
             conn = self.open()
@@ -85,7 +86,7 @@ class IndexFile:
                 self.remove()
         return []
 
-    def save(self, rows: Iterable[tuple], removed: Iterable[str]) -> None:
+    def save(self, rows: Iterable[tuple[Any, ...]], removed: Iterable[str]) -> None:
         rows, removed = list(rows), list(removed)
         conn = self.open() if rows or removed else None
         if conn is None:

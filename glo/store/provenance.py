@@ -20,10 +20,14 @@ import platform
 import socket
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from glo.errors import RunStoreError
 from glo.host import atomic
+
+if TYPE_CHECKING:  # neither loads with the store: torch only when a run starts, numpy never here
+    import numpy as np
+    import torch
 
 ENVIRONMENT = "environment.jsonl"
 SOFTWARE = ("glo", "python", "torch", "torchvision", "numpy")
@@ -34,9 +38,21 @@ DATA_SHAPE_KEYS = ("name", "n_images", "images_shape", "images_dtype", "labels_s
 Record = dict[str, Any]
 
 
+class DataSplit(Protocol):
+    """What a data fingerprint reads of the training data (``glo.data.sets.Split`` has it; the store
+    does not import the data room)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def images(self) -> np.ndarray: ...
+    @property
+    def labels(self) -> np.ndarray: ...
+
+
 # --- collecting (when a run starts or resumes) ---
 
-def environment(device: Any = None) -> Record:
+def environment(device: torch.device | str | None = None) -> Record:
     """The software and machine this process trains on; DEVICE (a torch.device or its name) is
     the device actually used. The one place that looks at the machine."""
     import torch
@@ -102,17 +118,17 @@ def cpu_model() -> str | None:
     return platform.processor() or platform.machine() or None
 
 
-def fingerprint(split: Any) -> Record:
+def fingerprint(split: DataSplit) -> Record:
     """The training data as trained on: a SHA-256 of its images and labels arrays, their shapes and dtypes."""
     digest = hashlib.sha256()
     digest.update(split.images.tobytes())
     digest.update(split.labels.tobytes())
-    return {"sha256": digest.hexdigest(), "name": split.name, "n_images": int(len(split.images)),
+    return {"sha256": digest.hexdigest(), "name": split.name, "n_images": len(split.images),
             "images_shape": list(split.images.shape), "images_dtype": str(split.images.dtype),
             "labels_shape": list(split.labels.shape), "labels_dtype": str(split.labels.dtype)}
 
 
-def make_record(event: str, epoch: int, step: int, device: Any, split: Any) -> Record:
+def make_record(event: str, epoch: int, step: int, device: torch.device | str | None, split: DataSplit) -> Record:
     """One line of environment.jsonl: EVENT (start | resume) at EPOCH (epochs done) and STEP."""
     now = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     return {"event": event, "time": now, "epoch": epoch, "step": step, **environment(device),
@@ -203,8 +219,14 @@ def differs_label(records: list[Record]) -> str | None:
     return ", ".join(parts) or None
 
 
+def _data_of(record: Record) -> Record:
+    """The record's data fingerprint ({} if it has none)."""
+    data = record.get("data")
+    return data if isinstance(data, dict) else {}
+
+
 def _data_difference(records: list[Record]) -> str:
-    data = [r.get("data") if isinstance(r.get("data"), dict) else {} for r in records]
+    data = [_data_of(r) for r in records]
     keys = [k for k in DATA_SHAPE_KEYS if len({json.dumps(d.get(k)) for d in data}) > 1]
     if "n_images" in keys and "images_shape" in keys:
         keys.remove("images_shape")
@@ -228,7 +250,7 @@ def machine_label(record: Record) -> str:
 
 def data_label(record: Record) -> str:
     """'sha256 1a2b3c4d5e6f, 2000 images (uint8 28x28), bundled'."""
-    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    data = _data_of(record)
     shape = data.get("images_shape")
     size = "x".join(str(n) for n in shape[1:]) if isinstance(shape, list) else "?"
     return (f"sha256 {value(record, 'data')}, {_text(data.get('n_images'))} images "

@@ -16,11 +16,14 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from glo.config import RunConfig
 from glo.errors import RunStoreError
 from glo.host import atomic
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 CONFIG, METRICS, SUMMARY, CHECKPOINT = "config.json", "metrics.jsonl", "summary.json", "checkpoint.pt"
@@ -213,13 +216,14 @@ class Run:
         except (OSError, IndexError):
             return True
 
-    def status(self, summary: dict[str, Any] | None | bool = False) -> str:
+    def status(self, summary: dict[str, Any] | Literal[False] | None = False) -> str:
         """completed | stopped | failed (from summary.json), running, interrupted, or damaged.
         SUMMARY: summary.json as already read (``read_summary``), to avoid reading it twice."""
         recorded = self.recorded_status(summary)
         return recorded if recorded == "damaged" or not self.is_live() else "running"
 
-    def recorded_status(self, summary: dict[str, Any] | None | bool = False, has_config: bool | None = None) -> str:
+    def recorded_status(self, summary: dict[str, Any] | Literal[False] | None = False,
+                        has_config: bool | None = None) -> str:
         """The status the files record, whether or not a process trains the run now (``status``
         adds that): completed | stopped | failed (summary.json), interrupted, or damaged.
         HAS_CONFIG: whether config.json exists, where the caller already knows."""
@@ -227,8 +231,9 @@ class Run:
             return "damaged"
         if summary is False:
             summary = self.read_summary()
-        if summary and summary.get("status") in ("completed", "stopped", "failed"):
-            return summary["status"]
+        status = summary.get("status") if summary else None
+        if status in ("completed", "stopped", "failed"):
+            return str(status)
         return "interrupted"
 
     @property
@@ -265,7 +270,7 @@ class Run:
     def has_checkpoint(self) -> bool:
         return self.file(CHECKPOINT).exists()
 
-    def read_images(self):
+    def read_images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(originals, reconstructions, labels) as uint8 arrays, or None if the run has none yet."""
         import numpy as np
 
@@ -279,10 +284,10 @@ class Run:
 class RunStore:
     """The runs folder."""
 
-    def __init__(self, root: str | os.PathLike | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else default_runs_dir()
 
-    def check(self) -> "RunStore":
+    def check(self) -> RunStore:
         """Refuse a runs folder that is a file (it may not exist yet: the first run creates it)."""
         if self.root.exists() and not self.root.is_dir():
             raise RunStoreError(f"runs folder {self.root} is a file, not a folder")

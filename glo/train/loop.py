@@ -146,7 +146,7 @@ def train(
         if isinstance(exc, GeneratorExit):  # the consumer closed us: no more yields
             recorder.finish(trainer.summary(status, error))
             raise
-    except Exception as exc:  # the run fails, the caller stays alive
+    except Exception as exc:  # noqa: BLE001 - the run fails, the caller stays alive
         status, error = "failed", f"{type(exc).__name__}: {exc}"
     summary = recorder.finish(trainer.summary(status, error))
     yield Finished(status, summary, error)

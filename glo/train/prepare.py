@@ -12,12 +12,16 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from glo.config import RunConfig
 from glo.data.sets import Split, load_config
 from glo.errors import GloError
 from glo.store import provenance
 from glo.store.runs import CHECKPOINT, Run, RunStore
+
+if TYPE_CHECKING:
+    import torch
 
 Loader = Callable[[RunConfig], Split]  # the data split a config trains on (default: glo.data.sets.load_config)
 
@@ -54,7 +58,7 @@ def check_resumable(run: Run) -> RunConfig:
     return run.read_config().validate()
 
 
-def moved_note(run: Run, device, split: Split) -> str | None:
+def moved_note(run: Run, device: torch.device | str, split: Split) -> str | None:
     """A line when RUN resumes with other versions, device, host or data than it last ran with."""
     records, _ = provenance.read_records(run.path)
     now = {**provenance.environment(device), "data": provenance.fingerprint(split)}

@@ -68,7 +68,8 @@ def model_args(cfg: RunConfig, n_images: int, split: Split | None = None) -> dic
     return args
 
 
-def objective(model: GLO, index, label, target, noise, loss_type: str, decay: float) -> torch.Tensor:
+def objective(model: GLO, index: torch.Tensor, label: torch.Tensor, target: torch.Tensor, noise: torch.Tensor | None,
+              loss_type: str, decay: float) -> torch.Tensor:
     """Reconstruction loss of a batch plus activation decay on its (clean) content codes only."""
     out, content = model(index, label, noise)
     loss = recon_loss(out, target, loss_type)
@@ -182,6 +183,8 @@ class Trainer:
     def train_batch(self, b: int) -> Step:
         """One optimisation step on batch ``b`` of the current epoch's order."""
         bs, live, sigma = self.cfg.batch_size, self.live, self.live["sigma"]
+        if self.perm is None:
+            raise RuntimeError("train_batch before start_epoch")
         idx = self.perm[b * bs : (b + 1) * bs]
         noise = None
         if sigma > 0:

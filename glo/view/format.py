@@ -28,7 +28,7 @@ def duration(seconds: float | None) -> str:
     """'42s', '3m05s', '1h02m'; None as '-'."""
     if seconds is None:
         return "-"
-    m, s = divmod(int(round(seconds)), 60)
+    m, s = divmod(int(round(seconds)), 60)  # noqa: RUF046 - numpy < 2 rounds its floats to floats
     h, m = divmod(m, 60)
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
 

@@ -12,6 +12,7 @@ so a whole row fits). ``resize`` and ``halve`` scale images.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from rich.console import Group
@@ -26,7 +27,7 @@ from glo.imaging.textimage import (
     tile,
 )
 
-ImageRows = list[tuple[str | None, np.ndarray]]  # (title or None, K x H x W (x 3) uint8) per row
+ImageRows = Sequence[tuple[str | None, np.ndarray]]  # (title or None, K x H x W (x 3) uint8) per row
 MIN_FIT = 10  # fitted_rows: pixels per image below which a row folds over more lines (6 px is unreadable)
 _STYLE_CACHE: dict[tuple[int, int, bool], Style] = {}
 _CACHE_MAX = 1 << 16  # colour images have many more distinct cells than grey ones: bounded
@@ -67,7 +68,8 @@ def image_text(image: np.ndarray, ascii: bool = False) -> Text:
 
 def side(images: np.ndarray) -> int:
     """The width in pixels of K x H x W (x 3) images."""
-    return images.shape[2]
+    width: int = images.shape[2]
+    return width
 
 
 def resize(images: np.ndarray, size: int) -> np.ndarray:
@@ -83,12 +85,14 @@ def resize(images: np.ndarray, size: int) -> np.ndarray:
             lo, hi = edges[i], edges[i + 1]
             for j in range(int(lo), min(n, math.ceil(hi))):
                 m[i, j] = max(0.0, min(hi, j + 1) - max(lo, j))
-        return m / m.sum(axis=1, keepdims=True)
+        normalised: np.ndarray = m / m.sum(axis=1, keepdims=True)
+        return normalised
 
     rows, cols = weights(h), weights(w)
     spec = "ih,khwc,jw->kijc" if images.ndim == 4 else "ih,khw,jw->kij"
     out = np.einsum(spec, rows, images.astype(np.float32), cols)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    resized: np.ndarray = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return resized
 
 
 def halve(images: np.ndarray) -> np.ndarray:
@@ -98,7 +102,8 @@ def halve(images: np.ndarray) -> np.ndarray:
     h, w = images.shape[-2:]
     h, w = h - h % 2, w - w % 2
     blocks = images[..., :h, :w].reshape(*images.shape[:-2], h // 2, 2, w // 2, 2).astype(np.float32)
-    return blocks.mean(axis=(-3, -1)).round().astype(np.uint8)
+    halved: np.ndarray = blocks.mean(axis=(-3, -1)).round().astype(np.uint8)
+    return halved
 
 
 def _title(parts: list[Text], title: str | None) -> None:

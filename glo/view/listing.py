@@ -77,14 +77,14 @@ def _status(cell: str, width: int, status: str, paint: Painter) -> str:
     return paint(cell.ljust(width), STATUS_STYLE.get(status, ""))
 
 
-def _wide(rows: list[tuple], statuses: list[str], widths: list[int], paint: Painter) -> str:
+def _wide(rows: Sequence[tuple[str, ...]], statuses: list[str], widths: list[int], paint: Painter) -> str:
     """A line per run; settings wider than their column wrap onto lines of their own."""
     lines = _heading(HEADINGS, widths, paint)
     line = _template([widths[0], 0, *widths[2:]])
     blank = " " * (widths[0] + widths[1] + 3)
     tail = " " * (sum(widths[3:]) + 3) + " "
     wrapped: dict[str, list[str]] = {}  # many runs share their settings: wrap each text once
-    for cells, status in zip(rows, statuses):
+    for cells, status in zip(rows, statuses, strict=False):
         settings = cells[2]
         if len(settings) > widths[2] and settings not in wrapped:
             wrapped[settings] = textwrap.wrap(settings, widths[2], break_on_hyphens=False) or [""]
@@ -94,14 +94,14 @@ def _wide(rows: list[tuple], statuses: list[str], widths: list[int], paint: Pain
     return "\n".join([*lines, ""]) + "\n"
 
 
-def _narrow(rows: list[tuple], statuses: list[str], widths: list[int], width: int, paint: Painter) -> str:
+def _narrow(rows: Sequence[tuple[str, ...]], statuses: list[str], widths: list[int], width: int, paint: Painter) -> str:
     """Each run's settings on a dim line of their own under its id."""
     headings = ("id / settings", *HEADINGS[1:2], *HEADINGS[3:])
     cols = [max(widths[0], len(headings[0])), widths[1], *widths[3:]]
     lines = _heading(headings, cols, paint)
     line = _template([cols[0], 0, *cols[2:]])
     room = max(sum(cols) + len(cols) - 1, width - 2) - 2
-    for cells, status in zip(rows, statuses):
+    for cells, status in zip(rows, statuses, strict=False):
         lines.append(line.format(cells[0], _status(cells[1], widths[1], status, paint), *cells[3:]))
         lines.append("   " + paint(cells[2][:room], "dim"))
     return "\n".join([*lines, ""]) + "\n"

@@ -6,7 +6,7 @@ screen. Tables are packed to a width so that no number or heading is ever cut at
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich import box
 from rich.table import Table
@@ -50,7 +50,7 @@ def numbers_tables(runs: Sequence[Run | RunView], width: int | None = None) -> l
     return [*[_table(table, cols, label_width) for cols in packed], _caption(table, keys)]
 
 
-def _pack(groups: list[list[Column]], fits) -> list[list[Column]]:
+def _pack(groups: list[list[Column]], fits: Callable[[list[Column]], bool]) -> list[list[Column]]:
     """The column groups, in order, in as few tables as FITS allows; a group too wide on its own
     (many settings differ) goes column by column."""
     tables: list[list[Column]] = []
@@ -63,10 +63,10 @@ def _pack(groups: list[list[Column]], fits) -> list[list[Column]]:
             columns = columns + group
             continue
         for column in group:
-            if columns and not fits(columns + [column]):
+            if columns and not fits([*columns, column]):
                 tables.append(columns)
                 columns = []
-            columns = columns + [column]
+            columns = [*columns, column]
     return [*tables, columns]
 
 

@@ -48,7 +48,8 @@ def curves_chart(series: Series, title: str, width: int, height: int, log: bool 
     plt.theme(theme)
     add_curves(plt, series, log, colour)
     plt.title(title)
-    return plt.build()
+    chart: str = plt.build()
+    return chart
 
 
 def plain(chart: str) -> str:

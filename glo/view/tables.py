@@ -121,7 +121,8 @@ def analysis_table(results: list[dict[str, Any]], names: dict[str, str] | None =
         held, refit = res.get("heldout") or {}, res.get("train_refit") or {}
         gap = held.get("recon_loss", 0) - refit.get("recon_loss", 0) if held and refit else None
         table.add_row(
-            names.get(str(res.get("run")), str(res.get("run", "?"))), str((res.get("checkpoint") or {}).get("epoch", "-")),
+            names.get(str(res.get("run")), str(res.get("run", "?"))),
+            str((res.get("checkpoint") or {}).get("epoch", "-")),
             pct(res.get("probe_accuracy")), pct(res.get("knn_accuracy")),
             num((res.get("train") or {}).get("recon_loss")), num(refit.get("recon_loss")),
             num(held.get("recon_loss")), "-" if gap is None else f"{gap:+.4f}", num(held.get("psnr"), 2),

@@ -199,7 +199,8 @@ class RunsScreen(Screen):
         arrow = "" if label in ("newest", "oldest") else (" ↓" if key.startswith("-") else " ↑")
         what = f"{total} runs" if not self.filter else f"{shown} of {total} runs ({self.filter.text})"
         reading = " reading..." if self._more or self._syncing else ""
-        self.query_one("#runs-info", Static).update(f"{what}, sorted by {label}{arrow}{reading} in {self.app.store.root}")
+        info = f"{what}, sorted by {label}{arrow}{reading} in {self.app.store.root}"
+        self.query_one("#runs-info", Static).update(info)
 
     # --- filter and sort ---
     def action_filter(self) -> None:

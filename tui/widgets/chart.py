@@ -50,8 +50,8 @@ class Downsampler:
         """The buckets plus the partial one (so the newest loss always shows)."""
         if not self._acc:
             return self.xs, self.ys
-        return (self.xs + [sum(p[0] for p in self._acc) / len(self._acc)],
-                self.ys + [sum(p[1] for p in self._acc) / len(self._acc)])
+        return ([*self.xs, sum(p[0] for p in self._acc) / len(self._acc)],
+                [*self.ys, sum(p[1] for p in self._acc) / len(self._acc)])
 
 
 def thin(xs: list, ys: list, limit: int = MAX_POINTS) -> tuple[list, list]:

@@ -67,13 +67,13 @@ class RunsTable(DataTable):
         self._layout += 1
         super().remove_row(row_key)
 
-    def clear(self, columns: bool = False) -> "RunsTable":
+    def clear(self, columns: bool = False) -> RunsTable:
         self._layout += 1
         self._placed = ((self.row_count, self._layout), [], [])  # nothing to place: not worth a walk
         super().clear(columns)
         return self
 
-    def sort(self, *columns: Any, **kw: Any) -> "RunsTable":
+    def sort(self, *columns: Any, **kw: Any) -> RunsTable:
         self._layout += 1
         super().sort(*columns, **kw)
         return self
@@ -113,7 +113,7 @@ class RunsTable(DataTable):
             self._row_locations[row_key] = len(self.rows)
             self._data[row_key] = dict(zip_longest(keys, cells))
             row = self.rows[row_key] = Row(row_key, 1, None, False)
-            widths = [max(w, cell_len(t)) for w, t in zip(widths, text)]
+            widths = [max(w, cell_len(t)) for w, t in zip(widths, text, strict=False)]
             if fresh and placed is not None:
                 placed[1].append(row)
                 placed[2].append((row_key, 0))
@@ -129,8 +129,8 @@ class RunsTable(DataTable):
     def widen(self, widths: Sequence[int]) -> None:
         """Make the columns at least WIDTHS wide (their text's, in cells)."""
         columns = self.ordered_columns
-        if any(w > column.content_width for w, column in zip(widths, columns)):
-            for w, column in zip(widths, columns):
+        if any(w > column.content_width for w, column in zip(widths, columns, strict=False)):
+            for w, column in zip(widths, columns, strict=False):
                 column.content_width = max(w, column.content_width)
             self._update_count += 1  # every row is drawn anew at the new widths
             self.refresh()
@@ -169,7 +169,7 @@ class RunsTable(DataTable):
 
     def set_row(self, key: str, cells: Sequence[Any], plain: Sequence[str], before: Sequence[str]) -> None:
         """Update the cells of row KEY whose text changed (PLAIN now, BEFORE as shown)."""
-        for column, cell, text, old in zip(self.ordered_columns, cells, plain, before):
+        for column, cell, text, old in zip(self.ordered_columns, cells, plain, before, strict=False):
             if text != old:
                 self.update_cell(key, column.key, cell, update_width=cell_len(text) > column.content_width)
 
@@ -207,7 +207,7 @@ class RunsTable(DataTable):
         """Many new rows, a chunk at a time (False if STOP said so between two); the columns made as
         wide as they will be at once (not wider, and every row drawn again, at each chunk)."""
         self.widen([max(map(len if "".join(column).isascii() else cell_len, column))
-                    for column in zip(*(row(k)[1] for k in new))])
+                    for column in zip(*(row(k)[1] for k in new), strict=False)])
         for start in range(0, len(new), CHUNK):
             rows = [(k, *row(k)) for k in new[start:start + CHUNK]]
             self.append_rows(rows)
