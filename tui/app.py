@@ -234,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.add_argument(flag, type=kind, help=help)
     _cluster_flags(parser)
+    parser.add_argument("--tensorboard", metavar="DIR", default=os.environ.get("GLO_TENSORBOARD") or None,
+                        help="also write TensorBoard logs of every run trained here to DIR (default: $GLO_TENSORBOARD)")
     args = parser.parse_args(argv)
     given = {name: getattr(args, name) for name in OPTION_HELP if getattr(args, name) is not None}
     config = RunConfig(**given) if given else None
@@ -247,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         RunStore(args.runs_dir).check()
         cluster = _cluster(args)
+        if args.tensorboard:  # checked now; the training worker reads it (tui.jobs.tensorboard)
+            from glo.export.tensorboard import check_logdir
+
+            check_logdir(args.tensorboard, create=False)
+            os.environ["GLO_TENSORBOARD"] = args.tensorboard
     except GloError as exc:
         parser.error(str(exc))
     raise SystemExit(run_console(args.runs_dir, config=config, workers=args.workers or None, cluster=cluster))

@@ -12,7 +12,7 @@ from glo.analysis.compare import curves, image_rows, rows
 from glo.store.runs import Run
 from glo.store.runview import RunView
 from glo.view.images import compact_rows, wrapped_rows
-from glo.view.numbers import environment_note, numbers_tables
+from glo.view.numbers import environment_note, notes_lines, numbers_tables
 from glo.view.plots import curves_chart
 from glo.view.tables import run_details, run_heading
 
@@ -49,6 +49,8 @@ def print_comparison(console: Console, runs: list[Run], metric: str = "recon_los
     for v in views:
         if v.changes:
             console.print(f"live changes in {v.run.id}: {v.changes_label}")
+    for line in notes_lines(views):
+        console.print(line, markup=False, highlight=False)
     plain = ascii or console.color_system is None
     # without colour each run is drawn (and named in the legend) with its own character
     chart = curves_chart(curves(views, metric), f"{metric} per epoch" + (" (log scale)" if log else ""),

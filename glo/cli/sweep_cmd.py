@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from glo.cli.export_cmd import check_tensorboard, tensorboard_option
 from glo.cli.options import (
     RUN_OPTION_NAMES,
     RUNS_DIR_HELP,
@@ -51,6 +52,7 @@ def sweep(
                                        "cluster (its torch threads: the whole CPUs)."),
     gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", help="With --ray: GPUs each point asks of the "
                                        "cluster; a fraction packs several on one GPU (0.25: four)."),
+    tensorboard: Optional[Path] = tensorboard_option(),
     **options,
 ) -> None:
     """Train one run per value of a setting (or per point of a grid over two), then compare them.
@@ -62,6 +64,7 @@ def sweep(
 
     if workers < 0:
         raise GloError(f"--workers must be 0 (one per CPU) or more; got {workers}")
+    check_tensorboard(tensorboard)
     cluster = _cluster(ctx, ray, cpus_per_run, gpus_per_run, workers)  # connected before anything is written
     store = open_store(runs_dir)
     sweeps = SweepStore(store)
@@ -77,7 +80,7 @@ def sweep(
         headless = True
     workers = workers or default_workers(len(the_sweep.points))
     if headless:
-        code = run_sweep_headless(the_sweep, store, make_console(), log, workers, cluster)
+        code = run_sweep_headless(the_sweep, store, make_console(), log, workers, cluster, tensorboard)
     else:
         from glo.cli.console import open_console
 
@@ -122,11 +125,12 @@ def _cluster(ctx: typer.Context, address: str | None, cpus: float, gpus: float, 
 
 
 def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, workers: int = 1,
-                       cluster=None) -> int:
+                       cluster=None, tensorboard=None) -> int:
     from glo.cli.progress import reporter
     from glo.cli.report import print_comparison
     from glo.cli.train_cmd import install_stop_handlers, safe
     from glo.events import SweepFinished
+    from glo.export.tensorboard import live
     from glo.sweep.run import run_sweep
     from glo.train.controls import Controls
 
@@ -139,7 +143,8 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
     safe(console.print, f"sweep {the_sweep.id}: {len(the_sweep.points)} runs ({the_sweep.label}){at_once}")
     final = None
     with rep:
-        for ev in run_sweep(the_sweep, store, controls, workers=workers, cluster=cluster):
+        events = run_sweep(the_sweep, store, controls, workers=workers, cluster=cluster)
+        for ev in live(events, tensorboard, lambda line: safe(rep.say, line)):  # logs written here, in the driver
             safe(rep.handle, ev)
             if isinstance(ev, SweepFinished):
                 final = ev

@@ -1,0 +1,270 @@
+"""glo runs as TensorBoard runs: one folder of event files per glo run under a log folder.
+
+Each glo run becomes ``LOGDIR/<run id>/``: every number of each epoch record as a scalar at its
+epoch (``recon_loss``, ``train_loss``, ``psnr``, ``sigma``, ``decay``, ``images_per_s``, ...; the
+live settings in effect, so a live change shows as a step in ``sigma``), each live change as a line
+of text (``live_changes``), the run's settings as hparams in the same folder (the HParams tab lists
+the runs with ``recon_loss``, ``psnr`` and ``train_loss``), and the originals above their
+reconstructions as an image (``reconstructions``) per epoch.
+
+Two ways in: ``export_runs`` writes saved runs (only their last reconstructions: a run folder keeps
+no older ones), each into a temp folder moved into place when whole; ``follow`` wraps the training
+loop's event generator (``glo run --tensorboard``, a sweep's driver, the console) and writes as the
+events come, flushing each epoch so ``tensorboard --logdir`` follows the run live.
+
+The writer is tensorboardX (numpy and protobuf only; the ``tensorboard`` package, about 150 MB, is
+needed only to view). It imports torch when present, so it is imported only when something is written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glo.errors import GloError
+from glo.events import Changed, Epoch, Event, Finished, Images, PointEvent, Started, SweepFinished
+from glo.store.runs import Run
+from glo.store.runview import RunView
+
+SKIPPED = ("event", "epoch")  # record keys that are not plotted (the epoch is the x axis)
+HPARAM_METRICS = ("recon_loss", "psnr", "train_loss")  # the HParams tab's columns: scalars of the same run
+
+
+def check_logdir(logdir: str | os.PathLike, create: bool = True) -> Path:
+    """LOGDIR made ready (created where missing, unless not CREATE); GloError (one line) where it is
+    a file, or a folder this process cannot write, before anything is written."""
+    path = Path(logdir).expanduser()
+    if path.exists() and not path.is_dir():
+        raise GloError(f"cannot write TensorBoard logs to {logdir}: it is a file, not a folder")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise GloError(f"cannot write TensorBoard logs to {logdir}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise GloError(f"cannot write TensorBoard logs to {logdir}: {existing} is not writable")
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GloError(f"cannot create {logdir}: {exc.strerror or exc}") from exc
+    return path
+
+
+def hparams_of(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings as TensorBoard hparams: numbers, text and booleans (None: '-')."""
+    return {k: v if isinstance(v, (bool, int, float, str)) else "-" if v is None else str(v)
+            for k, v in settings.items()}
+
+
+def image_grid(originals: np.ndarray, recons: np.ndarray) -> np.ndarray:
+    """Originals above their reconstructions as one H x W x 3 uint8 picture (2 pixels of grey between)."""
+    def rgb(x: np.ndarray) -> np.ndarray:
+        return x if x.ndim == 4 else np.repeat(x[..., None], 3, axis=-1)
+
+    rows = [rgb(np.asarray(originals, dtype=np.uint8)), rgb(np.asarray(recons, dtype=np.uint8))]
+    k, h, w = rows[0].shape[:3]
+    pad = 2
+    out = np.full((2 * (h + pad) + pad, k * (w + pad) + pad, 3), 128, dtype=np.uint8)
+    for r, row in enumerate(rows):
+        for i, img in enumerate(row[:k]):
+            y, x = pad + r * (h + pad), pad + i * (w + pad)
+            out[y:y + h, x:x + w] = img
+    return out
+
+
+def _start_time(run_id: str) -> float | None:
+    """When the run was made, from its id (YYYYmmdd-HHMMSS-..., local time); None if it has none."""
+    try:
+        return time.mktime(time.strptime(run_id[:15], "%Y%m%d-%H%M%S"))
+    except ValueError:
+        return None
+
+
+class RunWriter:
+    """One glo run's TensorBoard run: event files in FOLDER."""
+
+    def __init__(self, folder: str | os.PathLike, run_id: str, settings: dict[str, Any]) -> None:
+        from tensorboardX import SummaryWriter  # imports torch where installed: only when writing
+        from tensorboardX.summary import hparams
+
+        self.run_id, self.started = run_id, _start_time(run_id)
+        self.writer = SummaryWriter(logdir=str(folder), flush_secs=5, max_queue=1000)
+        if settings:  # in this run's own folder (SummaryWriter.add_hparams would make a sub-folder)
+            file_writer = self.writer._get_file_writer()
+            for summary in hparams(hparams_of(settings), {m: None for m in HPARAM_METRICS}):
+                file_writer.add_summary(summary)
+
+    def _walltime(self, record: dict[str, Any]) -> float | None:
+        elapsed = record.get("elapsed_s")
+        return self.started + elapsed if self.started is not None and isinstance(elapsed, (int, float)) else None
+
+    def epoch(self, record: dict[str, Any], live: bool = False) -> None:
+        """Every number of an epoch record as a scalar at its epoch."""
+        epoch = record.get("epoch")
+        if not isinstance(epoch, int):
+            return
+        wall = None if live else self._walltime(record)
+        for key, value in record.items():
+            if key not in SKIPPED and isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.writer.add_scalar(key, float(value), epoch, walltime=wall)
+        if live:
+            self.writer.flush()
+
+    def change(self, record: dict[str, Any]) -> None:
+        """A live change as a line of text at its epoch: 'step 120: sigma 0.3 -> 0.9'."""
+        line = f"step {record.get('step')}: {record.get('param')} {record.get('old')} -> {record.get('new')}"
+        epoch = record.get("epoch")
+        self.writer.add_text("live_changes", line, epoch if isinstance(epoch, int) else None)
+
+    def images(self, epoch: int, originals: np.ndarray, recons: np.ndarray) -> None:
+        self.writer.add_image("reconstructions", image_grid(originals, recons), epoch, dataformats="HWC")
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def export_run(view: RunView, logdir: Path) -> Path:
+    """Write one saved run into LOGDIR/<run id>/ (replacing what an earlier export wrote there):
+    written whole into a temp folder first, then moved into place."""
+    run = view.run
+    target = logdir / run.id
+    tmp = logdir / f".{run.id}.{os.urandom(4).hex()}.tmp"
+    try:
+        writer = RunWriter(tmp, run.id, view.settings)
+        for record in view.epochs:
+            writer.epoch(record)
+        for record in view.changes:
+            writer.change(record)
+        images = run.read_images()
+        if images is not None and view.epochs_done:
+            writer.images(view.epochs_done, images[0], images[1])
+        writer.close()
+        _move_into(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _move_into(tmp: Path, target: Path) -> None:
+    """TMP's event files replace TARGET's (a folder an earlier export or a live run wrote)."""
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    old = [p for p in target.iterdir() if p.name.startswith("events.out.tfevents.")]
+    for p in tmp.iterdir():
+        os.replace(p, target / p.name)
+    for p in old:
+        p.unlink(missing_ok=True)
+
+
+def export_runs(views: list[RunView], logdir: str | os.PathLike) -> list[Path]:
+    """Every run of VIEWS as a TensorBoard run under LOGDIR (checked first: ``check_logdir``)."""
+    root = check_logdir(logdir)
+    try:
+        return [export_run(v, root) for v in views]
+    except OSError as exc:
+        raise GloError(f"cannot write TensorBoard logs to {logdir}: {exc.strerror or exc}") from exc
+
+
+class Sink:
+    """Writes TensorBoard runs from the training loop's events as they come: one run's events, a
+    serial sweep's (one run after another) or a parallel sweep's (``PointEvent``s, interleaved).
+    A write that fails (disk full) stops the sink, never the training: ``error`` says why."""
+
+    def __init__(self, logdir: str | os.PathLike) -> None:
+        self.root = check_logdir(logdir)
+        self.writers: dict[str, RunWriter] = {}
+        self.current: str | None = None  # the run whose plain (unwrapped) events come now
+        self.error: str | None = None
+
+    def feed(self, ev: Event) -> None:
+        if self.error is not None:
+            return
+        try:
+            if isinstance(ev, PointEvent):
+                self._one(ev.run_id, ev.event)
+            elif isinstance(ev, SweepFinished):
+                self.close()
+            else:
+                if isinstance(ev, Started) and ev.run_id:
+                    self.current = ev.run_id
+                if self.current is not None:
+                    self._one(self.current, ev)
+        except Exception as exc:  # the sink must never stop training
+            self.error = f"TensorBoard logs stopped: {type(exc).__name__}: {exc}"
+            self.close()
+
+    def _one(self, run_id: str, ev: Any) -> None:
+        if isinstance(ev, Started):
+            self._open(run_id, ev.run_dir)
+            return
+        writer = self.writers.get(run_id)
+        if writer is None:
+            return
+        if isinstance(ev, Epoch):
+            writer.epoch(ev.record, live=True)
+        elif isinstance(ev, Changed):
+            writer.change({"step": ev.step, "epoch": ev.epoch, "param": ev.param, "old": ev.old, "new": ev.new})
+        elif isinstance(ev, Images):
+            writer.images(ev.epoch, ev.originals, ev.reconstructions)
+            writer.writer.flush()
+        elif isinstance(ev, Finished):
+            self.writers.pop(run_id).close()
+
+    def _open(self, run_id: str, run_dir: str | None) -> None:
+        old = self.writers.pop(run_id, None)
+        if old is not None:
+            old.close()
+        settings: dict[str, Any] = {}
+        if run_dir:
+            try:
+                settings = Run(Path(run_dir).parent, run_id).read_config().to_dict()
+            except GloError:
+                settings = {}
+        self.writers[run_id] = RunWriter(self.root / run_id, run_id, settings)
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            try:
+                writer.close()
+            except Exception:
+                pass
+        self.writers.clear()
+
+
+def follow(events: Iterator[Event], sink: Sink) -> Iterator[Event]:
+    """EVENTS as they are, each written to SINK first. Closing this generator closes EVENTS (the
+    training loop saves a stopped run when its consumer closes it) and the sink."""
+    try:
+        for ev in events:
+            sink.feed(ev)
+            yield ev
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+        sink.close()
+
+
+
+def live(events: Iterator[Event], logdir: str | os.PathLike | None, warn=None) -> Iterator[Event]:
+    """EVENTS written to a ``Sink`` on LOGDIR as they pass (EVENTS as they are without a LOGDIR).
+    WARN(line) is told once if the logs stop (disk full); training goes on."""
+    if not logdir:
+        return events
+    return _warned(Sink(logdir), events, warn)
+
+
+def _warned(sink: Sink, events: Iterator[Event], warn) -> Iterator[Event]:
+    try:
+        yield from follow(events, sink)
+    finally:
+        if sink.error and warn is not None:
+            warn(sink.error)
