@@ -198,7 +198,7 @@ def compare(
     console = out()
     if analysis:
         analyze_missing(out(stderr=True), runs)
-    written = export(runs, csv, png) if csv is not None or png is not None else []
+    written = export(runs, csv, png, metric) if csv is not None or png is not None else []
     print_comparison(console, runs, metric, log, ascii=ascii, width=width, height=height)
     report_exports(console, runs, written, png)
 

@@ -13,7 +13,8 @@ from glo.store.runs import Run
 from glo.store.runview import RunView
 from glo.view.images import compact_rows, wrapped_rows
 from glo.view.numbers import environment_note, notes_lines, numbers_tables
-from glo.view.plots import curves_chart
+from glo.analysis.versus import versus
+from glo.view.plots import curves_chart, versus_chart
 from glo.view.tables import run_details, run_heading
 
 METRICS = ("recon_loss", "train_loss", "psnr", "recon_l1", "recon_l2")
@@ -57,6 +58,9 @@ def print_comparison(console: Console, runs: list[Run], metric: str = "recon_los
                          width, height, log, colour=not plain)
     console.print(Text("(no epochs recorded yet: nothing to plot)") if chart is None else Text.from_ansi(chart),
                   markup=False)
+    against = versus_chart(versus(views, metric), width, height, colour=not plain)  # runs differing in 1-2 settings
+    if against is not None:
+        console.print(Text.from_ansi(against), markup=False)
     images = image_rows(views)
     if images:
         console.print(compact_rows(images, width=width, ascii=plain))

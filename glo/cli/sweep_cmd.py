@@ -184,11 +184,21 @@ def sweeps_show(
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
     log: bool = typer.Option(False, "--log", help="Log-scale loss curves."),
     ascii: bool = typer.Option(False, "--ascii", help="ASCII images (for terminals without colour)."),
+    metric: str = typer.Option("recon_loss", help="Curve to plot, and against the swept settings: recon_loss, "
+                               "train_loss, psnr, recon_l1, recon_l2."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also write the metric against the swept settings as a PNG."),
 ) -> None:
-    """A sweep's comparison: final numbers, loss curves and reconstructions of its runs."""
-    from glo.cli.report import print_comparison
+    """A sweep's comparison: final numbers, loss curves, the metric against the swept settings, and
+    reconstructions of its runs."""
+    from glo.cli.report import METRICS, print_comparison
     from glo.sweep.manifest import SweepStore
 
+    if metric not in METRICS:
+        raise GloError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    if png is not None:
+        from glo.analysis.compare import check_export_path
+
+        check_export_path(png, "sweep.png")
     store = open_store(runs_dir)
     the_sweep = SweepStore(store).get(sweep_id)
     console = make_console()
@@ -197,7 +207,22 @@ def sweeps_show(
     if not runs:
         console.print("(no runs yet)")
         return
-    print_comparison(console, runs, "recon_loss", log, ascii=ascii)
+    print_comparison(console, runs, metric, log, ascii=ascii)
+    if png is not None:
+        _versus_png(console, runs, metric, png)
+
+
+def _versus_png(console: Console, runs, metric: str, png: Path) -> None:
+    from glo.analysis.compare import rows
+    from glo.analysis.versus import versus
+    from glo.imaging.chart import save_chart_png
+
+    vs = versus(rows(runs), metric)
+    if vs is None:
+        console.print("no PNG written: the runs do not differ in one or two settings", style="yellow")
+        return
+    save_chart_png(png, vs.series, vs.ticks, vs.title, vs.x + (" (log axis)" if vs.log else ""), metric)
+    console.print(f"wrote {png}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
