@@ -1,11 +1,12 @@
 """glo runs as TensorBoard runs: one folder of event files per glo run under a log folder.
 
 Each glo run becomes ``LOGDIR/<run id>/``: every number of each epoch record as a scalar at its
-epoch (``recon_loss``, ``train_loss``, ``psnr``, ``sigma``, ``decay``, ``images_per_s``, ...; the
-live settings in effect, so a live change shows as a step in ``sigma``), each live change as a line
-of text (``live_changes``), the run's settings as hparams in the same folder (the HParams tab lists
-the runs with ``recon_loss``, ``psnr`` and ``train_loss``), and the originals above their
-reconstructions as an image (``reconstructions``) per epoch.
+epoch, in sections (``loss/recon_loss``, ``loss/train_loss``, ``loss/recon_l1``, ``loss/recon_l2``,
+``quality/psnr``, ``live/sigma``, ``live/decay``: the settings in effect, so a live change shows as
+a step; ``speed/images_per_s``, ``speed/elapsed_s``, ...), each live change as a line of text
+(``live/changes``), the run's settings as hparams in the same folder (the HParams tab lists the runs
+with their recon loss, PSNR and train loss), and the originals above their reconstructions as an
+image (``images/reconstructions``) per epoch.
 
 Two ways in: ``export_runs`` writes saved runs (only their last reconstructions: a run folder keeps
 no older ones), each into a temp folder moved into place when whole; ``follow`` wraps the training
@@ -33,7 +34,9 @@ from glo.store.runs import Run
 from glo.store.runview import RunView
 
 SKIPPED = ("event", "epoch")  # record keys that are not plotted (the epoch is the x axis)
-HPARAM_METRICS = ("recon_loss", "psnr", "train_loss")  # the HParams tab's columns: scalars of the same run
+GROUPS = {"train_loss": "loss", "recon_loss": "loss", "recon_l1": "loss", "recon_l2": "loss", "psnr": "quality",
+          "sigma": "live", "decay": "live"}  # TensorBoard's sections (tag 'loss/recon_loss'); the rest: 'speed/...'
+HPARAM_METRICS = ("loss/recon_loss", "quality/psnr", "loss/train_loss")  # the HParams tab's columns
 
 
 def check_logdir(logdir: str | os.PathLike, create: bool = True) -> Path:
@@ -113,7 +116,7 @@ class RunWriter:
         wall = None if live else self._walltime(record)
         for key, value in record.items():
             if key not in SKIPPED and isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.writer.add_scalar(key, float(value), epoch, walltime=wall)
+                self.writer.add_scalar(f"{GROUPS.get(key, 'speed')}/{key}", float(value), epoch, walltime=wall)
         if live:
             self.writer.flush()
 
@@ -121,10 +124,10 @@ class RunWriter:
         """A live change as a line of text at its epoch: 'step 120: sigma 0.3 -> 0.9'."""
         line = f"step {record.get('step')}: {record.get('param')} {record.get('old')} -> {record.get('new')}"
         epoch = record.get("epoch")
-        self.writer.add_text("live_changes", line, epoch if isinstance(epoch, int) else None)
+        self.writer.add_text("live/changes", line, epoch if isinstance(epoch, int) else None)
 
     def images(self, epoch: int, originals: np.ndarray, recons: np.ndarray) -> None:
-        self.writer.add_image("reconstructions", image_grid(originals, recons), epoch, dataformats="HWC")
+        self.writer.add_image("images/reconstructions", image_grid(originals, recons), epoch, dataformats="HWC")
 
     def close(self) -> None:
         self.writer.close()
