@@ -91,46 +91,61 @@ def _start_time(run_id: str) -> float | None:
 
 
 class RunWriter:
-    """One glo run's TensorBoard run: event files in FOLDER."""
+    """One glo run's TensorBoard run: an event file of its own in FOLDER, written synchronously
+    (tensorboardX's ``EventsWriter``, not ``SummaryWriter``, whose queue and thread write later),
+    so a flush puts every event so far on disk."""
 
     def __init__(self, folder: str | os.PathLike, run_id: str, settings: dict[str, Any]) -> None:
-        from tensorboardX import SummaryWriter  # imports torch where installed: only when writing
-        from tensorboardX.summary import hparams
+        from tensorboardX import summary  # imports torch where installed: only when writing
+        from tensorboardX.event_file_writer import EventsWriter
+        from tensorboardX.proto.event_pb2 import Event
 
+        self.summary, self.event = summary, Event
         self.run_id, self.started = run_id, _start_time(run_id)
-        self.writer = SummaryWriter(logdir=str(folder), flush_secs=5, max_queue=1000)
+        os.makedirs(folder, exist_ok=True)
+        # a name of its own: two files made in the same second (a quick resume) must not clash
+        self.events = EventsWriter(os.path.join(str(folder), "events"), f".{os.getpid()}.{os.urandom(3).hex()}.glo")
         if settings:  # in this run's own folder (SummaryWriter.add_hparams would make a sub-folder)
-            file_writer = self.writer._get_file_writer()
-            for summary in hparams(hparams_of(settings), {m: None for m in HPARAM_METRICS}):
-                file_writer.add_summary(summary)
+            for part in summary.hparams(hparams_of(settings), {m: None for m in HPARAM_METRICS}):
+                self._write(part)
+
+    def _write(self, summary: Any, step: int | None = None, walltime: float | None = None) -> None:
+        event = self.event(summary=summary, wall_time=time.time() if walltime is None else walltime)
+        if step is not None:
+            event.step = int(step)
+        self.events.write_event(event)
 
     def _walltime(self, record: dict[str, Any]) -> float | None:
         elapsed = record.get("elapsed_s")
         return self.started + elapsed if self.started is not None and isinstance(elapsed, (int, float)) else None
 
     def epoch(self, record: dict[str, Any], live: bool = False) -> None:
-        """Every number of an epoch record as a scalar at its epoch."""
+        """Every number of an epoch record as a scalar at its epoch (LIVE: flushed, with the time now)."""
         epoch = record.get("epoch")
         if not isinstance(epoch, int):
             return
         wall = None if live else self._walltime(record)
         for key, value in record.items():
             if key not in SKIPPED and isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.writer.add_scalar(f"{GROUPS.get(key, 'speed')}/{key}", float(value), epoch, walltime=wall)
+                self._write(self.summary.scalar(f"{GROUPS.get(key, 'speed')}/{key}", float(value)), epoch, wall)
         if live:
-            self.writer.flush()
+            self.flush()
 
     def change(self, record: dict[str, Any]) -> None:
         """A live change as a line of text at its epoch: 'step 120: sigma 0.3 -> 0.9'."""
         line = f"step {record.get('step')}: {record.get('param')} {record.get('old')} -> {record.get('new')}"
         epoch = record.get("epoch")
-        self.writer.add_text("live/changes", line, epoch if isinstance(epoch, int) else None)
+        self._write(self.summary.text("live/changes", line), epoch if isinstance(epoch, int) else None)
 
     def images(self, epoch: int, originals: np.ndarray, recons: np.ndarray) -> None:
-        self.writer.add_image("images/reconstructions", image_grid(originals, recons), epoch, dataformats="HWC")
+        grid = image_grid(originals, recons)
+        self._write(self.summary.image("images/reconstructions", grid, dataformats="HWC"), epoch)
+
+    def flush(self) -> None:
+        self.events.flush()
 
     def close(self) -> None:
-        self.writer.close()
+        self.events.close()
 
 
 def export_run(view: RunView, logdir: Path) -> Path:
@@ -160,8 +175,10 @@ def _move_into(tmp: Path, target: Path) -> None:
     if not target.exists():
         os.rename(tmp, target)
         return
-    old = [p for p in target.iterdir() if p.name.startswith("events.out.tfevents.")]
-    for p in tmp.iterdir():
+    new = list(tmp.iterdir())
+    old = [p for p in target.iterdir() if p.name.startswith("events.out.tfevents.")
+           and p.name not in {n.name for n in new}]  # a file of the same second is replaced, not removed
+    for p in new:
         os.replace(p, target / p.name)
     for p in old:
         p.unlink(missing_ok=True)
@@ -217,7 +234,7 @@ class Sink:
             writer.change({"step": ev.step, "epoch": ev.epoch, "param": ev.param, "old": ev.old, "new": ev.new})
         elif isinstance(ev, Images):
             writer.images(ev.epoch, ev.originals, ev.reconstructions)
-            writer.writer.flush()
+            writer.flush()
         elif isinstance(ev, Finished):
             self.writers.pop(run_id).close()
 
