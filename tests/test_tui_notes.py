@@ -49,3 +49,33 @@ async def test_tag_and_note_keys_in_saved_runs(tmp_path, split):
         await pilot.press("slash", *"tag=best", "enter")
         await wait_for(pilot, lambda: table.row_count == 1, timeout=10, what="filtered by tag")
         assert table.get_row_at(0)[1] == done_a
+
+
+@sync
+async def test_comparison_draws_the_metric_against_the_setting(tmp_path, split):
+    from tui.screens.compare import CompareScreen
+    from tui.widgets.versus import VersusChart
+
+    done_a, done_b, stopped = make_runs(tmp_path, split)
+    app = create_app(tmp_path, config=small(), load=lambda cfg: split, analyzer=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        store = app.store
+        app.push_screen(CompareScreen([store.get(done_a), store.get(done_b)]))
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.read is not None,
+                       what="comparison")
+        chart = app.screen.query_one(VersusChart)
+        assert chart.display and chart.versus.x == "sigma" and chart.versus.metric == "recon_loss"
+        await pilot.press("m")
+        assert chart.versus.metric == "train_loss"
+        app.pop_screen()
+        # the same runs with the stopped one differ in sigma and epochs: a line per value of one
+        app.push_screen(CompareScreen([store.get(i) for i in (done_a, done_b, stopped)]))
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.read is not None,
+                       what="comparison of three")
+        chart = app.screen.query_one(VersusChart)
+        assert chart.display and chart.versus.lines is not None
+        app.pop_screen()
+        app.push_screen(CompareScreen([store.get(done_a)]))  # one run: nothing to draw against
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.read is not None,
+                       what="one run")
+        assert not app.screen.query_one(VersusChart).display
