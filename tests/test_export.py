@@ -159,3 +159,18 @@ def test_a_failing_sink_never_stops_training(tmp_path, split, monkeypatch):
     final = [ev for ev in live(train(cfg, run, Controls(), split), tmp_path / "tb", said.append)][-1]
     assert isinstance(final, Finished) and final.status == "completed"
     assert said and "No space left" in said[0]
+
+
+def test_export_reads_runs_without_torch(runs, tmp_path):
+    """glo export reads run folders without torch (tensorboardX would import it: 3 s)."""
+    import subprocess
+    import sys
+
+    root, (a, _, _) = runs
+    code = ("import sys\nfrom glo.cli.app import main\n"
+            f"assert main(['export', 'tensorboard', {str(tmp_path / 'tb')!r}, {a!r}, '--runs-dir', {str(root)!r}]) == 0\n"
+            f"assert main(['export', 'csv', {str(tmp_path / 'a.csv')!r}, {a!r}, '--runs-dir', {str(root)!r}]) == 0\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(read_run(tmp_path / "tb" / a)["scalars"]["loss/recon_loss"]) == [1, 2]

@@ -13,14 +13,16 @@ no older ones), each into a temp folder moved into place when whole; ``follow`` 
 loop's event generator (``glo run --tensorboard``, a sweep's driver, the console) and writes as the
 events come, flushing each epoch so ``tensorboard --logdir`` follows the run live.
 
-The writer is tensorboardX (numpy and protobuf only; the ``tensorboard`` package, about 150 MB, is
-needed only to view). It imports torch when present, so it is imported only when something is written.
+The writer is tensorboardX (numpy and protobuf only; the ``tensorboard`` package, about 55 MB more
+here, is needed only to view), imported only when something is written, and without torch where
+torch is not loaded already (``_tensorboardx``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,13 +92,29 @@ def _start_time(run_id: str) -> float | None:
         return None
 
 
+def _tensorboardx() -> Any:
+    """tensorboardX, imported without loading torch where torch is not loaded yet (``glo export``
+    reads run folders without it): tensorboardX imports torch only to know its tensor type, which
+    costs 3 s here. Where torch is loaded (a training process), it is imported as it is."""
+    if "tensorboardX" not in sys.modules and "torch" not in sys.modules:
+        sys.modules["torch"] = None  # type: ignore[assignment]  # 'import torch' raises ImportError meanwhile
+        try:
+            import tensorboardX
+        finally:
+            del sys.modules["torch"]
+    import tensorboardX
+
+    return tensorboardX
+
+
 class RunWriter:
     """One glo run's TensorBoard run: an event file of its own in FOLDER, written synchronously
     (tensorboardX's ``EventsWriter``, not ``SummaryWriter``, whose queue and thread write later),
     so a flush puts every event so far on disk."""
 
     def __init__(self, folder: str | os.PathLike, run_id: str, settings: dict[str, Any]) -> None:
-        from tensorboardX import summary  # imports torch where installed: only when writing
+        _tensorboardx()
+        from tensorboardX import summary
         from tensorboardX.event_file_writer import EventsWriter
         from tensorboardX.proto.event_pb2 import Event
 
