@@ -174,3 +174,23 @@ def test_export_reads_runs_without_torch(runs, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert sorted(read_run(tmp_path / "tb" / a)["scalars"]["loss/recon_loss"]) == [1, 2]
+
+
+def test_sink_of_a_cluster_point_reads_settings_from_the_drivers_runs_folder(tmp_path, split):
+    """A Ray point's events name its folder on the worker; the driver's copy gives the hparams."""
+    from glo.events import PointEvent
+
+    store = RunStore(tmp_path / "driver")
+    cfg = small(epochs=1, sigma=0.7)
+    run = store.create(cfg)
+    worker = RunStore(tmp_path / "worker")  # the point's private copy (elsewhere on a real cluster)
+    copy = worker.create(cfg)
+    sink = Sink(tmp_path / "tb", runs_root=store.root)
+    for ev in train(cfg, copy, split=split):
+        if type(ev).__name__ == "Started":
+            ev = type(ev)(run.id, "/nowhere/" + run.id, *[getattr(ev, f) for f in ("epoch", "epochs",
+                          "steps_per_epoch", "device", "resumed", "live")])
+        sink.feed(PointEvent(0, run.id, ev))
+    sink.close()
+    got = read_run(tmp_path / "tb" / run.id)
+    assert got["hparams"]["sigma"] == pytest.approx(0.7) and sorted(got["scalars"]["loss/recon_loss"]) == [1]

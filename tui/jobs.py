@@ -59,7 +59,7 @@ class SweepJob:
         from glo.sweep.run import run_sweep
 
         return tensorboard(run_sweep(self.sweep, app.store, controls, load=app.load, workers=self.workers,
-                                     cluster=self.cluster)), self.base
+                                     cluster=self.cluster), app.store.root), self.base
 
     def point_config(self, index: int) -> RunConfig:
         return self.sweep.point_config(index)
@@ -71,7 +71,7 @@ class SweepJob:
                 tuple(self.sweep.run_ids()))
 
 
-def tensorboard(events: Iterator[Event]) -> Iterator[Event]:
+def tensorboard(events: Iterator[Event], runs_root: Any = None) -> Iterator[Event]:
     """EVENTS, also written as TensorBoard logs where the console has a log folder (glo-tui
     --tensorboard DIR, glo run/sweep --tensorboard DIR, $GLO_TENSORBOARD): written in the worker."""
     logdir = os.environ.get("GLO_TENSORBOARD")
@@ -79,7 +79,7 @@ def tensorboard(events: Iterator[Event]) -> Iterator[Event]:
         return events
     from glo.export.tensorboard import live
 
-    return live(events, logdir)
+    return live(events, logdir, runs_root=runs_root)
 
 
 def error_line(exc: BaseException) -> str:

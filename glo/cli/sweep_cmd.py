@@ -144,7 +144,7 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
     final = None
     with rep:
         events = run_sweep(the_sweep, store, controls, workers=workers, cluster=cluster)
-        for ev in live(events, tensorboard, lambda line: safe(rep.say, line)):  # logs written here, in the driver
+        for ev in live(events, tensorboard, lambda line: safe(rep.say, line), store.root):  # here, in the driver
             safe(rep.handle, ev)
             if isinstance(ev, SweepFinished):
                 final = ev

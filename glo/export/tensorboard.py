@@ -216,8 +216,10 @@ class Sink:
     serial sweep's (one run after another) or a parallel sweep's (``PointEvent``s, interleaved).
     A write that fails (disk full) stops the sink, never the training: ``error`` says why."""
 
-    def __init__(self, logdir: str | os.PathLike) -> None:
-        self.root = check_logdir(logdir)
+    def __init__(self, logdir: str | os.PathLike, runs_root: str | os.PathLike | None = None) -> None:
+        """RUNS_ROOT: the runs folder whose config.json files give the hparams (a cluster point's
+        events name its folder on the worker; default: the folder each Started event names)."""
+        self.root, self.runs_root = check_logdir(logdir), runs_root
         self.writers: dict[str, RunWriter] = {}
         self.current: str | None = None  # the run whose plain (unwrapped) events come now
         self.error: str | None = None
@@ -261,11 +263,12 @@ class Sink:
         if old is not None:
             old.close()
         settings: dict[str, Any] = {}
-        if run_dir:
+        for root in [r for r in (self.runs_root, run_dir and Path(run_dir).parent) if r]:
             try:
-                settings = Run(Path(run_dir).parent, run_id).read_config().to_dict()
+                settings = Run(Path(root), run_id).read_config().to_dict()
+                break
             except GloError:
-                settings = {}
+                continue
         self.writers[run_id] = RunWriter(self.root / run_id, run_id, settings)
 
     def close(self) -> None:
@@ -292,12 +295,13 @@ def follow(events: Iterator[Event], sink: Sink) -> Iterator[Event]:
 
 
 
-def live(events: Iterator[Event], logdir: str | os.PathLike | None, warn=None) -> Iterator[Event]:
+def live(events: Iterator[Event], logdir: str | os.PathLike | None, warn=None,
+         runs_root: str | os.PathLike | None = None) -> Iterator[Event]:
     """EVENTS written to a ``Sink`` on LOGDIR as they pass (EVENTS as they are without a LOGDIR).
     WARN(line) is told once if the logs stop (disk full); training goes on."""
     if not logdir:
         return events
-    return _warned(Sink(logdir), events, warn)
+    return _warned(Sink(logdir, runs_root), events, warn)
 
 
 def _warned(sink: Sink, events: Iterator[Event], warn) -> Iterator[Event]:
