@@ -60,8 +60,10 @@ def export_tensorboard(
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
     **filters,
 ) -> None:
-    """Write runs as TensorBoard runs (DIR/RUN_ID): every epoch's numbers as scalars, the settings as
-    hparams, the last reconstructions as an image. View with: tensorboard --logdir DIR"""
+    """Write runs as TensorBoard runs, one per glo run (DIR/RUN_ID).
+
+    Every epoch's numbers as scalars, the settings as hparams, the last reconstructions as an image.
+    View with: tensorboard --logdir DIR"""
     from glo.export.tensorboard import check_logdir, export_runs
 
     check_logdir(logdir, create=False)  # a file, an unwritable folder: refused before any run is read
@@ -80,8 +82,9 @@ def export_csv(
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
     **filters,
 ) -> None:
-    """Every epoch record of the chosen runs in one tidy table: run id, sweep, tags, each setting,
-    epoch and every metric (one row per run and epoch)."""
+    """Every epoch record of the chosen runs in one tidy table (CSV or JSON lines).
+
+    A row per run and epoch: run id, label, sweep, status, tags, each setting, epoch, every metric."""
     from glo.analysis.compare import check_export_path
     from glo.errors import GloError
     from glo.export.table import FORMATS, write

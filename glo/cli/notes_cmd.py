@@ -19,7 +19,9 @@ def runs_tag(
     remove: bool = typer.Option(False, "--remove", "-r", help="Take these tags off the run instead."),
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
 ) -> None:
-    """Tag a run (e.g. glo runs tag latest best); find tagged runs with glo runs list --where tag=best."""
+    """Tag a run (glo runs tag latest best); --remove takes tags off.
+
+    Find tagged runs with glo runs list --where tag=best."""
     from glo.store import notes
 
     for t in tags:  # every tag checked before the file is touched
@@ -36,7 +38,9 @@ def runs_note(
                                          "none: show the note)."),
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
 ) -> None:
-    """Write a note on a run (replacing its note), or show it; shown by glo runs show and comparisons."""
+    """Write a note on a run (replacing its note), or show it.
+
+    Shown by glo runs show and comparisons; find runs by it with --where "note=*typo*"."""
     from glo.store import notes
 
     if text == "-":
