@@ -79,3 +79,26 @@ async def test_comparison_draws_the_metric_against_the_setting(tmp_path, split):
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.read is not None,
                        what="one run")
         assert not app.screen.query_one(VersusChart).display
+
+
+@sync
+async def test_console_writes_tensorboard_logs_when_set(tmp_path, split, monkeypatch):
+    """glo-tui --tensorboard DIR (or $GLO_TENSORBOARD): the console's runs are logged as they train."""
+    from conftest import train_screen
+    from tbevents import read_run
+
+    from tui.app import main
+
+    (tmp_path / "afile").write_text("")
+    with __import__("pytest").raises(SystemExit) as bad:
+        main(["--runs-dir", str(tmp_path / "runs"), "--tensorboard", str(tmp_path / "afile")])
+    assert bad.value.code == 2
+    monkeypatch.setenv("GLO_TENSORBOARD", str(tmp_path / "tb"))
+    app = create_app(tmp_path / "runs", config=small(), load=lambda cfg: split)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = train_screen(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen.last_status is not None, what="run end")
+        run_id = screen.status.run.run_id
+    got = read_run(tmp_path / "tb" / run_id)
+    assert sorted(got["scalars"]["loss/recon_loss"]) == [1, 2, 3] and got["hparams"]["epochs"] == 3
