@@ -8,6 +8,7 @@ worker in ``tui.screens.train`` drives either, with the same pause, stop and liv
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ class RunJob:
         from glo.train.loop import train
 
         self.prepared = prepared
-        return train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume), prepared.cfg
+        return tensorboard(train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume)), prepared.cfg
 
 
 class SweepJob:
@@ -63,8 +64,8 @@ class SweepJob:
     def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
         from glo.sweep.run import run_sweep
 
-        return run_sweep(self.sweep, app.store, controls, load=app.load, workers=self.workers,
-                         cluster=self.cluster), self.base
+        return tensorboard(run_sweep(self.sweep, app.store, controls, load=app.load, workers=self.workers,
+                                     cluster=self.cluster), app.store.root), self.base
 
     def point_config(self, index: int) -> RunConfig:
         return self.sweep.point_config(index)
@@ -74,6 +75,17 @@ class SweepJob:
         states = self.sweep.statuses(store)
         return ("failed", states.count("completed"), states.count("failed"), len(states),
                 tuple(self.sweep.run_ids()))
+
+
+def tensorboard(events: Iterator[Event], runs_root: Any = None) -> Iterator[Event]:
+    """EVENTS, also written as TensorBoard logs where the console has a log folder (glo-tui
+    --tensorboard DIR, glo run/sweep --tensorboard DIR, $GLO_TENSORBOARD): written in the worker."""
+    logdir = os.environ.get("GLO_TENSORBOARD")
+    if not logdir:
+        return events
+    from glo.export.tensorboard import live
+
+    return live(events, logdir, runs_root=runs_root)
 
 
 def error_line(exc: BaseException) -> str:

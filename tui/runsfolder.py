@@ -186,7 +186,7 @@ def run_cells(view: RunView, sweep: Sweep | None = None) -> tuple:
         fmt(last.get("recon_loss")),
         view.epochs_label,
         duration(view.elapsed_s),
-        view.settings_label,
+        view.settings_label + "".join(f" #{t}" for t in view.tags),  # tags after the settings
         Text(sweep_cell(sweep), style="magenta"),
         fmt(last.get("train_loss")),
     )

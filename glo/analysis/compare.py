@@ -104,9 +104,10 @@ def image_grid(images: list[tuple[str, np.ndarray]]) -> np.ndarray:
 
 
 def export(runs: Sequence[Run | RunView], csv_path: str | os.PathLike[str] | None = None,
-           png_path: str | os.PathLike[str] | None = None) -> list[Path]:
+           png_path: str | os.PathLike[str] | None = None, metric: str = "recon_loss") -> list[Path]:
     """Write the final numbers as CSV and the image rows as PNG (each only when a path is given;
-    the PNG only when some run has images). Returns the paths written."""
+    the PNG only when some run has images), and with the PNG, METRIC against the setting the runs
+    differ in (``glo.analysis.versus``) beside it. Returns the paths written."""
     table = rows(runs)
     written: list[Path] = []
     if csv_path is not None:
@@ -118,6 +119,10 @@ def export(runs: Sequence[Run | RunView], csv_path: str | os.PathLike[str] | Non
 
         save_grid_png(image_grid(images), png_path, labels=[label for label, _ in images])
         written.append(Path(png_path))
+    if png_path is not None:
+        from glo.analysis.versus import export_versus
+
+        written += export_versus(table, metric, png_path)
     return written
 
 

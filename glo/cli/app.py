@@ -20,6 +20,7 @@ from glo.cli.options import (
     open_store,
     with_run_options,
 )
+from glo.cli import export_cmd
 from glo.cli.select import complete_runs, filtering, with_filters
 from glo.errors import GloError
 
@@ -50,6 +51,7 @@ def run(
     name: Optional[str] = typer.Option(None, help="A label for the run id (letters, digits, . _ -)."),
     headless: bool = typer.Option(False, "--headless", help="Train in this terminal without the console."),
     resume: Optional[str] = typer.Option(None, help="Resume a stopped or interrupted run (its id)."),
+    tensorboard: Optional[Path] = export_cmd.tensorboard_option(),
     **options,
 ) -> None:
     """Train one GLO run (defaults are the seed report's settings)."""
@@ -59,18 +61,19 @@ def run(
         ignored = [
             "--" + p.name.replace("_", "-")
             for p in ctx.command.params
-            if p.name not in ("runs_dir", "headless", "resume")
+            if p.name not in ("runs_dir", "headless", "resume", "tensorboard")
             and getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"
         ]
         if ignored:
             raise GloError(f"--resume continues a run with its saved settings; drop {', '.join(ignored)}")
 
     cfg = config_from_options(options, name)
+    export_cmd.check_tensorboard(tensorboard)
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("glo: no terminal for the console: training headless", file=sys.stderr)
         headless = True
     if headless:
-        code = run_headless(cfg, store(runs_dir), resume, out())
+        code = run_headless(cfg, store(runs_dir), resume, out(), tensorboard=tensorboard)
     else:
         code = start_console(cfg, store(runs_dir), resume)
     raise typer.Exit(code)
@@ -196,7 +199,7 @@ def compare(
     console = out()
     if analysis:
         analyze_missing(out(stderr=True), runs)
-    written = export(runs, csv, png) if csv is not None or png is not None else []
+    written = export(runs, csv, png, metric) if csv is not None or png is not None else []
     print_comparison(console, runs, metric, log, ascii=ascii, width=width, height=height)
     report_exports(console, runs, written, png)
 
@@ -212,6 +215,10 @@ analysis_cmd.register(app)
 from glo.cli import serve_cmd  # noqa: E402
 
 serve_cmd.register(app)
+
+from glo.cli import notes_cmd  # noqa: E402
+
+notes_cmd.register(runs_app), export_cmd.register(app)
 
 
 def main(argv: list[str] | None = None, command: typer.Typer = app, prog: str = "glo") -> int:

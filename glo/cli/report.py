@@ -12,8 +12,9 @@ from glo.analysis.compare import curves, image_rows, rows
 from glo.store.runs import Run
 from glo.store.runview import RunView
 from glo.view.images import compact_rows, wrapped_rows
-from glo.view.numbers import environment_note, numbers_tables
-from glo.view.plots import curves_chart
+from glo.view.numbers import environment_note, notes_lines, numbers_tables
+from glo.analysis.versus import versus
+from glo.view.plots import curves_chart, versus_chart
 from glo.view.tables import run_details, run_heading
 
 METRICS = ("recon_loss", "train_loss", "psnr", "recon_l1", "recon_l2")
@@ -49,12 +50,17 @@ def print_comparison(console: Console, runs: list[Run], metric: str = "recon_los
     for v in views:
         if v.changes:
             console.print(f"live changes in {v.run.id}: {v.changes_label}")
+    for line in notes_lines(views):
+        console.print(line, markup=False, highlight=False)
     plain = ascii or console.color_system is None
     # without colour each run is drawn (and named in the legend) with its own character
     chart = curves_chart(curves(views, metric), f"{metric} per epoch" + (" (log scale)" if log else ""),
                          width, height, log, colour=not plain)
     console.print(Text("(no epochs recorded yet: nothing to plot)") if chart is None else Text.from_ansi(chart),
                   markup=False)
+    against = versus_chart(versus(views, metric), width, height, colour=not plain)  # runs differing in 1-2 settings
+    if against is not None:
+        console.print(Text.from_ansi(against), markup=False)
     images = image_rows(views)
     if images:
         console.print(compact_rows(images, width=width, ascii=plain))

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 import typer
 
 WHERE_HELP = ("Only runs matching KEY=VALUE (also !=, <, <=, >, >=): a setting (sigma, loss, epochs...) or id, name, "
-              "status, sweep, done, recon, train, time, psnr; a,b for either; * wildcards. Repeatable.")
+              "status, sweep, done, recon, train, time, psnr, tag, note; a,b for either; * wildcards. Repeatable.")
 STATUS_HELP = "Only runs with this status: completed, running, stopped, interrupted, failed, damaged (a,b for either)."
 SORT_HELP = "Sort by a column or setting (recon, time, done, status, sigma...); -KEY for descending."
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from glo.cli.export_cmd import check_tensorboard, tensorboard_option
 from glo.cli.options import (
     CPUS_PER_RUN,
     GPUS_PER_RUN,
@@ -45,6 +46,7 @@ def sweep(
     ray: Optional[str] = RAY,
     cpus_per_run: float = CPUS_PER_RUN,
     gpus_per_run: float = GPUS_PER_RUN,
+    tensorboard: Optional[Path] = tensorboard_option(),
     **options,
 ) -> None:
     """Train one run per value of a setting (or per point of a grid over two), then compare them.
@@ -54,6 +56,7 @@ def sweep(
     from glo.sweep.driver import default_workers
     from glo.sweep.manifest import SweepStore
 
+    check_tensorboard(tensorboard)
     cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run)  # connected before anything is written
     store = open_store(runs_dir)
     sweeps = SweepStore(store)
@@ -69,7 +72,7 @@ def sweep(
         headless = True
     workers = workers or default_workers(len(the_sweep.points))
     if headless:
-        code = run_sweep_headless(the_sweep, store, make_console(), log, workers, cluster)
+        code = run_sweep_headless(the_sweep, store, make_console(), log, workers, cluster, tensorboard)
     else:
         from glo.cli.console import open_console
 
@@ -96,11 +99,12 @@ def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], 
 
 
 def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, workers: int = 1,
-                       cluster=None) -> int:
+                       cluster=None, tensorboard=None) -> int:
     from glo.cli.progress import reporter
     from glo.cli.report import print_comparison
     from glo.cli.train_cmd import install_stop_handlers, safe
     from glo.events import SweepFinished
+    from glo.export.tensorboard import live
     from glo.sweep.run import run_sweep
     from glo.train.controls import Controls
 
@@ -113,7 +117,8 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
     safe(console.print, f"sweep {the_sweep.id}: {len(the_sweep.points)} runs ({the_sweep.label}){at_once}")
     final = None
     with rep:
-        for ev in run_sweep(the_sweep, store, controls, workers=workers, cluster=cluster):
+        events = run_sweep(the_sweep, store, controls, workers=workers, cluster=cluster)
+        for ev in live(events, tensorboard, lambda line: safe(rep.say, line), store.root):  # here, in the driver
             safe(rep.handle, ev)
             if isinstance(ev, SweepFinished):
                 final = ev
@@ -153,11 +158,21 @@ def sweeps_show(
     runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
     log: bool = typer.Option(False, "--log", help="Log-scale loss curves."),
     ascii: bool = typer.Option(False, "--ascii", help="ASCII images (for terminals without colour)."),
+    metric: str = typer.Option("recon_loss", help="Curve to plot, and against the swept settings: recon_loss, "
+                               "train_loss, psnr, recon_l1, recon_l2."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also write the metric against the swept settings as a PNG."),
 ) -> None:
-    """A sweep's comparison: final numbers, loss curves and reconstructions of its runs."""
-    from glo.cli.report import print_comparison
+    """A sweep's comparison: final numbers, loss curves, the metric against the swept settings, and
+    reconstructions of its runs."""
+    from glo.cli.report import METRICS, print_comparison
     from glo.sweep.manifest import SweepStore
 
+    if metric not in METRICS:
+        raise GloError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    if png is not None:
+        from glo.analysis.compare import check_export_path
+
+        check_export_path(png, "sweep.png")
     store = open_store(runs_dir)
     the_sweep = SweepStore(store).get(sweep_id)
     console = make_console()
@@ -166,7 +181,22 @@ def sweeps_show(
     if not runs:
         console.print("(no runs yet)")
         return
-    print_comparison(console, runs, "recon_loss", log, ascii=ascii)
+    print_comparison(console, runs, metric, log, ascii=ascii)
+    if png is not None:
+        _versus_png(console, runs, metric, png)
+
+
+def _versus_png(console: Console, runs, metric: str, png: Path) -> None:
+    from glo.analysis.compare import rows
+    from glo.analysis.versus import versus
+    from glo.imaging.chart import save_chart_png
+
+    vs = versus(rows(runs), metric)
+    if vs is None:
+        console.print("no PNG written: the runs do not differ in one or two settings", style="yellow")
+        return
+    save_chart_png(png, vs.series, vs.ticks, vs.title, vs.x + (" (log axis)" if vs.log else ""), metric)
+    console.print(f"wrote {png}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -36,8 +36,9 @@ def install_stop_handlers(controls: Controls, say) -> list[int]:
     return received
 
 
-def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: Console) -> int:
+def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: Console, tensorboard=None) -> int:
     from glo.cli.progress import reporter
+    from glo.export.tensorboard import live
     from glo.train.loop import train
 
     prepared = prepare(cfg, store, resume)
@@ -48,7 +49,8 @@ def run_headless(cfg: RunConfig, store: RunStore, resume: str | None, console: C
     signals = install_stop_handlers(controls, lambda line: safe(rep.say, line))
     final = None
     with rep:
-        for ev in train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume):
+        events = train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume)
+        for ev in live(events, tensorboard, lambda line: safe(rep.say, line)):  # --tensorboard DIR: logs too
             safe(rep.handle, ev)
             final = ev
     safe(console.print, f"run folder: {prepared.run.path}")

@@ -14,6 +14,7 @@ from typing import Optional
 
 import typer
 
+from glo.cli.export_cmd import check_tensorboard, tensorboard_option
 from glo.cli.options import (
     CPUS_PER_RUN,
     GPUS_PER_RUN,
@@ -39,6 +40,7 @@ def console(
     ray: Optional[str] = RAY,
     cpus_per_run: float = CPUS_PER_RUN,
     gpus_per_run: float = GPUS_PER_RUN,
+    tensorboard: Optional[Path] = tensorboard_option(),
     version: bool = VERSION,
     **options,
 ) -> None:
@@ -49,6 +51,7 @@ def console(
     config = config_from_options(options).validate()
     store = open_store(runs_dir)
     cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run)
+    check_tensorboard(tensorboard)  # the training worker reads $GLO_TENSORBOARD (tui.jobs)
     check_console()
     raise typer.Exit(open_console(store.root, config=config, workers=workers or None, cluster=cluster))
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from glo.config import RunConfig
 from glo.errors import RunStoreError
-from glo.store import provenance
+from glo.store import notes, provenance
 from glo.store.indexdb import INDEX, LAST_KEYS, IndexFile  # noqa: F401 - INDEX: the file's name, for callers
 from glo.store.runs import CONFIG, METRICS, SUMMARY, Run, RunStore
 from glo.store.runview import RunView, run_label
@@ -65,11 +65,13 @@ class IndexedView(RunView):
     folder, as a whole ``RunView``, the first time it is asked for."""
 
     def __init__(self, run: Run, recorded: str, done: int, total: int | None, last: dict[str, Any],
-                 settings: dict[str, Any] | str, settings_label: str, warnings: list[str], live: bool = False) -> None:
+                 settings: dict[str, Any] | str, settings_label: str, warnings: list[str], live: bool = False,
+                 tags: tuple[str, ...] = (), note: str = "") -> None:
         self.run, self.label = run, run_label(run)
         self.recorded = recorded  # the status the files record (``Run.recorded_status``)
         self.done, self.total, self.last, self._settings = done, total, last, settings  # settings: maybe JSON
         self._settings_label, self.warnings = settings_label, warnings
+        self.tags, self.note = tags, note  # notes.json (glo.store.notes)
         self.status = self.live_status(live)
 
     def live_status(self, live: bool) -> str:
@@ -92,15 +94,17 @@ class IndexedView(RunView):
         warnings = own.warnings + provenance.record_warnings(own.path)
         settings = {name: getattr(config, name) for name in INDEXED_SETTINGS} if config is not None else {}
         label = RunView.settings_label.fget(SimpleNamespace(config=config))  # type: ignore[attr-defined]
+        tags, note = notes.read(str(own.path)) if stamp is None or f"|{notes.NOTES}:" in stamp else ((), "")
         return cls(run, recorded, done, config.epochs if config is not None else None,
                    {k: last[k] for k in LAST_KEYS if k in last}, settings, label, warnings,
-                   live=recorded != "damaged" and (stamp is None or has_running(stamp)) and own.is_live())
+                   live=recorded != "damaged" and (stamp is None or has_running(stamp)) and own.is_live(),
+                   tags=tags, note=note)
 
     def row(self, s: str) -> tuple[Any, ...]:
         """Its row in the index file, under stamp S ('~' before it: racy, to be read again)."""
         return (self.run.id, s, self.recorded, self.done, self.total, self._settings_label,
                 json.dumps(self.warnings) if self.warnings else "[]", json.dumps(self.settings),
-                *(self.last.get(k) for k in LAST_KEYS))
+                " ".join(self.tags), self.note, *(self.last.get(k) for k in LAST_KEYS))
 
     @classmethod
     def from_row(cls, run: Run, row: tuple[Any, ...]) -> IndexedView:
@@ -110,9 +114,10 @@ class IndexedView(RunView):
         warnings = [] if warnings == "[]" else json.loads(warnings)
         if not isinstance(warnings, list):
             raise ValueError("not a row of this index")
-        last = {k: v for k, v in zip(LAST_KEYS, row[8:], strict=False) if v is not None}
+        tags, note = row[8:10]
+        last = {k: v for k, v in zip(LAST_KEYS, row[10:], strict=False) if v is not None}
         return cls(run, str(recorded), int(done), None if total is None else int(total), last, settings,
-                   str(label), warnings)
+                   str(label), warnings, tags=tuple(str(tags or "").split()), note=str(note or ""))
 
     @property
     def settings(self) -> dict[str, Any]:  # type: ignore[override]

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 INDEX = ".index.sqlite"  # in the runs folder; starts with '.', so never taken for a run (glo.store.runs.ID_RE)
-VERSION = 1  # of the rows below: another version is dropped and rebuilt
+VERSION = 2  # of the rows below (2: tags and note): another version is dropped and rebuilt
 LAST_KEYS = ("epoch", "step", "elapsed_s", "train_loss", "recon_loss", "recon_l1", "recon_l2", "psnr")
-COLUMNS = "id, stamp, status, done, total, label, warnings, settings, " + ", ".join(LAST_KEYS)
+COLUMNS = "id, stamp, status, done, total, label, warnings, settings, tags, note, " + ", ".join(LAST_KEYS)
 SCHEMA = ("CREATE TABLE runs (id TEXT PRIMARY KEY, stamp TEXT NOT NULL, status TEXT, done INTEGER, total INTEGER, "
-          "label TEXT, warnings TEXT, settings TEXT, " + ", ".join(LAST_KEYS) + ")")  # last epoch: no type, kept as is
+          "label TEXT, warnings TEXT, settings TEXT, tags TEXT, note TEXT, " + ", ".join(LAST_KEYS) + ")")  # last epoch: no type, kept as is
 
 
 class IndexFile:

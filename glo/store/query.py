@@ -5,7 +5,7 @@ A filter is words separated by spaces; a run must match them all (``sigma=0.3 st
 - ``KEY=VALUE``, or ``!=``, ``<``, ``<=``, ``>``, ``>=``. KEY is a setting (``sigma``, ``decay``,
   ``loss``, ``epochs``, ... every field of ``RunConfig``) or a column: ``id``, ``name`` (the id
   without its time), ``status``, ``sweep``, ``done`` (epochs done), ``recon``, ``train``, ``time``
-  (seconds), ``psnr``, ``recon_l1``, ``recon_l2``. Numbers compare as numbers (``sigma=0.3`` is
+  (seconds), ``psnr``, ``recon_l1``, ``recon_l2``, ``tag`` (any of the run's tags), ``note``. Numbers compare as numbers (``sigma=0.3`` is
   ``sigma=0.30``), other values as text, case aside; VALUE may list alternatives (``loss=l1,l2``)
   and use ``*`` and ``?`` (``name=sigma0.*``); ``-`` is "not recorded" (``recon=-``).
 - a word without an operator: runs whose id contains it.
@@ -40,8 +40,10 @@ COLUMNS: dict[str, Callable[[RunView], Any]] = {
     "psnr": lambda v: v.last.get("psnr"),
     "recon_l1": lambda v: v.last.get("recon_l1"),
     "recon_l2": lambda v: v.last.get("recon_l2"),
+    "tag": lambda v: v.tags,  # a tuple: the term matches if one of the run's tags does (no tags: '-')
+    "note": lambda v: v.note or None,
 }
-ALIASES = {"recon_loss": "recon", "train_loss": "train", "elapsed_s": "time", "epochs_done": "done"}
+ALIASES = {"recon_loss": "recon", "train_loss": "train", "elapsed_s": "time", "epochs_done": "done", "tags": "tag"}
 SETTING_KEYS = tuple(f.name for f in fields(RunConfig) if f.name not in COLUMNS)
 KEYS = (*COLUMNS, *SETTING_KEYS)
 OPERATORS = ("!=", "<=", ">=", "==", "=", "<", ">")
@@ -71,7 +73,8 @@ class Term:
 
     def matches(self, view: RunView) -> bool:
         actual = self.get(view)
-        hit = any(_compare(actual, "=" if self.op == "!=" else self.op, want) for want in self.values)
+        items = (actual or (None,)) if isinstance(actual, tuple) else (actual,)  # tags: any of them
+        hit = any(_compare(a, "=" if self.op == "!=" else self.op, want) for a in items for want in self.values)
         return not hit if self.op == "!=" else hit
 
 
@@ -147,6 +150,8 @@ def check_sort(key: str) -> str:
 
 
 def _sort_value(value: Any) -> tuple:
+    if isinstance(value, tuple):  # tags
+        value = " ".join(value)
     n = _number(value) if not isinstance(value, str) else None
     return (0, n, "") if n is not None else (1, 0.0, str(value).lower())
 

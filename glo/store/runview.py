@@ -15,7 +15,7 @@ from typing import Any
 
 from glo.config import RunConfig
 from glo.errors import RunStoreError
-from glo.store import provenance
+from glo.store import notes, provenance
 from glo.store.analyses import read_analysis
 from glo.store.runs import Run
 
@@ -68,6 +68,7 @@ class RunView:
         self.settings: dict[str, Any] = ({f.name: getattr(self.config, f.name) for f in fields(self.config)}
                                          if self.config is not None else {})
         self.numbers = self._numbers()
+        self.tags, self.note = notes.read(str(run.path))  # notes.json: the researcher's tags and note
 
     @property
     def epochs_done(self) -> int:
@@ -115,6 +116,11 @@ class RunView:
             return "(config missing)"
         diff = self.config.differences()
         return " ".join(f"{k}={fmt_setting(v)}" for k, v in diff.items()) or "defaults"
+
+    @property
+    def tags_label(self) -> str:
+        """The run's tags, e.g. 'best paper' ('' without tags)."""
+        return " ".join(self.tags)
 
     @property
     def status_label(self) -> str:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import stat
 
+from glo.store.notes import NOTES
 from glo.store.provenance import ENVIRONMENT
 from glo.store.runs import CONFIG, METRICS, RUNNING, SUMMARY
 
-WATCHED = (CONFIG, METRICS, SUMMARY, RUNNING, ENVIRONMENT)  # what RunView(with_analysis=False) reads
+WATCHED = (CONFIG, METRICS, SUMMARY, RUNNING, ENVIRONMENT, NOTES)  # what RunView(with_analysis=False) reads
 # glo changes config.json, running.json and environment.jsonl only by renaming a file into the
 # folder, or right before it does so (environment.jsonl is appended as a run starts, then running.json
 # is made): that changes the folder's mtime. Only these may change with the folder's mtime as it was

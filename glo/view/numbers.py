@@ -131,3 +131,17 @@ def environment_note(runs: Sequence[Run | RunView]) -> Text | None:
     if missing:
         parts.append(f"({missing} run{'s have' if missing != 1 else ' has'} no environment record)")
     return Text(" ".join(parts), style="dim yellow") if parts else None
+
+
+def notes_lines(views: Sequence[RunView]) -> list[Text]:
+    """A line per run with tags or a note, under a comparison: 'sigma0.3  #best  lr too high?'
+    (a note's first line, cut at 100 characters)."""
+    out = []
+    for v in views:
+        if not v.tags and not v.note:
+            continue
+        note = v.note.splitlines()[0] if v.note else ""
+        note = note if len(note) <= 100 else note[:99] + "…"
+        out.append(Text.assemble((v.label, "bold"), "  ", (" ".join(f"#{t}" for t in v.tags), "cyan"),
+                                 "  " if v.tags and note else "", note))
+    return out

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from glo.analysis.compare import Series, curves
+from glo.analysis.versus import Versus
 from glo.store.runview import RunView
 
 PLAIN_MARKERS = "ox+*#@%&=~"  # one character per run where the terminal shows no colour
@@ -65,3 +66,27 @@ def chart_series(views: list[RunView], metric: str) -> tuple[Series, str]:
     if metric == "psnr":
         return [("psnr", xs, ys) for _, xs, ys in curves(views, "psnr")], "psnr per epoch"
     return [(m, xs, ys) for m in ("recon_loss", "train_loss") for _, xs, ys in curves(views, m)], "losses per epoch"
+
+
+def add_versus(plt: Any, vs: Versus, colour: bool = True) -> None:
+    """Draw a metric against a setting (``glo.analysis.versus``) on PLT: a line with points per
+    series, the x ticks labelled with the setting's values."""
+    for i, (label, xs, ys) in enumerate(vs.series):
+        plt.plot(xs, ys, label=label, marker=marker(i, colour))
+        plt.scatter(xs, ys, marker=PLAIN_MARKERS[i % len(PLAIN_MARKERS)] if not colour else "dot")
+    plt.xticks(*vs.ticks)
+    plt.xlabel(vs.x + (" (log)" if vs.log else ""))
+
+
+def versus_chart(vs: Versus | None, width: int, height: int, colour: bool = True, theme: str = "pro") -> str | None:
+    """The metric against the setting as a chart of WIDTH x HEIGHT characters (None: nothing to draw)."""
+    import plotext as plt
+
+    if vs is None:
+        return None
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme(theme)
+    add_versus(plt, vs, colour)
+    plt.title(vs.title)
+    return plt.build()

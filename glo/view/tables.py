@@ -57,7 +57,7 @@ def _runs_table(views: list[RunView], narrow: bool, settings_width: int | None =
             table.add_row(Text(v.run.id, no_wrap=True), view_status(v), *numbers)
             table.add_row(Padding(Text(v.settings_label, style="dim"), (0, 0, 0, 2)), "", "", "", "")
         else:
-            table.add_row(v.run.id, view_status(v), v.settings_label, *numbers)
+            table.add_row(v.run.id, view_status(v), v.settings_label + "".join(f" #{t}" for t in v.tags), *numbers)
     return table
 
 
@@ -71,6 +71,10 @@ def run_details(v: RunView) -> Table:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="dim")
     table.add_column()
+    if v.tags:
+        table.add_row("tags", Text(" ".join(v.tags), style="bold"))
+    if v.note:
+        table.add_row("note", Text(v.note))
     if v.config is not None:
         for key in SHOWN_SETTINGS:
             table.add_row(key, fmt_setting(getattr(v.config, key)))

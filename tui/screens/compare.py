@@ -26,6 +26,7 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from glo.analysis.compare import ImageRows, image_rows, labels, rows
+from glo.analysis.versus import versus
 from glo.errors import GloError
 from glo.store.analyses import needs_analysis
 from glo.store.runs import Run
@@ -37,6 +38,7 @@ from tui import messages as m
 from tui.reading import ReadFailed, Reads
 from tui.widgets import titled
 from tui.widgets.chart import CompareChart
+from tui.widgets.versus import VersusChart
 
 METRICS = ("recon_loss", "train_loss", "psnr")
 IMAGE_SIZE = 14  # pixels per side in the side-by-side images
@@ -111,6 +113,7 @@ class CompareScreen(Screen):
             yield titled(Static("", id="compare-table"), self.heading)
             yield Static("", id="compare-note")
             yield titled(CompareChart(id="compare-chart"), "loss curves")
+            yield VersusChart(id="compare-versus")  # runs that differ in one or two settings: metric against it
             yield titled(CompareImages(id="compare-images"), "originals / reconstructions")
         yield Footer()
 
@@ -209,7 +212,7 @@ class CompareScreen(Screen):
         from glo.analysis.compare import export, export_paths
 
         try:
-            written = export(self.runs, *export_paths(self.app.store.root))
+            written = export(self.runs, *export_paths(self.app.store.root), metric=self.metric)
         except (GloError, OSError, ValueError) as exc:
             self.post_message(m.ExportDone([], str(exc)))
             return
@@ -226,6 +229,7 @@ class CompareScreen(Screen):
     def plot(self) -> None:
         if self.read is not None:
             self.query_one(CompareChart).set_series(*chart_series(self.read.views, self.metric))
+            self.query_one(VersusChart).show(versus(self.read.views, self.metric))
 
     def action_metric(self) -> None:
         self.metric = METRICS[(METRICS.index(self.metric) + 1) % len(METRICS)]

@@ -34,6 +34,7 @@ KEYS = (
     ("d / Delete", "delete the marked runs, or the highlighted one (asks y/n first)"),
     ("/", "filter, as glo runs list --where: sigma=0.3 status=completed (Enter applies, Esc closes)"),
     ("s / S", "sort by the next column (newest, recon, epochs, time, status, ...) / turn the order round"),
+    ("t / n", "tags / note of the highlighted run (Enter saves, Esc cancels); filter with / tag=best, note=*typo*"),
     ("Opened or compared runs", None),
     ("m", "next metric (recon loss, train loss, PSNR)"),
     ("e", "export the numbers (CSV) and the images (PNG) to RUNS/exports/"),

@@ -2,10 +2,9 @@
 
 Runs of a sweep say so in the sweep column; ``w`` marks every run of the highlighted run's sweep
 (then ``c`` compares the sweep), and ``R`` on a stopped run of a sweep goes on with the whole sweep.
-``d`` deletes the marked runs, or the highlighted one, after a y/n question.
-
-``/`` filters the list (``glo.store.query``'s syntax, as ``glo runs list --where``: ``sigma=0.3
-status=completed``), ``s`` sorts by the next column, ``S`` turns the order round.
+``d`` deletes the marked runs, or the highlighted one, after a y/n question; ``t`` and ``n`` edit its
+tags and note (``tui.screens.notes``). ``/`` filters the list (``glo.store.query``'s syntax, as ``glo runs
+list --where``: ``sigma=0.3 status=completed``), ``s`` sorts by the next column, ``S`` turns it round.
 
 The folder is read in a thread worker every ``REFRESH_S`` through its index (``tui.runsfolder``):
 only runs that changed are read again. The UI thread only brings the rows that changed, came or
@@ -35,6 +34,7 @@ from glo.store.runview import RunView
 from glo.sweep.manifest import Sweep
 from tui.reading import ReadFailed, Reads
 from tui.runsfolder import FolderReader, Row, RunsRead, mark_cell, row_for, sweep_label  # noqa: F401 (row_for)
+from tui.screens.notes import NotesKeys
 from tui.widgets.runs_table import RunsTable
 
 REFRESH_S = 2.0
@@ -52,7 +52,7 @@ class RunsDeleted(Message):
     errors: list[str] = field(default_factory=list)
 
 
-class RunsScreen(Screen):
+class RunsScreen(NotesKeys, Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,b", "back", "Back"),
         Binding("slash", "filter", "Filter"),
@@ -65,7 +65,7 @@ class RunsScreen(Screen):
         Binding("R", "resume", "Resume"),
         Binding("d,delete", "delete", "Delete"),
         Binding("S", "sort_reverse", "Reverse sort", show=False),
-        Binding("f5", "reload", "Refresh", show=False),
+        Binding("f5", "reload", "Refresh", show=False), *NotesKeys.NOTES_BINDINGS,  # t: tags, n: note
     ]
 
     def __init__(self) -> None:
