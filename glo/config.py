@@ -127,7 +127,7 @@ class RunConfig:
     def all_images(self) -> bool:
         return self.n_images == ALL
 
-    def validate(self) -> "RunConfig":
+    def validate(self) -> RunConfig:
         """Raise ConfigError naming the first bad setting; return self when all are valid: every
         described setting against its choices or bounds (``check``), then the data's settings together."""
         for key in CHECKED:
@@ -166,7 +166,7 @@ class RunConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         """Build from a saved config, ignoring unknown keys and defaulting missing ones."""
         known = _names(cls)
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -35,8 +35,8 @@ def test_the_site_builds_without_warnings(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "WARNING" not in result.stderr, result.stderr[-3000:]
     for page in ("index", "getting-started", "console", "reference"):
-        html = tmp_path / "site" / (page if page == "index" else page) / ("" if page == "index" else "")
-        assert (tmp_path / "site" / ("index.html" if page == "index" else f"{page}/index.html")).exists(), html
+        html = tmp_path / "site" / ("index.html" if page == "index" else f"{page}/index.html")
+        assert html.exists(), html
 
 
 def test_readme_links_to_pages_that_exist():

@@ -9,9 +9,8 @@ import json
 import os
 
 import pytest
-from conftest import make_runs, small
-from tbevents import read_run
 
+from conftest import make_runs, small
 from glo.cli.app import main
 from glo.events import Finished
 from glo.export.tensorboard import Sink, follow, live
@@ -19,6 +18,7 @@ from glo.store import notes
 from glo.store.runs import RunStore
 from glo.train.controls import Controls
 from glo.train.loop import train
+from tbevents import read_run
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def cli(root, *argv) -> int:
 
 
 def test_export_tensorboard_one_run_per_glo_run(runs, tmp_path, capsys):
-    root, (a, b, c) = runs
+    root, (a, _b, c) = runs
     logdir = tmp_path / "tb"
     assert cli(root, "export", "tensorboard", str(logdir), a, "--where", "status=stopped") == 0
     assert sorted(os.listdir(logdir)) == sorted([a, c])
@@ -156,7 +156,7 @@ def test_a_failing_sink_never_stops_training(tmp_path, split, monkeypatch):
 
     monkeypatch.setattr(tb.RunWriter, "epoch", broken)
     said = []
-    final = [ev for ev in live(train(cfg, run, Controls(), split), tmp_path / "tb", said.append)][-1]
+    final = list(live(train(cfg, run, Controls(), split), tmp_path / "tb", said.append))[-1]
     assert isinstance(final, Finished) and final.status == "completed"
     assert said and "No space left" in said[0]
 
@@ -168,7 +168,8 @@ def test_export_reads_runs_without_torch(runs, tmp_path):
 
     root, (a, _, _) = runs
     code = ("import sys\nfrom glo.cli.app import main\n"
-            f"assert main(['export', 'tensorboard', {str(tmp_path / 'tb')!r}, {a!r}, '--runs-dir', {str(root)!r}]) == 0\n"
+            f"assert main(['export', 'tensorboard', {str(tmp_path / 'tb')!r}, {a!r}, "
+            f"'--runs-dir', {str(root)!r}]) == 0\n"
             f"assert main(['export', 'csv', {str(tmp_path / 'a.csv')!r}, {a!r}, '--runs-dir', {str(root)!r}]) == 0\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

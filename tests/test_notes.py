@@ -8,12 +8,12 @@ import os
 
 import pytest
 
+from conftest import make_runs, small, stopped_run
 from glo.cli.app import main
 from glo.store import notes, query
 from glo.store.index import RunIndex
 from glo.store.runs import RunStore
 from glo.train.loop import train
-from conftest import make_runs, small, stopped_run
 
 
 @pytest.fixture

@@ -291,7 +291,8 @@ def test_no_console_class_mirrors_a_core_event():
 
     core = [c for _, c in inspect.getmembers(ev, inspect.isclass)
             if c.__module__ == ev.__name__ and dataclasses.is_dataclass(c)]
-    assert {"Started", "Step", "Epoch", "Finished", "SweepPoint", "SweepFinished", "Placed"} <= {c.__name__ for c in core}
+    names = {c.__name__ for c in core}
+    assert {"Started", "Step", "Epoch", "Finished", "SweepPoint", "SweepFinished", "Placed"} <= names
     found = [(cls.__qualname__, event.__name__) for cls in _tui_classes() for event in core if mirrors(cls, event)]
     assert found == []
 
@@ -331,7 +332,8 @@ def test_the_pump_posts_the_core_s_own_events():
     cfg = RunConfig()
     pump = EventPump(posted.append, cfg, clock=lambda: now[0])
     img = np.zeros((2, 28, 28), dtype=np.uint8)
-    fed = [ev.Started("r", "/r", 0, 2, 3, "cpu"), ev.Images(0, img, img), *(ev.Step(i, 1, i, 0.5, 9.0) for i in (1, 2, 3)),
+    fed = [ev.Started("r", "/r", 0, 2, 3, "cpu"), ev.Images(0, img, img),
+           *(ev.Step(i, 1, i, 0.5, 9.0) for i in (1, 2, 3)),
            ev.Epoch(1, {"epoch": 1}), ev.Checkpoint(1, 3, "/r/checkpoint.pt"), ev.Paused(3, 2), ev.Resumed(3, 2),
            ev.Changed(4, 2, "sigma", 0.1, 0.2), ev.Step(4, 2, 1, 0.4, 9.0), ev.Finished("completed", {})]
     for event in fed:

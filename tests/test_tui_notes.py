@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import make_runs, small, sync, wait_for
-
 from glo.store import notes
 from tui.app import create_app
 
@@ -15,7 +14,7 @@ async def test_tag_and_note_keys_in_saved_runs(tmp_path, split):
     from tui.screens.notes import NotesScreen
     from tui.screens.runs import RunsScreen
 
-    done_a, done_b, stopped = make_runs(tmp_path, split)
+    done_a, _done_b, _stopped = make_runs(tmp_path, split)
     app = create_app(tmp_path, config=small(), load=lambda cfg: split, analyzer=None)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
@@ -86,7 +85,6 @@ async def test_console_writes_tensorboard_logs_when_set(tmp_path, split, monkeyp
     """glo-tui --tensorboard DIR (or $GLO_TENSORBOARD): the console's runs are logged as they train."""
     from conftest import train_screen
     from tbevents import read_run
-
     from tui.app import main
 
     (tmp_path / "afile").write_text("")

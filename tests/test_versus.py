@@ -28,7 +28,7 @@ def test_one_setting_over_decades_is_a_log_axis_with_zero_below():
 
 
 def test_two_settings_a_line_per_value_of_the_second():
-    views = [view(s + (l == "l2"), sigma=s, loss=l) for s in (0.1, 0.3, 0.9) for l in ("l1", "l2")]
+    views = [view(s + (loss == "l2"), sigma=s, loss=loss) for s in (0.1, 0.3, 0.9) for loss in ("l1", "l2")]
     vs = versus(views, "recon_loss")
     assert vs.x == "sigma" and vs.lines == "loss" and not vs.log  # numbers on x; 0.1..0.9 spans no decades
     assert [label for label, _, _ in vs.series] == ["loss=l1", "loss=l2"]
@@ -58,7 +58,6 @@ def test_chart_and_png(tmp_path):
 
 def test_compare_draws_and_exports_it(tmp_path, split, capsys):
     from conftest import make_runs
-
     from glo.cli.app import main
 
     a, b, _ = make_runs(tmp_path / "runs", split)

@@ -40,7 +40,8 @@ class RunJob:
         from glo.train.loop import train
 
         self.prepared = prepared
-        return tensorboard(train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume)), prepared.cfg
+        events = train(prepared.cfg, prepared.run, controls, prepared.split, resume=prepared.resume)
+        return tensorboard(events), prepared.cfg
 
 
 class SweepJob:

@@ -111,7 +111,7 @@ def points_line(rows: list[tuple[str, ...]], total: int) -> tuple[int, str]:
 
 
 def _width(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> int:
-    return sum(max(len(c) for c in col) for col in zip(headings, *rows)) + len(headings) - 1
+    return sum(max(len(c) for c in col) for col in zip(headings, *rows, strict=False)) + len(headings) - 1
 
 
 def fit(headings: tuple[str, ...], rows: list[tuple[str, ...]], width: int) -> tuple[tuple, list]:

@@ -1,6 +1,7 @@
 """``glo analyze``, ``glo transfer`` and ``glo sample``: what a trained run learnt.
 
-Thin commands over glo.analysis.analyze, glo.analysis.latent and glo.analysis.figures, drawn by glo.view. Registered on the ``glo`` app by
+Thin commands over glo.analysis.analyze, glo.analysis.latent and glo.analysis.figures, drawn by
+glo.view. Registered on the ``glo`` app by
 ``register(app)``; torch and numpy load only inside the commands, so ``glo --help`` stays fast.
 """
 
@@ -127,7 +128,8 @@ def sample(
         save_grid_png(images, png)
     console = make_console()
     named = [str(c) for c in range(10)] == list(classes)
-    console.print(lead_rows([(f"digit {d}" if named else classes[d], row) for d, row in zip(digits, images)], console.width,
+    rows = [(f"digit {d}" if named else classes[d], row) for d, row in zip(digits, images, strict=False)]
+    console.print(lead_rows(rows, console.width,
                             ascii or console.color_system is None))
     if png is not None:
         console.print(f"wrote {png}")

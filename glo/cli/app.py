@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
+from glo.cli import export_cmd
 from glo.cli.options import (
     RUNS_DIR_HELP,
     VERSION,
@@ -20,7 +20,6 @@ from glo.cli.options import (
     open_store,
     with_run_options,
 )
-from glo.cli import export_cmd
 from glo.cli.select import complete_runs, filtering, with_filters
 from glo.errors import GloError
 
@@ -47,11 +46,11 @@ out, store = make_console, open_store
 @with_run_options
 def run(
     ctx: typer.Context,
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
-    name: Optional[str] = typer.Option(None, help="A label for the run id (letters, digits, . _ -)."),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
+    name: str | None = typer.Option(None, help="A label for the run id (letters, digits, . _ -)."),
     headless: bool = typer.Option(False, "--headless", help="Train in this terminal without the console."),
-    resume: Optional[str] = typer.Option(None, help="Resume a stopped or interrupted run (its id)."),
-    tensorboard: Optional[Path] = export_cmd.tensorboard_option(),
+    resume: str | None = typer.Option(None, help="Resume a stopped or interrupted run (its id)."),
+    tensorboard: Path | None = export_cmd.tensorboard_option(),
     **options,
 ) -> None:
     """Train one GLO run (defaults are the seed report's settings)."""
@@ -81,7 +80,7 @@ def run(
 
 @runs_app.command("list")
 @with_filters
-def runs_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP), **filters) -> None:
+def runs_list(runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP), **filters) -> None:
     """A table of the saved runs: status, settings that differ from the defaults, final losses.
     Read through the runs folder's index: only runs changed since the last listing are read again."""
     from glo.cli.select import choose
@@ -103,7 +102,7 @@ def runs_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
 def runs_show(
     run_id: str = typer.Argument(..., metavar="RUN", help="Run id (a unique prefix or 'latest' works).",
                                  autocompletion=complete_runs),
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
     ascii: bool = typer.Option(False, "--ascii", help="ASCII images (for terminals without colour)."),
 ) -> None:
     """A run's settings, results, and its originals vs reconstructions in the terminal."""
@@ -116,9 +115,9 @@ def runs_show(
 @runs_app.command("delete")
 @with_filters
 def runs_delete(
-    run_ids: Optional[list[str]] = typer.Argument(None, metavar="[RUN]...", autocompletion=complete_runs,
+    run_ids: list[str] | None = typer.Argument(None, metavar="[RUN]...", autocompletion=complete_runs,
                                                   help="Run ids to delete (or choose them with --where ...)."),
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
     yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking (for scripts)."),
     **filters,
 ) -> None:
@@ -160,17 +159,18 @@ def runs_delete(
 @app.command()
 @with_filters
 def compare(
-    run_ids: Optional[list[str]] = typer.Argument(None, metavar="[RUN]...", autocompletion=complete_runs,
-                                                  help="Run ids (or unique prefixes, names; or choose with --where ...)."),
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    run_ids: list[str] | None = typer.Argument(None, metavar="[RUN]...", autocompletion=complete_runs,
+                                                  help="Run ids (or unique prefixes, names; or choose with "
+                                                  "--where ...)."),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
     metric: str = typer.Option("recon_loss", help="Curve to plot: recon_loss, train_loss, psnr, recon_l1, recon_l2."),
     log: bool = typer.Option(False, "--log", help="Log-scale y axis."),
-    width: Optional[int] = typer.Option(None, help="Plot width in columns (default: the terminal's)."),
+    width: int | None = typer.Option(None, help="Plot width in columns (default: the terminal's)."),
     height: int = typer.Option(20, help="Plot height in rows."),
     analysis: bool = typer.Option(True, "--analysis/--no-analysis",
                                   help="Compute the probe and held-out numbers of runs that lack them."),
-    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the table of final numbers as CSV."),
-    png: Optional[Path] = typer.Option(None, "--png", help="Also write originals and reconstructions as a PNG."),
+    csv: Path | None = typer.Option(None, "--csv", help="Also write the table of final numbers as CSV."),
+    png: Path | None = typer.Option(None, "--png", help="Also write originals and reconstructions as a PNG."),
     ascii: bool = typer.Option(False, "--ascii", help="ASCII images (for terminals without colour)."),
     **filters,
 ) -> None:

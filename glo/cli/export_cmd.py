@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -22,7 +21,7 @@ def tensorboard_option():
                         help=TENSORBOARD_HELP)
 
 
-def check_tensorboard(logdir: Optional[Path]) -> None:
+def check_tensorboard(logdir: Path | None) -> None:
     """Refuse a bad --tensorboard DIR before anything is written, and hand it to a console this
     process opens (glo-tui reads $GLO_TENSORBOARD)."""
     if logdir is None:
@@ -38,7 +37,7 @@ def check_tensorboard(logdir: Optional[Path]) -> None:
 RUNS_HELP = "Run ids (or unique prefixes, names, 'latest'; or choose them with --where ...)."
 
 
-def _views(runs_dir: Optional[Path], run_ids: Optional[list[str]], filters: dict) -> list:
+def _views(runs_dir: Path | None, run_ids: list[str] | None, filters: dict) -> list:
     """The runs named and chosen (as glo runs list chooses), each read once under a unique label."""
     from glo.analysis.compare import labels
     from glo.cli.select import chosen_runs
@@ -56,8 +55,8 @@ def _views(runs_dir: Optional[Path], run_ids: Optional[list[str]], filters: dict
 @with_filters
 def export_tensorboard(
     logdir: Path = typer.Argument(..., metavar="DIR", help="Log folder: one TensorBoard run per glo run in it."),
-    run_ids: Optional[list[str]] = typer.Argument(None, metavar="[RUN]...", autocompletion=complete_runs, help=RUNS_HELP),
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    run_ids: list[str] | None = typer.Argument(None, metavar="[RUN]...", autocompletion=complete_runs, help=RUNS_HELP),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
     **filters,
 ) -> None:
     """Write runs as TensorBoard runs, one per glo run (DIR/RUN_ID).
@@ -77,9 +76,9 @@ def export_tensorboard(
 @with_filters
 def export_csv(
     path: Path = typer.Argument(..., metavar="FILE", help="The table to write (replaced if it exists)."),
-    run_ids: Optional[list[str]] = typer.Argument(None, metavar="[RUN]...", autocompletion=complete_runs, help=RUNS_HELP),
+    run_ids: list[str] | None = typer.Argument(None, metavar="[RUN]...", autocompletion=complete_runs, help=RUNS_HELP),
     fmt: str = typer.Option("csv", "--format", help="csv, or jsonl (one JSON object per line)."),
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
     **filters,
 ) -> None:
     """Every epoch record of the chosen runs in one tidy table (CSV or JSON lines).

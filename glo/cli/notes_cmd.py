@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,7 +16,7 @@ def runs_tag(
                                  autocompletion=complete_runs),
     tags: list[str] = typer.Argument(..., metavar="TAG...", help="Tags: one word each (letters, digits, . _ - + : /)."),
     remove: bool = typer.Option(False, "--remove", "-r", help="Take these tags off the run instead."),
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
 ) -> None:
     """Tag a run (glo runs tag latest best); --remove takes tags off.
 
@@ -34,9 +33,9 @@ def runs_tag(
 def runs_note(
     run_id: str = typer.Argument(..., metavar="RUN", help="Run id (a unique prefix, its name or 'latest').",
                                  autocompletion=complete_runs),
-    text: Optional[str] = typer.Argument(None, metavar="TEXT", help="The note ('' clears it; - reads it from stdin; "
+    text: str | None = typer.Argument(None, metavar="TEXT", help="The note ('' clears it; - reads it from stdin; "
                                          "none: show the note)."),
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
 ) -> None:
     """Write a note on a run (replacing its note), or show it.
 

@@ -10,8 +10,9 @@ by ``cluster_from_options``; ``--version`` is every entry point's.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -26,7 +27,7 @@ from glo.store.runs import RUNS_DIR_HELP  # noqa: F401 - every command's --runs-
 def _typer_option(name: str, help: str) -> tuple[str, Any, Any]:
     """(name, type, typer option) of one command-line setting, from RunConfig and its help text."""
     if name == "data_root":  # a folder: typer checks nothing, but --help says PATH
-        return name, Optional[Path], typer.Option(None, help=help)
+        return name, Path | None, typer.Option(None, help=help)
     return name, option_type(name), typer.Option(getattr(RunConfig, name), help=help)
 
 
@@ -105,14 +106,14 @@ VERSION = typer.Option(False, "--version", is_eager=True, expose_value=True, cal
                        help="Print glo's version and exit.")
 
 
-def open_store(runs_dir: Optional[Path]):
+def open_store(runs_dir: Path | None):
     """The run store of ``--runs-dir`` (imported here, not at start-up: ``glo --help`` stays fast)."""
     from glo.store.runs import RunStore
 
     return RunStore(runs_dir).check()
 
 
-def make_console(stderr: bool = False) -> "Console":
+def make_console(stderr: bool = False) -> Console:
     """Where commands print: rich, without guessing highlights in run ids and numbers (progress
     notes go to stderr, so that ``| head`` on the results cannot cut the work short)."""
     from rich.console import Console

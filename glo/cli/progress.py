@@ -48,7 +48,7 @@ class PlainReporter:
         self.labels: dict[int, str] = {}  # a parallel sweep's points: index -> label
         self.point_epochs: dict[int, int] = {}
 
-    def __enter__(self) -> "PlainReporter":
+    def __enter__(self) -> PlainReporter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -126,7 +126,7 @@ class RichReporter(PlainReporter):
         self.prefix = ""
         self.bars: dict[int, tuple] = {}  # a parallel sweep: point index -> (task, steps per epoch)
 
-    def __enter__(self) -> "RichReporter":
+    def __enter__(self) -> RichReporter:
         self.progress.__enter__()
         return self
 

@@ -9,11 +9,11 @@ from rich.console import Console
 from rich.text import Text
 
 from glo.analysis.compare import curves, image_rows, rows
+from glo.analysis.versus import versus
 from glo.store.runs import Run
 from glo.store.runview import RunView
 from glo.view.images import compact_rows, wrapped_rows
 from glo.view.numbers import environment_note, notes_lines, numbers_tables
-from glo.analysis.versus import versus
 from glo.view.plots import curves_chart, versus_chart
 from glo.view.tables import run_details, run_heading
 

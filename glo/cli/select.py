@@ -12,8 +12,9 @@ from __future__ import annotations
 import inspect
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 
@@ -78,12 +79,15 @@ def complete_status(incomplete: str) -> list[str]:
 
 
 FILTERS: list[tuple[str, Any, Any]] = [
-    ("where", Optional[list[str]], typer.Option(None, "--where", "-w", metavar="KEY=VALUE", help=WHERE_HELP, autocompletion=complete_where)),
-    ("status", Optional[str], typer.Option(None, metavar="STATUS", help=STATUS_HELP, autocompletion=complete_status)),
-    ("sweep", Optional[str], typer.Option(None, metavar="SWEEP", help="Only the runs of this sweep (id, unique prefix, name or latest).",
+    ("where", list[str] | None, typer.Option(None, "--where", "-w", metavar="KEY=VALUE", help=WHERE_HELP,
+                                             autocompletion=complete_where)),
+    ("status", str | None, typer.Option(None, metavar="STATUS", help=STATUS_HELP, autocompletion=complete_status)),
+    ("sweep", str | None, typer.Option(None, metavar="SWEEP",
+                                       help="Only the runs of this sweep (id, unique prefix, name or latest).",
                                           autocompletion=complete_sweeps)),
-    ("sort", Optional[str], typer.Option(None, metavar="KEY", help=SORT_HELP, autocompletion=complete_sort)),
-    ("last", Optional[int], typer.Option(None, "--last", min=1, metavar="N", help="Only the N newest of the runs chosen.")),
+    ("sort", str | None, typer.Option(None, metavar="KEY", help=SORT_HELP, autocompletion=complete_sort)),
+    ("last", int | None, typer.Option(None, "--last", min=1, metavar="N",
+                                      help="Only the N newest of the runs chosen.")),
 ]
 FILTER_NAMES = [name for name, _, _ in FILTERS]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -33,7 +32,7 @@ def serve(
     allow_remote: bool = typer.Option(False, "--allow-remote",
                                       help="Allow a non-loopback --host (e.g. 0.0.0.0): anyone who can "
                                       "reach the port can start runs and delete saved runs."),
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
     **options,
 ) -> None:
     """The console in a web browser: the same screens, keys and runs as glo-tui, one console per tab.

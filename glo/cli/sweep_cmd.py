@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -36,17 +35,17 @@ def sweep(
     param: list[str] = typer.Option([], "--param", help="A setting to sweep (sigma, decay, loss, combine, ...); "
                                     "give it twice, each with --values, for a grid."),
     values: list[str] = typer.Option([], "--values", help="Comma-separated values of the --param before it."),
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
-    name: Optional[str] = typer.Option(None, help="A label for the sweep id."),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
+    name: str | None = typer.Option(None, help="A label for the sweep id."),
     headless: bool = typer.Option(False, "--headless", help="Train in this terminal without the console."),
-    resume: Optional[str] = typer.Option(None, help="Resume a sweep (id, prefix, name or 'latest'): finished "
+    resume: str | None = typer.Option(None, help="Resume a sweep (id, prefix, name or 'latest'): finished "
                                          "runs are skipped, stopped ones resumed."),
     log: bool = typer.Option(False, "--log", help="Log-scale loss curves in the final comparison."),
     workers: int = WORKERS,
-    ray: Optional[str] = RAY,
+    ray: str | None = RAY,
     cpus_per_run: float = CPUS_PER_RUN,
     gpus_per_run: float = GPUS_PER_RUN,
-    tensorboard: Optional[Path] = tensorboard_option(),
+    tensorboard: Path | None = tensorboard_option(),
     **options,
 ) -> None:
     """Train one run per value of a setting (or per point of a grid over two), then compare them.
@@ -57,7 +56,8 @@ def sweep(
     from glo.sweep.manifest import SweepStore
 
     check_tensorboard(tensorboard)
-    cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run)  # connected before anything is written
+    # connected before anything is written
+    cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run)
     store = open_store(runs_dir)
     sweeps = SweepStore(store)
     if resume:
@@ -87,7 +87,7 @@ def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], 
 
     if not param or len(param) != len(values):
         raise GloError("give each --param its --values, e.g. --param sigma --values 0,0.3,2")
-    params = [(setting_name(p), parse_values(p, v)) for p, v in zip(param, values)]
+    params = [(setting_name(p), parse_values(p, v)) for p, v in zip(param, values, strict=False)]
     flags = given(ctx, RUN_OPTION_NAMES)
     for key, _ in params:
         if "--" + key.replace("_", "-") in flags:
@@ -132,7 +132,7 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
 
 
 @sweeps_app.command("list")
-def sweeps_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP)) -> None:
+def sweeps_list(runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP)) -> None:
     """The saved sweeps: what they vary, how many of their runs are done."""
     from glo.sweep.manifest import SweepStore
 
@@ -155,12 +155,12 @@ def sweeps_list(runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP
 @sweeps_app.command("show")
 def sweeps_show(
     sweep_id: str = typer.Argument("latest", metavar="SWEEP", help="Sweep id, prefix, name or 'latest'."),
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
     log: bool = typer.Option(False, "--log", help="Log-scale loss curves."),
     ascii: bool = typer.Option(False, "--ascii", help="ASCII images (for terminals without colour)."),
     metric: str = typer.Option("recon_loss", help="Curve to plot, and against the swept settings: recon_loss, "
                                "train_loss, psnr, recon_l1, recon_l2."),
-    png: Optional[Path] = typer.Option(None, "--png", help="Also write the metric against the swept settings as a PNG."),
+    png: Path | None = typer.Option(None, "--png", help="Also write the metric against the swept settings as a PNG."),
 ) -> None:
     """A sweep's comparison: final numbers, loss curves, the metric against the swept settings, and
     reconstructions of its runs."""

@@ -77,6 +77,6 @@ def safe(fn, *args) -> None:
         fn(*args)
     except (OSError, ValueError):
         try:
-            sys.stdout = open(os.devnull, "w")
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the process's stdout from now on
         except OSError:
             pass

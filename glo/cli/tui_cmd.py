@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -35,12 +34,12 @@ app = typer.Typer(name="glo-tui", add_completion=False, pretty_exceptions_enable
 @with_run_options
 def console(
     ctx: typer.Context,
-    runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+    runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
     workers: int = WORKERS,
-    ray: Optional[str] = RAY,
+    ray: str | None = RAY,
     cpus_per_run: float = CPUS_PER_RUN,
     gpus_per_run: float = GPUS_PER_RUN,
-    tensorboard: Optional[Path] = tensorboard_option(),
+    tensorboard: Path | None = tensorboard_option(),
     version: bool = VERSION,
     **options,
 ) -> None:

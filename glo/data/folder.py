@@ -174,7 +174,7 @@ def stack(listing: Listing, decoded: list[np.ndarray], image_size: int = 0) -> n
     images repeated into RGB). Without IMAGE_SIZE the images must share one size (DataError naming
     two files that differ), resized to ``default_size`` when the generator cannot draw it."""
     shapes: dict[tuple[int, int], str] = {}
-    for rel, image in zip(listing.files, decoded):
+    for rel, image in zip(listing.files, decoded, strict=False):
         shapes.setdefault(image.shape[:2], rel)
     if len(shapes) > 1 and not image_size:
         (a, fa), (b, fb) = list(shapes.items())[:2]

@@ -29,10 +29,11 @@ FOLDER = ".glo-cache"
 
 
 def key(listing: Any, image_size: int) -> str:
-    """(LISTING: a ``glo.data.folder.Listing``.) A SHA-256 of what the decoded images depend on (file names, sizes, mtimes, classes, size)."""
+    """(LISTING: a ``glo.data.folder.Listing``.) A SHA-256 of what the decoded images depend on (file
+    names, sizes, mtimes, classes, size)."""
     digest = hashlib.sha256(f"glo-imagecache-{VERSION}\n{image_size}\n".encode())
     digest.update("\n".join(listing.classes).encode() + b"\0")
-    for rel, label, (size, mtime) in zip(listing.files, listing.labels.tolist(), listing.stats):
+    for rel, label, (size, mtime) in zip(listing.files, listing.labels.tolist(), listing.stats, strict=False):
         digest.update(f"{rel}\t{label}\t{size}\t{mtime}\n".encode())
     return digest.hexdigest()[:32]
 

@@ -124,7 +124,7 @@ class RunWriter:
         # a name of its own: two files made in the same second (a quick resume) must not clash
         self.events = EventsWriter(os.path.join(str(folder), "events"), f".{os.getpid()}.{os.urandom(3).hex()}.glo")
         if settings:  # in this run's own folder (SummaryWriter.add_hparams would make a sub-folder)
-            for part in summary.hparams(hparams_of(settings), {m: None for m in HPARAM_METRICS}):
+            for part in summary.hparams(hparams_of(settings), dict.fromkeys(HPARAM_METRICS)):
                 self._write(part)
 
     def _write(self, summary: Any, step: int | None = None, walltime: float | None = None) -> None:
@@ -237,7 +237,7 @@ class Sink:
                     self.current = ev.run_id
                 if self.current is not None:
                     self._one(self.current, ev)
-        except Exception as exc:  # the sink must never stop training
+        except Exception as exc:  # noqa: BLE001 - the sink must never stop training
             self.error = f"TensorBoard logs stopped: {type(exc).__name__}: {exc}"
             self.close()
 
@@ -275,7 +275,7 @@ class Sink:
         for writer in self.writers.values():
             try:
                 writer.close()
-            except Exception:
+            except Exception:  # noqa: BLE001 - closing what failed: nothing more to say
                 pass
         self.writers.clear()
 

@@ -48,7 +48,7 @@ def chart_png_bytes(series: Series, ticks: tuple[Sequence[float], Sequence[str]]
         return (left + (x - x0) / (x1 - x0) * (right - left), bottom - (y - y0) / (y1 - y0) * (bottom - top))
 
     draw.rectangle([left, top, right, bottom], outline=(0, 0, 0))
-    for pos, label in zip(*ticks):
+    for pos, label in zip(*ticks, strict=False):
         px = at(pos, y0)[0]
         draw.line([px, bottom, px, bottom + 5], fill=(0, 0, 0))
         draw.line([px, top, px, bottom], fill=(235, 235, 235))
@@ -59,7 +59,7 @@ def chart_png_bytes(series: Series, ticks: tuple[Sequence[float], Sequence[str]]
         draw.text((left - 8, py), f"{value:.4g}", fill=(0, 0, 0), font=font, anchor="rm")
     for i, (label, sx, sy) in enumerate(series):
         colour = COLOURS[i % len(COLOURS)]
-        points = [at(x, y) for x, y in zip(sx, sy)]
+        points = [at(x, y) for x, y in zip(sx, sy, strict=False)]
         if len(points) > 1:
             draw.line(points, fill=colour, width=2)
         for px, py in points:

@@ -19,7 +19,8 @@ VERSION = 2  # of the rows below (2: tags and note): another version is dropped 
 LAST_KEYS = ("epoch", "step", "elapsed_s", "train_loss", "recon_loss", "recon_l1", "recon_l2", "psnr")
 COLUMNS = "id, stamp, status, done, total, label, warnings, settings, tags, note, " + ", ".join(LAST_KEYS)
 SCHEMA = ("CREATE TABLE runs (id TEXT PRIMARY KEY, stamp TEXT NOT NULL, status TEXT, done INTEGER, total INTEGER, "
-          "label TEXT, warnings TEXT, settings TEXT, tags TEXT, note TEXT, " + ", ".join(LAST_KEYS) + ")")  # last epoch: no type, kept as is
+          "label TEXT, warnings TEXT, settings TEXT, tags TEXT, note TEXT, "
+          + ", ".join(LAST_KEYS) + ")")  # the last epoch's numbers: no type, kept as they are
 
 
 class IndexFile:

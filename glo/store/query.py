@@ -5,7 +5,8 @@ A filter is words separated by spaces; a run must match them all (``sigma=0.3 st
 - ``KEY=VALUE``, or ``!=``, ``<``, ``<=``, ``>``, ``>=``. KEY is a setting (``sigma``, ``decay``,
   ``loss``, ``epochs``, ... every field of ``RunConfig``) or a column: ``id``, ``name`` (the id
   without its time), ``status``, ``sweep``, ``done`` (epochs done), ``recon``, ``train``, ``time``
-  (seconds), ``psnr``, ``recon_l1``, ``recon_l2``, ``tag`` (any of the run's tags), ``note``. Numbers compare as numbers (``sigma=0.3`` is
+  (seconds), ``psnr``, ``recon_l1``, ``recon_l2``, ``tag`` (any of the run's tags), ``note``. Numbers
+  compare as numbers (``sigma=0.3`` is
   ``sigma=0.30``), other values as text, case aside; VALUE may list alternatives (``loss=l1,l2``)
   and use ``*`` and ``?`` (``name=sigma0.*``); ``-`` is "not recorded" (``recon=-``).
 - a word without an operator: runs whose id contains it.
@@ -61,7 +62,8 @@ def getter(key: str) -> Callable[[RunView], Any]:
         return COLUMNS[key]
     if key in SETTING_KEYS:
         return lambda v: v.settings.get(key)
-    raise QueryError(f"unknown key {key!r}: use a column ({', '.join(COLUMNS)}) or a setting ({', '.join(SETTING_KEYS)})")
+    raise QueryError(f"unknown key {key!r}: use a column ({', '.join(COLUMNS)}) "
+                     f"or a setting ({', '.join(SETTING_KEYS)})")
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class RaySettings:
     cpus_per_run: float = 1.0
     gpus_per_run: float = 0.0
 
-    def validate(self) -> "RaySettings":
+    def validate(self) -> RaySettings:
         """Raises ConfigError naming the bad setting (before anything connects or is written)."""
         if not self.address or not self.address.strip():
             raise ConfigError(f"--ray needs a cluster address (host:port of `ray start --head`), or set {ADDRESS_ENV}")
@@ -313,7 +313,7 @@ class RayBackend:
             while self.tasks and time.monotonic() < deadline:
                 for _ in self.collect(0.5):
                     pass
-        for gen, task in list(self.tasks.items()):
+        for gen, _task in list(self.tasks.items()):
             self.ray.cancel(gen, force=True)
             self._ended(gen, Died())
         try:

@@ -167,7 +167,8 @@ class Driver:
 
 def run_parallel(sweep, store: RunStore, controls: Controls, split_for: Callable[[RunConfig], Any],
                  backend: Backend) -> Iterator[Event]:
-    """Every point of SWEEP not done yet, on BACKEND (see ``Driver``): a SweepPoint 'skip' for each point already done, then the points' events as
+    """Every point of SWEEP not done yet, on BACKEND (see ``Driver``): a SweepPoint 'skip' for each
+    point already done, then the points' events as
     they come, then SweepFinished."""
     driver = Driver(sweep, store, controls, split_for, backend)
     todo = []

@@ -26,7 +26,8 @@ def run_sweep(
 
     ``load`` returns the data split of a config (cached here per data set and size, so the points
     of a sweep share one copy). ``workers`` > 1 trains that many points at once, each in its own
-    process (``glo.sweep.driver`` with ``glo.sweep.local``): their events come wrapped in ``PointEvent``s. ``cluster`` (a
+    process (``glo.sweep.driver`` with ``glo.sweep.local``): their events come wrapped in
+    ``PointEvent``s. ``cluster`` (a
     ``glo.sweep.cluster.RaySettings``) trains the points on a Ray cluster instead, as many at once as it
     has room for, wrapped the same way.
     """

@@ -2,7 +2,8 @@
 
 The same columns and look as a rich table of the runs (``glo.view.tables.runs_table``): id, status
 in its colour, the settings that differ from the defaults, epochs done of the total, the last
-recon loss and the time; the run's tags (``#best``) follow its settings. Where a line does not fit the width, the settings wrap in their column
+recon loss and the time; the run's tags (``#best``) follow its settings. Where a line does not fit
+the width, the settings wrap in their column
 (between settings); narrower still, they go on a dim line of their own under the id. Built as
 plain strings with the styles' ANSI codes (a rich ``Table`` takes seconds for 10,000 rows).
 """

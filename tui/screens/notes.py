@@ -33,7 +33,8 @@ class NotesScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="notes-box"):
-            what = "tags (words; Enter saves, Esc cancels)" if self.kind == "tags" else "note (Enter saves, Esc cancels)"
+            tags = self.kind == "tags"
+            what = "tags (words; Enter saves, Esc cancels)" if tags else "note (Enter saves, Esc cancels)"
             yield Static(Text.assemble((self.run.id, "bold"), f"  {what}"), id="notes-title")
             value = " ".join(self.tags) if self.kind == "tags" else self.note
             yield Input(value=value, id="notes-field", max_length=notes.MAX_NOTE + 1,

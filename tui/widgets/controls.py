@@ -128,7 +128,8 @@ class ControlsPanel(Vertical):
             message.update(next(iter(errors.values())))
             message.set_class(True, "error")
         else:
-            ready = f"ready: {points} runs: w, or Enter in sweep, starts the sweep" if points else "ready: Enter, s or F5 starts"
+            ready = (f"ready: {points} runs: w, or Enter in sweep, starts the sweep" if points
+                     else "ready: Enter, s or F5 starts")
             live = "/".join(k for k in ("sigma", "decay") if k not in self.locked)
             running = f"Enter in {live} applies it live" if live else "a sweep: its settings stay as they are"
             message.update(running if self.running else ready)
