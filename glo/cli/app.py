@@ -184,12 +184,12 @@ def compare(
         raise UserError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     from glo.analysis.compare import check_export_path, export
 
-    for path, example in ((csv, "compare.csv"), (png, "compare.png")):
-        if path is not None:
-            check_export_path(path, example)
     from glo.cli.select import chosen_runs
 
     s = store(runs_dir)
+    for path, example in ((csv, "compare.csv"), (png, "compare.png")):
+        if path is not None:
+            check_export_path(path, example, s.root)
     runs = chosen_runs(s, run_ids, filters, "compare")
     if not runs:
         raise UserError("no runs match: nothing to compare")

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from glo.host import faults
 
 
+def not_a_file(path: str | os.PathLike) -> str | None:
+    """What PATH is when it is there but not a plain file ("a symbolic link", "a device", ...), else
+    None (a plain file, or nothing there yet)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kinds = [(stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")]
+    return next((kind for test, kind in kinds if test(mode)), "not a plain file")
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+    Only a plain file is replaced: a link, folder, device, FIFO or socket there raises
+    FileExistsError (checked before writing and again just before the rename)."""
     path = Path(path)
+    _check_plain(path)
     tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}.tmp"  # see is_temp_name
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, like open()
     try:
@@ -21,6 +40,7 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         faults.point(f"write-{path.name}")
+        _check_plain(path)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -28,6 +48,12 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _check_plain(path: Path) -> None:
+    kind = not_a_file(path)
+    if kind is not None:
+        raise FileExistsError(errno.EEXIST, f"it is {kind}, not a plain file (nothing written)", str(path))
 
 
 def is_temp_name(name: str) -> bool:
