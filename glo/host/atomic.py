@@ -95,9 +95,11 @@ def append_line(path: str | os.PathLike, line: str, fault: str = "metrics") -> N
 
 
 def parse_jsonl(text: str, name: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The records of a JSON-lines file as glo appends them (``append_line``), and a warning for each
-    line that is not one whole record (a killed writer tears only the last line; NAME names the
-    file). Where every line is a whole object, all are parsed at once: several times faster."""
+    """The records of a JSON-lines file as glo appends them (``append_line``), and one warning when
+    lines are not whole records (a killed writer tears only the last line; NAME names the file):
+    "NAME line N is damaged", or for several "NAME has K damaged lines (the first: line N)", so
+    50 MB of junk is one line, not half a million. Where every line is a whole object, all are
+    parsed at once: several times faster."""
     lines = text.splitlines()
     whole = [line for line in lines if line.strip()]
     if all(line.lstrip().startswith("{") and line.rstrip().endswith("}") for line in whole):
@@ -107,15 +109,22 @@ def parse_jsonl(text: str, name: str) -> tuple[list[dict[str, Any]], list[str]]:
             records = None
         if records is not None and len(records) == len(whole) and all(isinstance(r, dict) for r in records):
             return records, []
-    records, warnings = [], []
+    records, damaged = [], []
     for n, line in enumerate(lines, 1):
         if not line.strip():
+            continue
+        if not line.lstrip().startswith("{"):  # no record: no need to parse it
+            damaged.append(n)
             continue
         try:
             rec = json.loads(line)
         except ValueError:
-            warnings.append(f"{name} line {n} is damaged")
+            damaged.append(n)
             continue
         if isinstance(rec, dict):
             records.append(rec)
-    return records, warnings
+    if not damaged:
+        return records, []
+    if len(damaged) == 1:
+        return records, [f"{name} line {damaged[0]} is damaged"]
+    return records, [f"{name} has {len(damaged):,} damaged lines (the first: line {damaged[0]})"]
