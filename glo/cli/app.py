@@ -183,7 +183,6 @@ def compare(
     if metric not in METRICS:
         raise UserError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     from glo.analysis.compare import check_export_path, export
-
     from glo.cli.select import chosen_runs
 
     s = store(runs_dir)
