@@ -267,30 +267,24 @@ class Run:
         return self.file(CHECKPOINT).exists()
 
     def read_images(self):
-        """(originals, reconstructions, labels) as uint8 arrays, or None if the run has none yet."""
-        from glo.host.arrays import DamagedArray, read_npz
+        """(originals, reconstructions, labels) as uint8 arrays, or None if the run has none yet (or
+        a damaged images.npz: a warning then). Headers are checked before anything is allocated."""
+        from glo.host.arrays import DamagedArray, Spec, read_npz
 
-        path = self.file(IMAGES_NPZ)
+        pictures = Spec(("uint8",), (3, 4))  # K x H x W, or K x H x W x 3
+        specs = {"originals": pictures, "reconstructions": pictures, "labels": Spec(("int64", "int32"), (1,))}
         try:
-            a = read_npz(path, _image_specs(), max_bytes=1 << 28)
+            a = read_npz(self.file(IMAGES_NPZ), specs, max_bytes=1 << 28)
+            originals, recons, labels = a["originals"], a["reconstructions"], a["labels"]
+            if (recons.shape != originals.shape or labels.shape != originals.shape[:1]
+                    or originals.shape[3:] not in ((), (3,))):
+                raise DamagedArray(f"shapes {originals.shape}, {recons.shape}, {labels.shape}")
         except FileNotFoundError:
             return None
         except (OSError, DamagedArray) as exc:
             self._warnings.append(f"{IMAGES_NPZ} is damaged ({exc.strerror if isinstance(exc, OSError) else exc})")
             return None
-        originals, recons, labels = a["originals"], a["reconstructions"], a["labels"]
-        if (recons.shape != originals.shape or labels.shape != originals.shape[:1]
-                or (originals.ndim == 4 and originals.shape[-1] != 3)):
-            self._warnings.append(f"{IMAGES_NPZ} is damaged (shapes {originals.shape}, {recons.shape}, {labels.shape})")
-            return None
         return originals, recons, labels
-
-
-def _image_specs():
-    from glo.host.arrays import Spec
-
-    pictures = Spec(("uint8",), (3, 4))  # K x H x W, or K x H x W x 3
-    return {"originals": pictures, "reconstructions": pictures, "labels": Spec(("int64", "int32"), (1,))}
 
 
 class RunStore:
