@@ -269,3 +269,27 @@ def test_stale_point_copies_are_removed_by_the_next_point(tmp_path):
     new = mirror.private_folder(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [Path(alive).name, Path(new).name, "glo-point-new", "unrelated"])
+
+
+# --- beyond the fifteen: FIFOs and links where glo reads a run's files ---
+
+@pytest.mark.parametrize("name", ["metrics.jsonl", "summary.json", "config.json", "environment.jsonl", "images.npz"])
+def test_a_fifo_in_a_run_folder_never_blocks_a_reader(three, capsys, name):
+    run_id = three.ids()[0]
+    path = three.root / run_id / name
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+    for args in (["runs", "show", run_id], ["runs", "list"], ["compare", run_id, "--no-analysis"]):
+        code, _, err = glo(capsys, *args, "--runs-dir", str(three.root))  # a blocked open would hang here
+        assert code == 0 and err == "", (args, err)
+    with pytest.raises(OSError):
+        atomic.read_text(path)
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, lambda p: os.symlink("/dev/zero", p)])
+def test_a_checkpoint_that_is_no_plain_file_is_refused_unread(tmp_path, make):
+    make(tmp_path / "checkpoint.pt")
+    with pytest.raises(RunStoreError, match="not a plain file"):
+        checkpoint.load(tmp_path / "checkpoint.pt")
+    with pytest.raises(arrays.DamagedArray):
+        arrays.read_npz(tmp_path / "checkpoint.pt", {})

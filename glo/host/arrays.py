@@ -10,7 +10,9 @@ refused with a ``DamagedArray`` (a ValueError) saying what is wrong.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import zipfile
 from dataclasses import dataclass
 from typing import IO
@@ -61,10 +63,31 @@ def _check(name: str, spec: Spec, shape: tuple[int, ...], dtype: np.dtype, room:
         raise DamagedArray(f"{name} claims shape {shape} ({size:,} bytes), more than the file holds")
 
 
+def open_plain(path: str | os.PathLike) -> IO[bytes]:
+    """PATH opened for reading if it is a plain file; a symbolic link, FIFO or device there (which
+    could block a reader for ever, or never end) raises DamagedArray without being read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DamagedArray("it is a symbolic link, not a plain file") from exc
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise DamagedArray("it is not a plain file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def read_npz(source: str | os.PathLike | IO[bytes], specs: dict[str, Spec],
              max_bytes: int = MAX_BYTES) -> dict[str, np.ndarray]:
     """The arrays SPECS names, each checked against its Spec and against the bytes its zip member
-    holds before it is read; raises DamagedArray (or OSError when the file cannot be read)."""
+    holds before it is read; raises DamagedArray (or OSError when the file cannot be read). A path
+    must be a plain file (``open_plain``)."""
+    if isinstance(source, (str, os.PathLike)):
+        with open_plain(source) as fh:
+            return read_npz(fh, specs, max_bytes)
     out = {}
     try:
         with zipfile.ZipFile(source) as zf:

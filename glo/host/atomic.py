@@ -62,9 +62,14 @@ def is_temp_name(name: str) -> bool:
 
 
 def read_text(path: str | os.PathLike) -> str:
-    """Read a file, refusing to follow a symlink (a run folder may come from someone else)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    """Read a file, refusing to follow a symlink (a run folder may come from someone else) and
+    anything but a plain file (a FIFO or a device would block the reader for ever, or never end):
+    OSError for those."""
+    # O_NONBLOCK: opening a FIFO does not wait for a writer; a plain file's reads ignore it
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     try:  # os.read, not a file object: listings read tens of thousands of small files
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a plain file", str(path))
         chunks = [os.read(fd, 1 << 16)]
         while chunks[-1]:
             chunks.append(os.read(fd, 1 << 20))

@@ -7,7 +7,9 @@ checkpoint file can never execute code. Only tensors, numbers, strings, lists an
 from __future__ import annotations
 
 import io
+import os
 import pickle
+import stat
 import warnings
 import zipfile
 from pathlib import Path
@@ -32,6 +34,8 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     """Read a checkpoint without running any code from it; refuse anything else clearly."""
     path = Path(path)
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # a link, FIFO or device: never opened
+            raise RunStoreError(f"{path} is not a plain file (a link, FIFO or device); it was not read")
         with warnings.catch_warnings():  # torch's warnings about a foreign file: the refusal below says it
             warnings.simplefilter("ignore")
             state = torch.load(path, map_location=map_location, weights_only=True)
