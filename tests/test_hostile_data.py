@@ -76,6 +76,8 @@ def test_a_decompression_bomb_is_one_refusal_naming_the_file(data, side, capsys,
     (lambda p: p.write_bytes((p.parent / "0.png").read_bytes()[:60]), "corrupt or truncated"),
     (lambda p: p.symlink_to(p.name), "Too many levels"),
     (lambda p: p.write_bytes(b"GIF89a not a png"), "not a readable"),
+    (lambda p: p.write_bytes(b""), "not a readable"),
+    (os.mkfifo, "not a plain file"),  # would block the decoder for ever
 ])
 def test_every_decoding_failure_names_the_file(data, make, says):
     make(data / "a" / "bad.png")

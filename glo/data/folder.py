@@ -16,6 +16,7 @@ file names, sizes and modification times, so a second load reads one file.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -87,6 +88,8 @@ def _class_files(root: Path, real_root: Path, folder: Path) -> tuple[list[str], 
                 st = entry.stat()
             except OSError as exc:
                 raise DataError(f"cannot read {entry.path}: {exc.strerror or exc}") from exc
+            if not stat.S_ISREG(st.st_mode):  # a FIFO would block the decoder for ever, a device never end
+                raise DataError(f"{entry.path} is not a plain file (a FIFO, device or socket); remove it")
             files.append(rel)
             stats.append((st.st_size, st.st_mtime_ns))
         stack.extend(reversed(subdirs))
