@@ -177,9 +177,11 @@ def runs_to_delete(store, run_ids: list[str] | None, values: dict[str, Any], eve
             raise GloError("--all deletes every run: drop the run names and filters, or drop --all")
         return [v.run for v in choose(store, {})]
     runs = chosen_runs(store, run_ids, values, "delete")
-    if filtering(values):
-        picked = {v.run.id for v in choose(store, values)}
-        total = len(choose(store, {}))
+    if filtering(values):  # the filter alone (names aside), against every run, from one more read
+        from glo.store import query
+
+        views = choose(store, {})
+        picked, total = query.select(views, query_of(store, values), values.get("last")), len(views)
         if picked and len(picked) == total:
             raise GloError(f"the filter chooses every run ({total}): to delete them all say --all (nothing deleted)")
     return runs
