@@ -78,14 +78,28 @@ def write_csv(table: list[RunView], path: str | os.PathLike[str]) -> None:
         raise GloError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def check_export_path(path: str | os.PathLike[str], example: str = "compare.png") -> None:
-    """Refuse an export path whose folder does not exist, that is a folder, or (for a PNG, as
-    EXAMPLE names) that does not end in .png, before any work is done."""
-    folder = Path(path).expanduser().parent
+def check_export_path(path: str | os.PathLike[str], example: str = "compare.png",
+                      runs_root: str | os.PathLike[str] | None = None) -> None:
+    """Refuse an export path, before any work is done, whose folder does not exist, that is a folder,
+    a symbolic link, a device, a FIFO or a socket (only a plain file is replaced), that lies inside
+    the runs folder RUNS_ROOT (default: the default runs folder) other than its exports/ (a run's
+    own files), or (for a PNG, as EXAMPLE names) that does not end in .png."""
+    from glo.store.runs import default_runs_dir
+
+    target = Path(path).expanduser()
+    folder = target.parent
     if not folder.is_dir():
         raise GloError(f"cannot write {path}: folder {folder} does not exist")
-    if Path(path).expanduser().is_dir():
+    if target.is_dir():
         raise GloError(f"cannot write {path}: it is a folder; give a file name, e.g. {Path(path) / example}")
+    kind = atomic.not_a_file(target)
+    if kind is not None:
+        raise GloError(f"cannot write {path}: it is {kind}; give a new name or a plain file")
+    real = Path(os.path.realpath(folder)) / target.name
+    runs = Path(os.path.realpath(runs_root if runs_root is not None else default_runs_dir()))
+    if runs in real.parents and runs / EXPORTS_DIR not in real.parents:
+        raise GloError(f"cannot write {path}: it is inside the runs folder {runs} (the runs' own files); "
+                       f"write it elsewhere or under {runs / EXPORTS_DIR}")
     if example.endswith(".png") and Path(path).suffix.lower() != ".png":
         raise GloError(f"cannot write {path}: the images are written as PNG, so give a name ending in .png")
 

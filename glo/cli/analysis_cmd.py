@@ -77,7 +77,7 @@ def transfer(
     if png is not None:
         from glo.analysis.compare import check_export_path
 
-        check_export_path(png, "transfer.png")
+        check_export_path(png, "transfer.png", open_store(runs_dir).root)
     run = open_store(runs_dir).get(run_id)
     grid = transfer_rows(load_trained(run), rows)
     if png is not None:
@@ -114,7 +114,7 @@ def sample(
     if png is not None:
         from glo.analysis.compare import check_export_path
 
-        check_export_path(png, "samples.png")
+        check_export_path(png, "samples.png", open_store(runs_dir).root)
     run = open_store(runs_dir).get(run_id)
     if digit is not None and run.read_config().dataset != "folder":  # ten digits: checked before any work
         _check_class(digit, 10)

@@ -119,14 +119,15 @@ def runs_delete(
                                                   help="Run ids to delete (or choose them with --where ...)."),
     runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
     yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking (for scripts)."),
+    every: bool = typer.Option(False, "--all", help="Delete every run (a filter that chooses them all is refused)."),
     **filters,
 ) -> None:
     """Delete saved runs (their whole folders), after asking: named, or chosen as glo runs list
     chooses them (e.g. --status failed). Says how many runs and how much disk go."""
-    from glo.cli.select import chosen_runs, folder_bytes, human_bytes
+    from glo.cli.select import folder_bytes, human_bytes, runs_to_delete
 
     s = store(runs_dir)
-    runs = chosen_runs(s, run_ids, filters, "delete")  # resolve all before deleting any
+    runs = runs_to_delete(s, run_ids, filters, every)  # resolve all before deleting any
     busy = [r.id for r in runs if r.status() == "running"]
     if busy:
         raise GloError(f"run {busy[0]} is still running; stop it first (nothing deleted)")
@@ -186,13 +187,12 @@ def compare(
     if metric not in METRICS:
         raise GloError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     from glo.analysis.compare import check_export_path, export
-
-    for path, example in ((csv, "compare.csv"), (png, "compare.png")):
-        if path is not None:
-            check_export_path(path, example)
     from glo.cli.select import chosen_runs
 
     s = store(runs_dir)
+    for path, example in ((csv, "compare.csv"), (png, "compare.png")):
+        if path is not None:
+            check_export_path(path, example, s.root)
     runs = chosen_runs(s, run_ids, filters, "compare")
     if not runs:
         raise GloError("no runs match: nothing to compare")

@@ -30,7 +30,8 @@ def show_run(console: Console, run: Run, ascii: bool = False) -> None:
     console.print(run_details(v))
     images = run.read_images()
     if images is None:
-        console.print("(no images yet)")
+        damaged = [w for w in run.warnings if w.startswith("images.npz")]
+        console.print(Text(f"warning: {damaged[-1]}", style="yellow") if damaged else "(no images yet)")
         return
     originals, recons, _ = images
     console.print(wrapped_rows([("originals", originals), ("reconstructions", recons)], width=console.width,

@@ -108,10 +108,24 @@ def filtering(values: dict[str, Any]) -> bool:
     return any(values.get(k) for k in ("where", "status", "sweep", "last"))
 
 
+def check_empty(values: dict[str, Any]) -> None:
+    """Refuse an empty --where, --status, --sweep or --sort: it would otherwise mean "no filter"
+    (for a delete: every run)."""
+    from glo.store.query import QueryError
+
+    for name in ("where", "status", "sweep", "sort"):
+        given = values.get(name)
+        for text in given if isinstance(given, list) else [given]:
+            if text is not None and not str(text).strip():
+                example = {"where": "sigma=0.3", "status": "failed", "sweep": "latest", "sort": "recon"}[name]
+                raise QueryError(f"--{name} is empty: give a value (e.g. --{name} {example}), or leave the option out")
+
+
 def query_of(store, values: dict[str, Any]):
     """The ``glo.store.query.Query`` the options say (checked before any run is read); raises GloError."""
     from glo.store import query
 
+    check_empty(values)
     texts = list(values.get("where") or [])
     if values.get("status"):
         texts.append(f"status={values['status']}")
@@ -148,11 +162,33 @@ def chosen_runs(store, run_ids: list[str] | None, values: dict[str, Any], verb: 
     order), each once; raises GloError when neither says which."""
     from glo.errors import GloError
 
+    check_empty(values)
     if not run_ids and not filtering(values):
         raise GloError(f"name the runs to {verb}, or choose them with --where, --status, --sweep or --last")
     named = store.get_many(run_ids) if run_ids else []
     picked = [v.run for v in choose(store, values)] if filtering(values) else []
     return list({r.id: r for r in [*named, *picked]}.values())
+
+
+def runs_to_delete(store, run_ids: list[str] | None, values: dict[str, Any], every: bool) -> list:
+    """The runs ``glo runs delete`` deletes: every run only when EVERY (--all) says so, alone; runs
+    named or chosen otherwise, refusing a filter that chooses every run (it must say --all)."""
+    from glo.errors import GloError
+
+    check_empty(values)
+    if every:
+        if run_ids or filtering(values):
+            raise GloError("--all deletes every run: drop the run names and filters, or drop --all")
+        return [v.run for v in choose(store, {})]
+    runs = chosen_runs(store, run_ids, values, "delete")
+    if filtering(values):  # the filter alone (names aside), against every run, from one more read
+        from glo.store import query
+
+        views = choose(store, {})
+        picked, total = query.select(views, query_of(store, values), values.get("last")), len(views)
+        if picked and len(picked) == total:
+            raise GloError(f"the filter chooses every run ({total}): to delete them all say --all (nothing deleted)")
+    return runs
 
 
 def folder_bytes(paths: list[Path]) -> int:

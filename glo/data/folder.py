@@ -16,6 +16,8 @@ file names, sizes and modification times, so a second load reads one file.
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,8 +72,11 @@ def _class_files(root: Path, real_root: Path, folder: Path) -> tuple[list[str], 
                 continue
             if entry.is_symlink():
                 _inside(Path(entry.path), real_root, root)
-                if entry.is_dir():
-                    continue  # a link to a folder inside the data: not followed (ImageFolder's walk doesn't)
+                try:
+                    if entry.is_dir():
+                        continue  # a link to a folder inside the data: not followed (ImageFolder's walk doesn't)
+                except OSError as exc:  # a link loop
+                    raise DataError(f"cannot read {entry.path}: {exc.strerror or exc}") from exc
             if entry.is_dir(follow_symlinks=False):
                 subdirs.append(Path(entry.path))
                 continue
@@ -83,6 +88,8 @@ def _class_files(root: Path, real_root: Path, folder: Path) -> tuple[list[str], 
                 st = entry.stat()
             except OSError as exc:
                 raise DataError(f"cannot read {entry.path}: {exc.strerror or exc}") from exc
+            if not stat.S_ISREG(st.st_mode):  # a FIFO would block the decoder for ever, a device never end
+                raise DataError(f"{entry.path} is not a plain file (a FIFO, device or socket); remove it")
             files.append(rel)
             stats.append((st.st_size, st.st_mtime_ns))
         stack.extend(reversed(subdirs))
@@ -131,21 +138,37 @@ def default_size(width: int, height: int) -> int:
     return below[-1] if below else IMAGE_SIZES[0]
 
 
+MAX_PIXELS = 50_000_000  # PIL's decompression-bomb limit, set on purpose: about 7000 x 7000
+
+
 def decode(path: str, size: int = 0) -> np.ndarray:
     """One image as uint8 H x W (grey) or H x W x 3 (any colour mode, as RGB); centre-cropped and
-    resized to SIZE x SIZE when SIZE is given. A file that cannot be read raises DataError naming it."""
+    resized to SIZE x SIZE when SIZE is given. Any failure (not an image, truncated, corrupt, more
+    than MAX_PIXELS pixels, a name or link that cannot be opened) raises DataError naming the file;
+    PIL's warnings print nothing (the bomb warning is that error)."""
+    import warnings
+
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL warns above it and refuses above twice it: refuse above it
     try:
-        with Image.open(path) as img:
-            img = img.convert("L" if img.mode in GREY_MODES else "RGB")
-            if size and img.size != (size, size):
-                img = ImageOps.fit(img, (size, size), Image.Resampling.BICUBIC)
-            return np.asarray(img, dtype=np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PIL's other warnings (palette transparency...): not glo's to print
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # above MAX_PIXELS: this file's refusal
+            with Image.open(path) as img:
+                img = img.convert("L" if img.mode in GREY_MODES else "RGB")
+                if size and img.size != (size, size):
+                    img = ImageOps.fit(img, (size, size), Image.Resampling.BICUBIC)
+                return np.asarray(img, dtype=np.uint8)
     except UnidentifiedImageError as exc:
         raise DataError(f"{path} is not a readable PNG or JPEG image") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{path} is corrupt or truncated ({str(exc).splitlines()[0][:120]})") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataError(f"{path} is too large to decode (more than {MAX_PIXELS:,} pixels)") from exc
+    except MemoryError as exc:
+        raise DataError(f"{path} is too large to decode (out of memory)") from exc
+    except Exception as exc:  # OSError, ValueError, SyntaxError, struct.error, warnings: the file is bad
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        raise DataError(f"{path} is corrupt or truncated ({first})") from exc
 
 
 def _decode_chunk(args: tuple[list[str], int]) -> list[np.ndarray]:
@@ -192,16 +215,20 @@ def stack(listing: Listing, decoded: list[np.ndarray], image_size: int = 0) -> n
     return np.stack(decoded)
 
 
-def load_folder(root: str | os.PathLike, image_size: int = 0, cache: bool = True
+def load_folder(root: str | os.PathLike, image_size: int = 0, cache: bool = True,
+                check: Callable[[np.ndarray, int], object] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(images, labels, class names) of an image folder: from the decoded cache when the folder
-    has not changed since it was written, else decoded (and the cache rewritten)."""
+    has not changed since it was written, else decoded (and the cache rewritten). CHECK (given the
+    labels and the number of classes) may refuse the listing before anything is decoded or written."""
     from glo.data import imagecache
 
     listing = scan(root)
+    if check is not None:
+        check(listing.labels, len(listing.classes))
     key = imagecache.key(listing, image_size)
     if cache:
-        hit = imagecache.read(listing.root, key)
+        hit = imagecache.read(listing.root, key, listing.labels, image_size)
         if hit is not None:
             return hit[0], hit[1], listing.classes
     images = stack(listing, decode_all(listing, image_size), image_size)

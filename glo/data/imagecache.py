@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from glo.config import IMAGE_SIZES
 from glo.host import atomic
 
 VERSION = 1
@@ -32,9 +33,10 @@ def key(listing: Any, image_size: int) -> str:
     """(LISTING: a ``glo.data.folder.Listing``.) A SHA-256 of what the decoded images depend on (file
     names, sizes, mtimes, classes, size)."""
     digest = hashlib.sha256(f"glo-imagecache-{VERSION}\n{image_size}\n".encode())
-    digest.update("\n".join(listing.classes).encode() + b"\0")
+    # names as the file system gave them: bytes that are not UTF-8 come back as surrogates (os.fsencode)
+    digest.update(b"\n".join(os.fsencode(c) for c in listing.classes) + b"\0")
     for rel, label, (size, mtime) in zip(listing.files, listing.labels.tolist(), listing.stats, strict=False):
-        digest.update(f"{rel}\t{label}\t{size}\t{mtime}\n".encode())
+        digest.update(os.fsencode(f"{rel}\t{label}\t{size}\t{mtime}\n"))
     return digest.hexdigest()[:32]
 
 
@@ -60,16 +62,32 @@ def folders(root: Path) -> list[Path]:
     return [root / FOLDER, user_folder(root)] if writable(root) else [user_folder(root)]
 
 
-def read(root: Path, name: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """(images, labels) cached under NAME, or None when missing or damaged."""
+def read(root: Path, name: str, labels: np.ndarray, image_size: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """(images, labels) cached under NAME, or None when missing or not what the folder's LABELS
+    (one per listed image) and IMAGE_SIZE make: every array's header is checked before it is read
+    (``glo.host.arrays``), then the images' count, side and the labels themselves. A tampered or
+    damaged entry is ignored (and rewritten by the next decode)."""
+    from glo.host.arrays import DamagedArray, Spec, read_npz
+
+    specs = {"images": Spec(("uint8",), (3, 4)), "labels": Spec(("int64",), (1,))}
+    most = max(len(labels), 1) * max(IMAGE_SIZES) ** 2 * 3 + (1 << 20)
     for folder in folders(root):
-        path = folder / f"{name}.npz"
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                return npz["images"], npz["labels"]
-        except (OSError, ValueError, KeyError, EOFError):
+            got = read_npz(folder / f"{name}.npz", specs, max_bytes=most)
+        except (OSError, DamagedArray):
             continue
+        if fits(got["images"], got["labels"], labels, image_size):
+            return got["images"], got["labels"]
     return None
+
+
+def fits(images: np.ndarray, cached: np.ndarray, labels: np.ndarray, image_size: int) -> bool:
+    """True when cached IMAGES and their labels are what a folder of LABELS decodes to."""
+    n, side = len(labels), images.shape[1] if images.ndim >= 2 else -1
+    return (images.shape[:1] == (n,) and images.shape[2:3] == (side,)
+            and (images.ndim == 3 or images.shape[3] == 3)
+            and (side == image_size if image_size else side in IMAGE_SIZES)
+            and np.array_equal(cached, labels))
 
 
 def write(root: Path, name: str, images: np.ndarray, labels: np.ndarray) -> Path | None:

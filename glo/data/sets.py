@@ -81,9 +81,22 @@ def balanced_indices(labels: np.ndarray, n: int, n_classes: int = N_CLASSES) -> 
     return np.sort(np.concatenate(chosen))
 
 
+def check_count(labels: np.ndarray, n_images: int | str, n_classes: int, dataset: str) -> np.ndarray:
+    """The training images' indices among LABELS (``balanced_indices``); DataError when N_IMAGES
+    cannot be drawn from them. For 'all': every index."""
+    if n_images == ALL:
+        return np.arange(len(labels))
+    if n_images > len(labels):
+        raise DataError(f"n_images {n_images} is more than the {len(labels)} images of {dataset} "
+                        f"(--n-images all trains on every image)")
+    return balanced_indices(labels, n_images, n_classes)
+
+
 def load_split(dataset: str, n_images: int | str, data_root: str | None = None, download: bool = False,
                image_size: int = 0) -> Split:
     """Load a data set and split it into training and held-out images (N_IMAGES 'all': every image)."""
+    if isinstance(n_images, str) and n_images != ALL:  # RunConfig makes any other text a number or refuses it
+        raise DataError(f"n_images must be a whole number or {ALL!r}, got {n_images!r}")
     classes = tuple(str(c) for c in range(N_CLASSES))
     if dataset == "bundled":
         images, labels = load_bundled()
@@ -96,19 +109,16 @@ def load_split(dataset: str, n_images: int | str, data_root: str | None = None, 
             raise DataError("dataset 'folder' needs --data-root (an image folder, one sub-folder per class)")
         from glo.data.folder import load_folder
 
-        images, labels, names = load_folder(data_root, image_size)
+        # the count is checked on the folder's listing, before anything is decoded or cached
+        images, labels, names = load_folder(data_root, image_size,
+                                            check=lambda found, k: check_count(found, n_images, k, dataset))
         classes = tuple(names)
     else:
         raise DataError(f"unknown dataset {dataset!r}; choose bundled, {', '.join(TORCHVISION)}, folder")
     if n_images == ALL:
         empty = np.zeros(0, dtype=np.int64)
         return Split(dataset, images, labels, images[empty], labels[empty], classes)
-    if isinstance(n_images, str):  # RunConfig makes any other text a number or refuses it
-        raise DataError(f"n_images must be a whole number or {ALL!r}, got {n_images!r}")
-    if n_images > len(images):
-        raise DataError(f"n_images {n_images} is more than the {len(images)} images of {dataset} "
-                        f"(--n-images all trains on every image)")
-    train = balanced_indices(labels, n_images, len(classes))
+    train = check_count(labels, n_images, len(classes), dataset)
     rest = np.setdiff1d(np.arange(len(images)), train)
     return Split(dataset, images[train], labels[train], images[rest], labels[rest], classes)
 

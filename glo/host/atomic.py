@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from glo.host import faults
 
 
+def not_a_file(path: str | os.PathLike) -> str | None:
+    """What PATH is when it is there but not a plain file ("a symbolic link", "a device", ...), else
+    None (a plain file, or nothing there yet)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kinds = [(stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")]
+    return next((kind for test, kind in kinds if test(mode)), "not a plain file")
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+    Only a plain file is replaced: a link, folder, device, FIFO or socket there raises
+    FileExistsError (checked before writing and again just before the rename)."""
     path = Path(path)
+    _check_plain(path)
     tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}.tmp"  # see is_temp_name
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, like open()
     try:
@@ -21,6 +40,7 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         faults.point(f"write-{path.name}")
+        _check_plain(path)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -30,15 +50,26 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+def _check_plain(path: Path) -> None:
+    kind = not_a_file(path)
+    if kind is not None:
+        raise FileExistsError(errno.EEXIST, f"it is {kind}, not a plain file (nothing written)", str(path))
+
+
 def is_temp_name(name: str) -> bool:
     """True for the temp files write_bytes makes (left behind only by a killed writer)."""
     return name.startswith(".") and name.endswith(".tmp")
 
 
 def read_text(path: str | os.PathLike) -> str:
-    """Read a file, refusing to follow a symlink (a run folder may come from someone else)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    """Read a file, refusing to follow a symlink (a run folder may come from someone else) and
+    anything but a plain file (a FIFO or a device would block the reader for ever, or never end):
+    OSError for those."""
+    # O_NONBLOCK: opening a FIFO does not wait for a writer; a plain file's reads ignore it
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     try:  # os.read, not a file object: listings read tens of thousands of small files
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a plain file", str(path))
         chunks = [os.read(fd, 1 << 16)]
         while chunks[-1]:
             chunks.append(os.read(fd, 1 << 20))
@@ -69,9 +100,11 @@ def append_line(path: str | os.PathLike, line: str, fault: str = "metrics") -> N
 
 
 def parse_jsonl(text: str, name: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The records of a JSON-lines file as glo appends them (``append_line``), and a warning for each
-    line that is not one whole record (a killed writer tears only the last line; NAME names the
-    file). Where every line is a whole object, all are parsed at once: several times faster."""
+    """The records of a JSON-lines file as glo appends them (``append_line``), and one warning when
+    lines are not whole records (a killed writer tears only the last line; NAME names the file):
+    "NAME line N is damaged", or for several "NAME has K damaged lines (the first: line N)", so
+    50 MB of junk is one line, not half a million. Where every line is a whole object, all are
+    parsed at once: several times faster."""
     lines = text.splitlines()
     whole = [line for line in lines if line.strip()]
     if all(line.lstrip().startswith("{") and line.rstrip().endswith("}") for line in whole):
@@ -81,15 +114,22 @@ def parse_jsonl(text: str, name: str) -> tuple[list[dict[str, Any]], list[str]]:
             records = None
         if records is not None and len(records) == len(whole) and all(isinstance(r, dict) for r in records):
             return records, []
-    records, warnings = [], []
+    records, damaged = [], []
     for n, line in enumerate(lines, 1):
         if not line.strip():
+            continue
+        if not line.lstrip().startswith("{"):  # no record: no need to parse it
+            damaged.append(n)
             continue
         try:
             rec = json.loads(line)
         except ValueError:
-            warnings.append(f"{name} line {n} is damaged")
+            damaged.append(n)
             continue
         if isinstance(rec, dict):
             records.append(rec)
-    return records, warnings
+    if not damaged:
+        return records, []
+    if len(damaged) == 1:
+        return records, [f"{name} line {damaged[0]} is damaged"]
+    return records, [f"{name} has {len(damaged):,} damaged lines (the first: line {damaged[0]})"]

@@ -7,7 +7,10 @@ checkpoint file can never execute code. Only tensors, numbers, strings, lists an
 from __future__ import annotations
 
 import io
+import os
 import pickle
+import stat
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -31,11 +34,18 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     """Read a checkpoint without running any code from it; refuse anything else clearly."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # a link, FIFO or device: never opened
+            raise RunStoreError(f"{path} is not a plain file (a link, FIFO or device); it was not read")
+        with warnings.catch_warnings():  # torch's warnings about a foreign file: the refusal below says it
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError as exc:
         raise RunStoreError(f"no checkpoint at {path}") from exc
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError) as exc:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, AttributeError,
+            TypeError, KeyError, IndexError, OverflowError, MemoryError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if first.startswith("Weights only load failed"):
+            first = "not a checkpoint glo wrote: refused by the weights-only loader, nothing in it was run"
         raise RunStoreError(f"{path} is not a valid glo checkpoint ({first[:160]})") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise RunStoreError(f"{path} is not a glo checkpoint (format {FORMAT} expected)")

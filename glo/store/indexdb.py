@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ class IndexFile:
         return self.conn
 
     def _connect(self) -> sqlite3.Connection:
+        if not _writable(self.path):  # opening it would leave -wal and -shm files beside it: done without
+            raise sqlite3.OperationalError(f"{self.path} is read-only")
         conn = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
         try:
             try:  # readers and a writer at once; a network file system may refuse: then a rollback journal
@@ -120,6 +123,18 @@ class IndexFile:
             except sqlite3.Error:
                 pass
         self.conn = None
+
+
+def _writable(path: Path) -> bool:
+    """False for an index file this user may not write, or marked read-only (no owner write bit,
+    which root's processes would otherwise ignore); True when there is none yet."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return os.access(path, os.W_OK) and bool(st.st_mode & stat.S_IWUSR)
 
 
 def _damaged(exc: sqlite3.DatabaseError) -> bool:

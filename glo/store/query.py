@@ -11,6 +11,12 @@ A filter is words separated by spaces; a run must match them all (``sigma=0.3 st
   and use ``*`` and ``?`` (``name=sigma0.*``); ``-`` is "not recorded" (``recon=-``).
 - a word without an operator: runs whose id contains it.
 
+What cannot be compared is refused (QueryError, before any run is read), never read as "no filter"
+or as a text comparison that matches by accident: ``<``, ``<=``, ``>``, ``>=`` take a number and a
+key that holds numbers (``recon<abc``, ``loss<l2`` are refused); a key that holds numbers takes a
+number, ``-`` or a wildcard (``sigma=abc`` is refused), ``status`` one of ``STATUSES``, a yes/no
+setting true or false; an empty value or alternative (``loss=l1,``) and ``nan`` are refused.
+
 A sort key is one of the same keys, ``-KEY`` for descending; runs without a value come last.
 ``select`` applies a filter, keeps the N newest (by id: ids begin with the time they were made),
 then sorts. Works on any ``RunView`` (``glo.store.index.IndexedView`` included).
@@ -46,6 +52,11 @@ COLUMNS: dict[str, Callable[[RunView], Any]] = {
 }
 ALIASES = {"recon_loss": "recon", "train_loss": "train", "elapsed_s": "time", "epochs_done": "done", "tags": "tag"}
 SETTING_KEYS = tuple(f.name for f in fields(RunConfig) if f.name not in COLUMNS)
+_KINDS = {"int": "number", "float": "number", "bool": "bool", "int | str": "count"}
+# what each key holds: number (compared as numbers), count (a number or 'all'), bool, or text
+KINDS: dict[str, str] = {**{k: "number" for k in ("done", "recon", "train", "time", "psnr", "recon_l1", "recon_l2")},
+                         **{f.name: _KINDS.get(str(f.type), "text") for f in fields(RunConfig) if f.name not in COLUMNS}}
+BOOLS = ("true", "yes", "false", "no", "1", "0")
 KEYS = (*COLUMNS, *SETTING_KEYS)
 OPERATORS = ("!=", "<=", ">=", "==", "=", "<", ">")
 TERM_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|==|=|<|>)(.*)$")
@@ -105,7 +116,7 @@ def _compare(actual: Any, op: str, want: str) -> bool:
         text, want = str(actual).lower(), want.lower()
         if op in ("=", "=="):
             return fnmatch.fnmatchcase(text, want) if any(c in want for c in "*?[") else text == want
-        pair = (text, want)
+        return False  # text is never ordered (``parse`` refuses it): 'all' is not below 100
     return {"=": pair[0] == pair[1], "==": pair[0] == pair[1], "<": pair[0] < pair[1], "<=": pair[0] <= pair[1],
             ">": pair[0] > pair[1], ">=": pair[0] >= pair[1]}[op]
 
@@ -141,13 +152,47 @@ def parse(text: str | Sequence[str] | None) -> Query:
         if not value:
             raise QueryError(f"{word!r} has no value: e.g. {key}{op}0.3 (- for 'not recorded')")
         key = ALIASES.get(key.lower(), key.lower())
-        terms.append(Term(key, op, tuple(v for v in value.split(",") if v) or (value,), getter(key)))
+        get = getter(key)
+        values = tuple(value.split(","))
+        for want in values:
+            check_value(word, key, op, want)
+        terms.append(Term(key, op, values, get))
     return Query(tuple(terms), tuple(words), " ".join(texts).strip())
+
+
+def _is_number(text: str) -> bool:
+    n = _number(text)
+    return n is not None and n == n  # nan is no number to compare with
+
+
+def check_value(word: str, key: str, op: str, want: str) -> None:
+    """Refuse WANT where KEY cannot be compared with it by OP (see the module docstring)."""
+    kind = KINDS.get(key, "text")
+    if not want:
+        raise QueryError(f"{word!r} has an empty value: e.g. {key}{op}a,b (no empty alternative)")
+    if op in ("<", "<=", ">", ">="):
+        if kind not in ("number", "count"):
+            raise QueryError(f"{word!r}: {key} is not a number, so it cannot be ordered; use = or != (with * wildcards)")
+        if not _is_number(want):
+            raise QueryError(f"{word!r}: {key}{op} needs a number, not {want!r}")
+        return
+    if want == "-" or any(c in want for c in "*?["):
+        return
+    if kind == "number" and not _is_number(want):
+        raise QueryError(f"{word!r}: {key} is a number, not {want!r} (- for 'not recorded')")
+    if kind == "count" and not _is_number(want) and want.lower() != "all":
+        raise QueryError(f"{word!r}: {key} is a number or 'all', not {want!r}")
+    if kind == "bool" and want.lower() not in BOOLS:
+        raise QueryError(f"{word!r}: {key} is true or false, not {want!r}")
+    if key == "status" and want.lower() not in STATUSES:
+        raise QueryError(f"{word!r}: status is one of {', '.join(STATUSES)}, not {want!r}")
 
 
 def check_sort(key: str) -> str:
     """KEY if it is a sort key (``recon``, ``-time``, ``sigma``...); raises QueryError."""
-    getter(key.lstrip("+-") or "?")
+    if not key.lstrip("+-"):
+        raise QueryError(f"sort key {key!r} names no column: e.g. recon, or -recon for descending")
+    getter(key.lstrip("+-"))
     return key
 
 

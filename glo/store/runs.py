@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -271,14 +272,24 @@ class Run:
         return self.file(CHECKPOINT).exists()
 
     def read_images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(originals, reconstructions, labels) as uint8 arrays, or None if the run has none yet."""
-        import numpy as np
+        """(originals, reconstructions, labels) as uint8 arrays, or None if the run has none yet (or
+        a damaged images.npz: a warning then). Headers are checked before anything is allocated."""
+        from glo.host.arrays import DamagedArray, Spec, read_npz
 
+        pictures = Spec(("uint8",), (3, 4))  # K x H x W, or K x H x W x 3
+        specs = {"originals": pictures, "reconstructions": pictures, "labels": Spec(("int64", "int32"), (1,))}
         try:
-            with np.load(self.file(IMAGES_NPZ), allow_pickle=False) as npz:
-                return npz["originals"], npz["reconstructions"], npz["labels"]
-        except (OSError, ValueError, KeyError):
+            a = read_npz(self.file(IMAGES_NPZ), specs, max_bytes=1 << 28)
+            originals, recons, labels = a["originals"], a["reconstructions"], a["labels"]
+            if (recons.shape != originals.shape or labels.shape != originals.shape[:1]
+                    or originals.shape[3:] not in ((), (3,))):
+                raise DamagedArray(f"shapes {originals.shape}, {recons.shape}, {labels.shape}")
+        except FileNotFoundError:
             return None
+        except (OSError, DamagedArray) as exc:
+            self._warnings.append(f"{IMAGES_NPZ} is damaged ({exc.strerror if isinstance(exc, OSError) else exc})")
+            return None
+        return originals, recons, labels
 
 
 class RunStore:
@@ -368,5 +379,21 @@ class RunStore:
         run = self.get(run_id)
         if run.status() == "running":
             raise RunStoreError(f"run {run.id} is still running; stop it first")
-        shutil.rmtree(run.path)
+        # moved aside first (a hidden name no listing shows), then removed: a runs folder that cannot
+        # be written refuses the move, and the run is kept whole instead of emptied
+        aside = self.root / f".deleting-{run.id}-{os.urandom(4).hex()}"
+        try:
+            os.rename(run.path, aside)
+        except OSError as exc:
+            raise RunStoreError(f"cannot delete run {run.id}: {exc.strerror or exc} in {self.root} "
+                                f"(nothing deleted)") from exc
+        failed: list[str] = []
+        def note(fn, path, exc) -> None:
+            exc = exc[1] if isinstance(exc, tuple) else exc  # onerror's exc_info (Python 3.11), onexc's exception
+            failed.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
+
+        shutil.rmtree(aside, **({"onexc": note} if sys.version_info >= (3, 12) else {"onerror": note}))
+        if failed:
+            raise RunStoreError(f"run {run.id} is gone from the runs folder, but {aside} could not all be "
+                                f"removed ({failed[0]})")
         return run

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import shutil
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -192,7 +191,7 @@ def point_task(payload: dict[str, Any], split: Any, board: Any, key: str) -> Ite
     ctx = ray.get_runtime_context()
     node_id, ip = ctx.get_node_id(), ray.util.get_node_ip_address()
     yield Placed(f"{ip}/{node_id[:6]}"), []
-    tmp = tempfile.mkdtemp(prefix="glo-point-")
+    tmp = mirror.private_folder()  # and removes the copies of points whose node or worker was killed
     controls = RemoteControls(board, key)
     try:
         run = mirror.seed(Path(tmp), payload["run_id"], payload["files"])

@@ -10,12 +10,20 @@ the whole file). ``apply`` writes those changes into the driver's run folder the
 writes a local run (atomically, lines appended whole and fsynced), so the two folders hold the
 same bytes. running.json is the driver's own (its process trains the run, as far as the folder
 can tell), so it never travels.
+
+The copy lives in a private folder of the worker's temp folder (``private_folder``), marked with its
+owner (process id, start time, boot id). A point removes its copy when it ends; a point whose node
+or worker was killed cannot, so each point that starts first removes the copies whose owner is
+gone (``remove_stale``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,81 @@ from glo.store.runs import (
 APPENDED = (METRICS, ENVIRONMENT)  # line files: appended to, except when a resume trims metrics
 REPLACED = (CONFIG, IMAGES_NPZ, IMAGES_PNG, CHECKPOINT, SUMMARY)
 SEEDED = (CONFIG, METRICS, ENVIRONMENT, CHECKPOINT, IMAGES_NPZ, IMAGES_PNG, SUMMARY)
+
+
+POINT_PREFIX = "glo-point-"
+OWNER = ".glo-owner.json"
+UNMARKED_AFTER_S = 3600  # a copy without an owner file (being made, or by an older glo) is stale after this
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _started(pid: int) -> str:
+    """When process PID started (clock ticks since boot, from /proc), or '' where that is unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _alive(owner: dict[str, Any]) -> bool:
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0 or owner.get("boot") != _boot_id():
+        return False  # another boot: every process of that one is gone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return not owner.get("started") or _started(pid) == owner.get("started")  # not a reused pid
+
+
+def remove_stale(base: str | os.PathLike) -> list[str]:
+    """Remove this user's point copies under BASE whose owner process is gone (killed with its
+    node or worker before it could remove its copy); returns the folders removed. Never raises."""
+    removed = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            if (not entry.name.startswith(POINT_PREFIX) or not entry.is_dir(follow_symlinks=False)
+                    or entry.stat(follow_symlinks=False).st_uid != os.getuid()):
+                continue
+            try:
+                owner = json.loads(atomic.read_text(os.path.join(entry.path, OWNER)))
+            except FileNotFoundError:
+                owner = None
+            if owner is None:
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime < UNMARKED_AFTER_S:
+                    continue
+            elif isinstance(owner, dict) and _alive(owner):
+                continue
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+        except (OSError, ValueError):
+            continue
+    return removed
+
+
+def private_folder(base: str | os.PathLike | None = None) -> str:
+    """A new folder for one point's copy under BASE (the temp folder), marked with its owner, after
+    removing the stale copies there (``remove_stale``)."""
+    base = base if base is not None else tempfile.gettempdir()
+    remove_stale(base)
+    folder = tempfile.mkdtemp(prefix=POINT_PREFIX, dir=base)
+    pid = os.getpid()
+    atomic.write_json(os.path.join(folder, OWNER), {"pid": pid, "started": _started(pid), "boot": _boot_id()})
+    return folder
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,110 @@
+"""Reading .npz files glo wrote (a run's images.npz, an image folder's decoded cache) without
+trusting them: each array's header is read and checked (dtype, number of axes, size) before any
+memory is allocated for it.
+
+``np.load`` allocates what a .npy header claims: a header tampered to say (1e6, 1e6, 1e3) asks for
+an exabyte (numpy's ``_ArrayMemoryError``), and a smaller claim could really be allocated. Here an
+array must fit in the bytes its zip member really holds and under MAX_BYTES, or the file is
+refused with a ``DamagedArray`` (a ValueError) saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import zipfile
+from dataclasses import dataclass
+from typing import IO
+
+import numpy as np
+
+MAX_BYTES = 1 << 33  # 8 GiB: no array glo writes comes near it
+
+
+class DamagedArray(ValueError):
+    """An .npz file that is not what glo wrote (its message says what is wrong)."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What one array must be: a dtype among DTYPES and a number of axes among NDIMS."""
+
+    dtypes: tuple[str, ...]
+    ndims: tuple[int, ...]
+
+
+def _header(fh: IO[bytes], name: str) -> tuple[tuple[int, ...], np.dtype]:
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            raise DamagedArray(f"{name} has .npy format {version}, not 1.0 or 2.0")
+    except DamagedArray:
+        raise
+    except Exception as exc:  # numpy raises ValueError, SyntaxError, TypeError... on bad headers
+        raise DamagedArray(f"{name} has a damaged header") from exc
+    return shape, dtype
+
+
+def _check(name: str, spec: Spec, shape: tuple[int, ...], dtype: np.dtype, room: int, max_bytes: int) -> None:
+    if dtype.hasobject or dtype.name not in spec.dtypes:
+        raise DamagedArray(f"{name} is {dtype}, not {' or '.join(spec.dtypes)}")
+    if len(shape) not in spec.ndims or any(not isinstance(n, int) or n < 0 for n in shape):
+        raise DamagedArray(f"{name} has shape {shape}")
+    size = dtype.itemsize
+    for n in shape:
+        size *= n
+    if size > room or size > max_bytes:
+        raise DamagedArray(f"{name} claims shape {shape} ({size:,} bytes), more than the file holds")
+
+
+def open_plain(path: str | os.PathLike) -> IO[bytes]:
+    """PATH opened for reading if it is a plain file; a symbolic link, FIFO or device there (which
+    could block a reader for ever, or never end) raises DamagedArray without being read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DamagedArray("it is a symbolic link, not a plain file") from exc
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise DamagedArray("it is not a plain file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_npz(source: str | os.PathLike | IO[bytes], specs: dict[str, Spec],
+             max_bytes: int = MAX_BYTES) -> dict[str, np.ndarray]:
+    """The arrays SPECS names, each checked against its Spec and against the bytes its zip member
+    holds before it is read; raises DamagedArray (or OSError when the file cannot be read). A path
+    must be a plain file (``open_plain``)."""
+    if isinstance(source, (str, os.PathLike)):
+        with open_plain(source) as fh:
+            return read_npz(fh, specs, max_bytes)
+    out = {}
+    try:
+        with zipfile.ZipFile(source) as zf:
+            for name, spec in specs.items():
+                try:
+                    info = zf.getinfo(f"{name}.npy")
+                except KeyError:
+                    raise DamagedArray(f"no array {name!r}") from None
+                with zf.open(info) as fh:
+                    shape, dtype = _header(fh, name)
+                    _check(name, spec, shape, dtype, info.file_size, max_bytes)
+                with zf.open(info) as fh:
+                    out[name] = np.lib.format.read_array(fh, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
+        raise DamagedArray(f"not a readable .npz file ({str(exc)[:80]})") from exc
+    except ValueError as exc:
+        if isinstance(exc, DamagedArray):
+            raise
+        raise DamagedArray(f"damaged array data ({str(exc)[:80]})") from exc
+    return out
