@@ -12,10 +12,10 @@ import os
 import shutil
 
 import pytest
-from conftest import small
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import small
 from glo.cli.app import main
 from glo.host import atomic
 from glo.store import query
@@ -56,7 +56,8 @@ def refused(capsys, *args: str, says: str = "") -> str:
 
 @pytest.mark.parametrize("args", [
     ["--where", ""], ["--where", " "], ["--status", ""], ["--sweep", ""], ["--where", "recon<abc"],
-    ["--where", "recon>0"], ["--last", "3"], ["--last", "99"], ["--where", "loss=l1+l2"], ["--sort", "recon", "--where", "done=1"],
+    ["--where", "recon>0"], ["--last", "3"], ["--last", "99"], ["--where", "loss=l1+l2"],
+    ["--sort", "recon", "--where", "done=1"],
 ])
 def test_delete_never_takes_an_empty_or_everything_filter(three, capsys, args):
     refused(capsys, "runs", "delete", "--runs-dir", str(three.root), "-y", *args)
@@ -64,7 +65,8 @@ def test_delete_never_takes_an_empty_or_everything_filter(three, capsys, args):
 
 
 def test_delete_all_is_said_with_all_and_alone(three, capsys):
-    refused(capsys, "runs", "delete", "--runs-dir", str(three.root), "--all", "--where", "sigma=0.1", "-y", says="--all")
+    refused(capsys, "runs", "delete", "--runs-dir", str(three.root), "--all", "--where", "sigma=0.1", "-y",
+            says="--all")
     assert len(three.ids()) == 3
     code, _, _ = glo(capsys, "runs", "delete", "--runs-dir", str(three.root), "--where", "sigma<0.5", "-y")
     assert code == 0 and len(three.ids()) == 1  # a filter choosing some runs still deletes them
@@ -86,7 +88,7 @@ def test_list_refuses_filters_it_cannot_compare(three, capsys, args, says):
 
 def test_comparable_filters_still_choose(three, capsys):
     for where, n in (("recon<0.25", 2), ("sigma>=0.3", 2), ("n_images<=100000", 3), ("loss=l1*", 3), ("recon!=-", 3)):
-        assert len(query.select([v for v in _views(three)], query.parse(where))) == n, where
+        assert len(query.select(list(_views(three)), query.parse(where))) == n, where
 
 
 def _views(store):
@@ -99,7 +101,8 @@ def _views(store):
 
 WORDS = st.text(alphabet=st.sampled_from(list("sigmareconlsdtu_<>=!,*?-. 0123ab\u00e9\t")), max_size=24)
 TERMS = st.builds(lambda k, op, v: f"{k}{op}{v}", st.sampled_from([*query.KEYS, "bogus", "recon_loss"]),
-                  st.sampled_from(query.OPERATORS), st.sampled_from(["", "0.2", "abc", "-", "nan", "l1,l2", "0.1*", ",", "all", "x,"]))
+                  st.sampled_from(query.OPERATORS),
+                  st.sampled_from(["", "0.2", "abc", "-", "nan", "l1,l2", "0.1*", ",", "all", "x,"]))
 
 
 @settings(max_examples=400, deadline=None)
@@ -142,11 +145,13 @@ def test_export_never_overwrites_a_run_file_a_device_a_fifo_or_a_link(three, cap
     (tmp_path / "link").symlink_to(tmp_path / "target")
     for path, says in ((config, "inside the runs folder"), ("/dev/null", "a device"), (tmp_path / "fifo", "a FIFO"),
                        (tmp_path / "link", "a symbolic link")):
-        refused(capsys, "compare", run_id, "--runs-dir", str(three.root), "--no-analysis", "--csv", str(path), says=says)
+        refused(capsys, "compare", run_id, "--runs-dir", str(three.root), "--no-analysis", "--csv", str(path),
+                says=says)
     refused(capsys, "compare", run_id, "--runs-dir", str(three.root), "--no-analysis", "--png",
             str(three.root / run_id / "recon.png"), says="inside the runs folder")
     assert config.read_bytes() == before and not (tmp_path / "target").exists()
-    code, _, _ = glo(capsys, "compare", run_id, "--runs-dir", str(three.root), "--no-analysis", "--csv", str(tmp_path / "ok.csv"))
+    code, _, _ = glo(capsys, "compare", run_id, "--runs-dir", str(three.root), "--no-analysis",
+                     "--csv", str(tmp_path / "ok.csv"))
     assert code == 0 and (tmp_path / "ok.csv").read_text().startswith("run,")
 
 

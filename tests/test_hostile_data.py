@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_hostile import _views, fake_run, glo, refused
 
 from glo.data import folder as image_folder
 from glo.data import imagecache
@@ -30,6 +29,7 @@ from glo.host import arrays, atomic
 from glo.model import checkpoint
 from glo.store.runs import RunStore
 from glo.sweep import mirror
+from test_hostile import _views, fake_run, glo, refused
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_a_decompression_bomb_is_one_refusal_naming_the_file(data, side, capsys,
     (data / "a" / "big.png").write_bytes(png_claiming(side, side))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning of PIL's may escape
-        with pytest.raises(DataError, match="big.png is too large"):
+        with pytest.raises(DataError, match=r"big\.png is too large"):
             image_folder.decode(str(data / "a" / "big.png"))
     refused(capsys, "run", "--headless", "--epochs", "1", "--threads", "1", "--n-images", "20", "--dataset", "folder",
             "--data-root", str(data), "--runs-dir", str(tmp_path / "runs"), says="big.png is too large")
@@ -88,7 +88,7 @@ def test_every_decoding_failure_names_the_file(data, make, says):
 
 def test_any_file_name_is_decoded_and_cached(data):
     shutil.copy(data / "a" / "0.png", os.fsencode(data / "a") + b"/bad\xff\xfe.png")
-    images, labels, _ = image_folder.load_folder(data)
+    images, _labels, _ = image_folder.load_folder(data)
     assert images.shape == (21, 28, 28) and (data / imagecache.FOLDER).is_dir()
     again, _, _ = image_folder.load_folder(data)  # from the cache
     assert np.array_equal(images, again)
@@ -126,7 +126,7 @@ def test_a_run_images_file_claiming_an_exabyte_is_a_warning(three, capsys):
     run = three.get(run_id)
     assert run.read_images() is None and any("images.npz is damaged" in w for w in run.warnings)
     for args in (["runs", "show", run_id], ["compare", run_id, "--no-analysis"]):
-        code, out, err = glo(capsys, *args, "--runs-dir", str(three.root))
+        code, _out, err = glo(capsys, *args, "--runs-dir", str(three.root))
         assert code == 0 and err == ""
     assert "images.npz is damaged" in glo(capsys, "runs", "show", run_id, "--runs-dir", str(three.root))[1]
 
@@ -199,12 +199,16 @@ def as_nobody(fn) -> int:
             os.setgroups([])
             os.setgid(65534)
             os.setuid(65534)
+        except BaseException:  # noqa: BLE001 - the forked child must exit, whatever happened
+            os._exit(99)  # not allowed to become nobody here: skipped
+        try:
             os._exit(fn())
-        except BaseException:
-            os._exit(99)
+        except BaseException:  # noqa: BLE001 - a failure inside FN fails the test, never skips it
+            os._exit(98)
     code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
     if code == 99:
         pytest.skip("cannot run as nobody here")
+    assert code != 98, "the check run as nobody raised"
     return code
 
 

@@ -54,8 +54,9 @@ ALIASES = {"recon_loss": "recon", "train_loss": "train", "elapsed_s": "time", "e
 SETTING_KEYS = tuple(f.name for f in fields(RunConfig) if f.name not in COLUMNS)
 _KINDS = {"int": "number", "float": "number", "bool": "bool", "int | str": "count"}
 # what each key holds: number (compared as numbers), count (a number or 'all'), bool, or text
-KINDS: dict[str, str] = {**{k: "number" for k in ("done", "recon", "train", "time", "psnr", "recon_l1", "recon_l2")},
-                         **{f.name: _KINDS.get(str(f.type), "text") for f in fields(RunConfig) if f.name not in COLUMNS}}
+KINDS: dict[str, str] = {**dict.fromkeys(("done", "recon", "train", "time", "psnr", "recon_l1", "recon_l2"), "number"),
+                         **{f.name: _KINDS.get(str(f.type), "text")
+                            for f in fields(RunConfig) if f.name not in COLUMNS}}
 BOOLS = ("true", "yes", "false", "no", "1", "0")
 KEYS = (*COLUMNS, *SETTING_KEYS)
 OPERATORS = ("!=", "<=", ">=", "==", "=", "<", ">")
@@ -172,7 +173,8 @@ def check_value(word: str, key: str, op: str, want: str) -> None:
         raise QueryError(f"{word!r} has an empty value: e.g. {key}{op}a,b (no empty alternative)")
     if op in ("<", "<=", ">", ">="):
         if kind not in ("number", "count"):
-            raise QueryError(f"{word!r}: {key} is not a number, so it cannot be ordered; use = or != (with * wildcards)")
+            raise QueryError(f"{word!r}: {key} is not a number, so it cannot be ordered; "
+                             "use = or != (with * wildcards)")
         if not _is_number(want):
             raise QueryError(f"{word!r}: {key}{op} needs a number, not {want!r}")
         return
