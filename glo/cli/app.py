@@ -205,6 +205,9 @@ from glo.cli import sweep_cmd  # noqa: E402
 sweep_cmd.register(app)
 
 from glo.cli import analysis_cmd  # noqa: E402
+from glo.cli import steer_cmd  # noqa: E402
+
+steer_cmd.register(runs_app)
 
 analysis_cmd.register(app)
 
