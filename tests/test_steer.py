@@ -259,3 +259,37 @@ def test_a_killed_runs_leftover_request_is_not_applied_on_resume(tmp_path):
     finally:
         resumed.kill()
         resumed.wait()
+
+
+def _console(runs: Path, run_id: str, actions: str) -> dict:
+    """A Pilot console in its own process (tests/steer_console.py): what it saw."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "steer_console.py"), str(runs), run_id, actions],
+                            env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_consoles_in_other_processes_watch_steer_and_leave_the_run_training(tmp_path):
+    proc = _headless(tmp_path, "tui")
+    try:
+        run = _running(tmp_path, "tui")
+        wait_until(lambda: run.last_epoch()[0] >= 2, 120, "two epochs")
+        seen = _console(tmp_path, run.id, "pause-set-resume")
+        assert seen["attached_at_epoch"] >= 2 and seen["chart_points"] > 2  # history from steps.bin
+        assert seen["paused"] and any("0.7" in c for c in seen["changes"])
+        assert run.is_live() and proc.poll() is None  # the console quit; the run trains on
+        records = run.read_metrics()
+        assert [r["event"] for r in records if r["event"] in ("pause", "resume")] == ["pause", "resume"]
+        change = next(r for r in records if r["event"] == "change")
+        assert change["new"] == 0.7 and change["from"].startswith("console (")
+        steps = os.path.getsize(run.file("steps.bin"))
+        time.sleep(1)
+        assert os.path.getsize(run.file("steps.bin")) > steps
+        seen = _console(tmp_path, run.id, "stop")  # a second console stops it
+        assert seen["last_status"] == "stopped"
+        assert proc.wait(60) == 0 and run.status() == "stopped"
+    finally:
+        proc.kill()
+        proc.wait()
