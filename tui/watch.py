@@ -110,9 +110,7 @@ def open_run(app: Any, run: Run | None) -> None:
     if run.status() == "running":
         app.run_worker(attach(app, run), group="attach")
     else:
-        from tui.screens.compare import CompareScreen
-
-        app.push_screen(CompareScreen([run]))
+        app.open_compare([run])
 
 
 async def attach(app: Any, run: Run) -> bool:
