@@ -165,12 +165,15 @@ class Link:
         self.last = clock()
         self.check(step, 0)  # leftovers of a killed process go now
 
-    def stepped(self, step: Step) -> None:
-        """After each step: its loss into steps.bin; every POLL_S, flush that and look for requests."""
-        self.steps.add(step)
+    def poll(self, step: int, epoch: int) -> None:
+        """Before each step: every POLL_S seconds, flush steps.bin and apply the requests waiting."""
         if self.clock() - self.last >= POLL_S:
             self.steps.flush()
-            self.check(step.step, step.epoch)
+            self.check(step, epoch)
+
+    def stepped(self, step: Step) -> None:
+        """After each step: its loss into steps.bin (buffered until the next poll)."""
+        self.steps.add(step)
 
     def check(self, step: int, epoch: int) -> None:
         """Apply every request waiting in the control folder (never raises: training goes on)."""

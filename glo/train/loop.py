@@ -163,6 +163,8 @@ def _epochs(trainer: Trainer, recorder: RunRecorder, controls: Controls,
     each epoch, its record, images and checkpoint are written and yielded in that order."""
     for epoch in trainer.epochs_left():
         for b in trainer.start_epoch(epoch):
+            if link is not None:  # every POLL_S: requests from other processes act on CONTROLS
+                link.poll(trainer.step, epoch)
             if controls.stop_requested:
                 raise _Stop
             if controls.paused:
