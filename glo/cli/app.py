@@ -208,6 +208,7 @@ from glo.cli import analysis_cmd  # noqa: E402
 from glo.cli import steer_cmd  # noqa: E402
 
 steer_cmd.register(runs_app)
+steer_cmd.register_sweeps(sweep_cmd.sweeps_app)
 
 analysis_cmd.register(app)
 

@@ -73,7 +73,7 @@ def steer(runs: list, action: str, params: dict[str, Any], timeout: float) -> in
     source = f"glo runs {action} ({getpass.getuser()}@{socket.gethostname()} pid {os.getpid()})"
     sent = [ask(run, action, params, source) for run in runs]  # all sent before any is waited for
     for request in sent:
-        name = request.run.id
+        name = request.name
         if timeout <= 0:
             console.print(f"{name}: {action} sent", highlight=False)
             continue
@@ -172,3 +172,70 @@ def register(runs_app: typer.Typer) -> None:
         params = check_request("set", parse_settings([w for w in words if "=" in w]))
         runs = targets(runs_dir, [w for w in words if "=" not in w], filters, "set")
         raise typer.Exit(steer(runs, "set", params, timeout))
+
+
+def steer_sweep(runs_dir: Optional[Path], sweep_id: str, action: str, params: dict[str, Any], timeout: float) -> int:
+    """Ask a sweep's driver (``glo.sweep.steer``); one line, the exit code as ``steer``'s."""
+    from glo.sweep.manifest import SweepStore
+    from glo.sweep.steer import ask_sweep
+    from glo.train.channel import NotRunning, answer
+
+    store = open_store(runs_dir)
+    sweep = SweepStore(store).get(sweep_id)
+    varied = sorted(set(params) & {k for k, _ in sweep.params})
+    if varied:  # as the console's sweep fields: changing it would spoil the sweep's comparison
+        raise GloError(f"{varied[0]} is what sweep {sweep.id} varies: it cannot change while the sweep trains")
+    source = f"glo sweeps {action} ({getpass.getuser()}@{socket.gethostname()} pid {os.getpid()})"
+    sent = ask_sweep(store, sweep.id, action, params, source)
+    console = make_console()
+    try:
+        ack = answer(sent, timeout) if timeout > 0 else {}
+    except NotRunning as exc:
+        console.print(str(exc), highlight=False)
+        return 2
+    if ack is None:
+        console.print(f"{sent.name}: {action} sent; no acknowledgement within {timeout:g} s", highlight=False)
+        return 1
+    if ack.get("event") == "warning":
+        console.print(f"{sent.name}: refused: {ack.get('message')}", highlight=False)
+        return 2
+    what = " ".join(f"{k}={v}" for k, v in params.items())
+    more = {"pause": " (no point starts until it is resumed)", "stop": " (glo sweep --resume goes on)"}.get(action, "")
+    if not ack:
+        console.print(f"{sent.name}: {action} sent", highlight=False)
+    else:
+        console.print(f"{sent.name}: every running point {DONE[action]}{' ' + what if what else ''} at its next "
+                      f"step{more}", highlight=False)
+    return 0
+
+
+def register_sweeps(sweeps_app: typer.Typer) -> None:
+    """Add pause, resume-training, stop and set to ``glo sweeps``: requests to a sweep's driver."""
+    from glo.cli.select import complete_sweeps
+
+    sweep_arg = typer.Argument(..., metavar="SWEEP", help="Sweep id (a unique prefix, its name or 'latest').",
+                               autocompletion=complete_sweeps)
+
+    def simple(action: str, verb: str, doc: str) -> None:
+        def command(sweep_id: str = sweep_arg, runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+                    timeout: float = typer.Option(5.0, help=TIMEOUT_HELP)) -> None:
+            raise typer.Exit(steer_sweep(runs_dir, sweep_id, action, {}, timeout))
+
+        command.__doc__ = doc
+        sweeps_app.command(verb)(command)
+
+    simple("pause", "pause", "Pause a running sweep (every point, through its driver; no new point starts).")
+    simple("resume", "resume-training", "Go on training a paused sweep.")
+    simple("stop", "stop", "Stop a running sweep: every point saved as stopped; glo sweep --resume goes on.")
+
+    @sweeps_app.command("set")
+    def sweeps_set(sweep_id: str = sweep_arg,
+                   settings: list[str] = typer.Argument(..., metavar="KEY=VALUE...", help="sigma=, decay=, loss="),
+                   runs_dir: Optional[Path] = typer.Option(None, help=RUNS_DIR_HELP),
+                   timeout: float = typer.Option(5.0, help=TIMEOUT_HELP)) -> None:
+        """Change sigma, decay or loss of every running point of a sweep from its next step
+        (one point: glo runs set RUN ...)."""
+        from glo.train.channel import check_request
+
+        params = check_request("set", parse_settings(settings))
+        raise typer.Exit(steer_sweep(runs_dir, sweep_id, "set", params, timeout))

@@ -24,6 +24,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from glo.errors import GloError
@@ -45,12 +46,15 @@ class NotRunning(GloError):
 
 @dataclass(frozen=True)
 class Sent:
-    """A request written: its id, and where metrics.jsonl ended when it was sent (for its answer)."""
+    """A request written: its id, and where its answer comes (ACKS, a JSON-lines file, from byte
+    OFFSET on; ALIVE says whether the one who answers is still there)."""
 
-    run: Run
+    name: str  # the run's id, or 'sweep ID'
     id: str
     action: str
+    acks: str
     offset: int
+    alive: Callable[[], bool]
 
 
 def running_host(run: Run) -> str | None:
@@ -88,39 +92,57 @@ def check_request(action: str, params: dict[str, Any] | None) -> dict[str, Any]:
         raise GloError(str(exc)) from exc
 
 
-def ask(run: Run, action: str, params: dict[str, Any] | None = None, source: str = "") -> Sent:
-    """Write one request to RUN's control folder; raises NotRunning, GloError (bad settings) or
-    OSError (e.g. another user's run: the folder is theirs)."""
-    params = check_request(action, params)
-    check_running(run)
-    folder = run.file(CONTROL)
-    if not folder.is_dir():
-        raise NotRunning(f"run {run.id} has no control channel (trained by an older glo?)")
+def open_folder(folder: Path) -> Path:
+    """FOLDER made (or kept) as a control folder: this user's only (0700)."""
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def write_request(folder: Path, name: str, action: str, params: dict[str, Any], source: str) -> str:
+    """One request file in FOLDER (0600, atomic); its id. Raises GloError where it cannot be written."""
     request_id = os.urandom(6).hex()
-    try:
-        offset = os.stat(run.at(METRICS)).st_size
-    except OSError:
-        offset = 0
     body = {"id": request_id, "action": action, "params": params, "time": time.time(),
             "from": source or f"pid {os.getpid()}"}
     old = os.umask(0o077)  # 0600: only this user reads it (the folder keeps others out anyway)
     try:
         atomic.write_json(folder / f"{time.time_ns()}-{request_id}.json", body)
     except OSError as exc:  # another user's run: its folder is closed to us
-        raise GloError(f"cannot ask run {run.id}: {exc.strerror or exc}") from exc
+        raise GloError(f"cannot ask {name}: {exc.strerror or exc}") from exc
     finally:
         os.umask(old)
-    return Sent(run, request_id, action, offset)
+    return request_id
+
+
+def size_of(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def ask(run: Run, action: str, params: dict[str, Any] | None = None, source: str = "") -> Sent:
+    """Write one request to RUN's control folder; raises NotRunning, or GloError (bad settings, or a
+    folder that is not ours)."""
+    params = check_request(action, params)
+    check_running(run)
+    folder = run.file(CONTROL)
+    if not folder.is_dir():
+        raise NotRunning(f"run {run.id} has no control channel (trained by an older glo?)")
+    offset = size_of(run.at(METRICS))
+    request_id = write_request(folder, f"run {run.id}", action, params, source)
+    return Sent(run.id, request_id, action, run.at(METRICS), offset, run.is_live)
 
 
 def answer(sent: Sent, timeout: float = 5.0, interval: float = 0.05) -> dict[str, Any] | None:
-    """The metrics record that acknowledges SENT (a "request" or a "warning" record), or None after
-    TIMEOUT seconds; raises NotRunning where the run ends first without answering."""
+    """The record that acknowledges SENT (a "request" or a "warning" record, in the run's
+    metrics.jsonl or the sweep's acks), or None after TIMEOUT seconds; raises NotRunning where the
+    one who answers ends first."""
     deadline, offset, tail = time.monotonic() + timeout, sent.offset, b""
     marker = f'"request": "{sent.id}"'.encode()
     while True:
         try:
-            with open(sent.run.at(METRICS), "rb") as fh:
+            with open(sent.acks, "rb") as fh:
                 size = os.fstat(fh.fileno()).st_size
                 if size < offset:  # rewritten (a resume trimmed it): read it all again
                     offset, tail = 0, b""
@@ -138,9 +160,61 @@ def answer(sent: Sent, timeout: float = 5.0, interval: float = 0.05) -> dict[str
                     pass
         if time.monotonic() >= deadline:
             return None
-        if not sent.run.is_live():
-            raise NotRunning(f"run {sent.run.id} ended before it took the request")
+        if not sent.alive():
+            raise NotRunning(f"{sent.name} ended before it took the request")
         time.sleep(interval)
+
+
+def pending(folder: Path) -> list[str]:
+    """The names of the request files waiting in FOLDER, oldest first ([] where it cannot be read)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
+def take(path: Path, since: float) -> tuple[str, dict[str, Any] | None, str | None]:
+    """Read and remove one request file: (its id, the request as checked: action, params, from;
+    or None and why it is refused or discarded; None, None: it was gone already)."""
+    request_id = path.name[:-5].rpartition("-")[2][:32]
+    try:
+        if os.lstat(path).st_size > MAX_BYTES:
+            raise ValueError(f"larger than {MAX_BYTES} bytes")
+        body = json.loads(atomic.read_text(path))
+    except FileNotFoundError:
+        return request_id, None, None
+    except (OSError, ValueError) as exc:
+        body = exc
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    try:
+        if isinstance(body, Exception):
+            raise body
+        if not isinstance(body, dict) or not isinstance(body.get("time"), (int, float)):
+            raise ValueError("not a request object")
+        request_id = str(body.get("id", request_id))[:32]
+        if body["time"] < since:
+            return request_id, None, (f"request {request_id} ({body.get('action')}) was left by an earlier "
+                                      "process: discarded")
+        params = check_request(str(body.get("action")), body.get("params"))
+    except (GloError, ValueError, TypeError) as exc:
+        return request_id, None, f"request {request_id} refused: {exc}"
+    return request_id, {"action": body["action"], "params": params, "from": str(body.get("from", ""))[:120]}, None
+
+
+def apply(controls: Controls, action: str, params: dict[str, Any]) -> None:
+    """A checked request, acted on through CONTROLS (as the console's keys and fields act)."""
+    if action == "pause":
+        controls.pause()
+    elif action == "resume":
+        controls.resume()
+    elif action == "stop":
+        controls.stop()
+    else:
+        controls.set(**params)
 
 
 def _leftover_since(run: Run) -> float:
@@ -156,9 +230,7 @@ class Link:
     def __init__(self, run: Run, controls: Controls, record: Callable[[dict[str, Any]], None],
                  steps_per_epoch: int, step: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.run, self.controls, self.record, self.clock = run, controls, record, clock
-        self.folder = run.file(CONTROL)
-        self.folder.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(self.folder, 0o700)
+        self.folder = open_folder(run.file(CONTROL))
         self.since = _leftover_since(run)
         self.steps = StepLog(run.path, steps_per_epoch, keep_until=step)
         self.sources: dict[str, str] = {}  # param -> where its pending change came from
@@ -178,61 +250,20 @@ class Link:
     def check(self, step: int, epoch: int) -> None:
         """Apply every request waiting in the control folder (never raises: training goes on)."""
         self.last = self.clock()
-        try:
-            with os.scandir(self.folder) as entries:
-                names = sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith("."))
-        except OSError:
-            return
-        for name in names:
+        for name in pending(self.folder):
             self._take(name, step, epoch)
 
     def _take(self, name: str, step: int, epoch: int) -> None:
-        path = self.folder / name
-        request_id = name[:-5].rpartition("-")[2]
-        try:
-            if os.lstat(path).st_size > MAX_BYTES:
-                raise ValueError(f"larger than {MAX_BYTES} bytes")
-            body = json.loads(atomic.read_text(path))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            body = exc
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
         where = {"step": step + 1, "epoch": epoch}
-        try:
-            if isinstance(body, Exception):
-                raise body
-            if not isinstance(body, dict) or not isinstance(body.get("time"), (int, float)):
-                raise ValueError("not a request object")
-            request_id = str(body.get("id", request_id))[:32]
-            if body["time"] < self.since:
-                self.record({"event": "warning", "request": request_id, **where,
-                             "message": f"request {request_id} ({body.get('action')}) was left by an earlier "
-                                        "process of this run: discarded"})
-                return
-            params = check_request(str(body.get("action")), body.get("params"))
-        except (GloError, ValueError, TypeError) as exc:
-            self.record({"event": "warning", "request": request_id, **where,
-                         "message": f"request {request_id} refused: {exc}"})
+        request_id, request, why = take(self.folder / name, self.since)
+        if request is None:
+            if why is not None:
+                self.record({"event": "warning", "request": request_id, **where, "message": why})
             return
-        source = str(body.get("from", ""))[:120]
-        self._apply(str(body["action"]), params, source)
-        self.record({"event": "request", "request": request_id, "action": body["action"], "params": params,
-                     "from": source, **where})
-
-    def _apply(self, action: str, params: dict[str, Any], source: str) -> None:
-        if action == "pause":
-            self.controls.pause()
-        elif action == "resume":
-            self.controls.resume()
-        elif action == "stop":
-            self.controls.stop()
-        else:
-            self.controls.set(**params)
-            self.sources.update(dict.fromkeys(params, source))
+        apply(self.controls, request["action"], request["params"])
+        if request["action"] == "set":
+            self.sources.update(dict.fromkeys(request["params"], request["from"]))
+        self.record({"event": "request", "request": request_id, **request, **where})
 
     def tagged(self, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The metrics records of the live changes just applied, each with where it came from when
