@@ -3,8 +3,8 @@ own events, so every front end shows a watched run as it shows a run it trains i
 
 ``RunWatcher.poll`` reads only what was appended since the last poll (metrics.jsonl and steps.bin
 from the offsets reached; images.npz when its time changes; running.json and summary.json for the
-end). The first poll replays the run from its start: ``Started`` at epoch 0 with the settings it
-began with, then every step loss kept (``glo.store.steplog``), epoch, live change, pause and resume
+end). The first poll replays the run from its start: ``Started`` at epoch 0 (with the settings in
+effect now, so a form shows them), then every step loss kept (``glo.store.steplog``), epoch, live change, pause and resume
 in the order they happened, then the newest images. It ends with ``Finished`` once no live process
 trains the run. Reading never writes anything and never imports torch.
 """
@@ -65,10 +65,10 @@ class RunWatcher:
 
     def poll(self) -> list[Event | Notice]:
         live = self.run.is_live()  # before reading: what a run wrote before it ended is read below
-        events: list[Any] = [] if self.started else [self._started()]
-        self.started = True
         records = self._new_records()
         steps = self._new_steps()
+        events: list[Any] = [] if self.started else [self._started(records)]
+        self.started = True
         merged = sorted([(s.step, 0, s) for s in steps] + [(_order(r), 1, r) for r in records],
                         key=lambda item: item[:2])
         for _, _, item in merged:
@@ -86,12 +86,14 @@ class RunWatcher:
             self.finished = True
         return events
 
-    def _started(self) -> Started:
+    def _started(self, records: list[dict[str, Any]]) -> Started:
+        """Started at epoch 0, with the settings in effect now (the changes replayed after it lead there)."""
         per_epoch = self._steps_per_epoch()
-        records, _ = provenance.read_records(self.run.path)
-        device = str(records[-1].get("device", self.cfg.device)) if records else str(self.cfg.device)
-        return Started(self.run.id, str(self.run.path), 0, self.cfg.epochs, per_epoch, device, False,
-                       dict(self.live))
+        env, _ = provenance.read_records(self.run.path)
+        device = str(env[-1].get("device", self.cfg.device)) if env else str(self.cfg.device)
+        now = dict(self.live)
+        now.update({r["param"]: r.get("new") for r in records if r.get("event") == "change" and r.get("param") in now})
+        return Started(self.run.id, str(self.run.path), 0, self.cfg.epochs, per_epoch, device, False, now)
 
     def _steps_per_epoch(self) -> int:
         found = read_steps(self.run.at(STEPS))
