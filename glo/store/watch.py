@@ -81,7 +81,8 @@ class RunWatcher:
         if not live:
             summary = self.run.read_summary() or {}
             status = summary.get("status") if summary.get("status") in ("completed", "stopped", "failed") \
-                else "interrupted"
+                else "interrupted"  # killed: no summary
+            summary = {"status": status, "epochs_done": self.epoch, **summary}
             events.append(Finished(status, summary, summary.get("error")))
             self.finished = True
         return events
