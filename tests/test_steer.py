@@ -293,3 +293,42 @@ def test_consoles_in_other_processes_watch_steer_and_leave_the_run_training(tmp_
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.slow
+def test_a_local_sweep_is_steered_through_its_driver_and_point_by_point(tmp_path):
+    from glo.sweep.manifest import SweepStore
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "glo", "sweep", "--param", "sigma", "--values", "0.1,0.5,2",
+                             "--workers", "2", "--threads", "1", "--n-images", "40", "--batch-size", "8",
+                             "--epochs", "3000", "--headless", "--runs-dir", str(tmp_path)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        store = RunStore(tmp_path)
+        wait_until(lambda: len([r for r in store.runs() if r.is_live() and r.file("steps.bin").exists()]) == 2,
+                   120, "two points training")
+        sweep = SweepStore(store).get("latest")
+        result = glo_cli("sweeps", "set", sweep.id, "sigma=1", runs=tmp_path)
+        assert result.returncode == 2 and "what sweep" in result.stderr  # the swept setting stays
+        result = glo_cli("sweeps", "pause", sweep.id, runs=tmp_path)
+        assert result.returncode == 0 and "every running point pauses" in result.stdout
+        first, second = [r for r in store.runs() if r.is_live()]
+        wait_until(lambda: all(any(r["event"] == "pause" for r in run.read_metrics()) for run in (first, second)),
+                   30, "both points paused")
+        assert glo_cli("sweeps", "resume-training", sweep.id, runs=tmp_path).returncode == 0
+        assert glo_cli("runs", "set", first.id, "decay=0.01", runs=tmp_path).returncode == 0  # one point alone
+        assert glo_cli("runs", "stop", first.id, runs=tmp_path).returncode == 0
+        wait_until(lambda: first.status() == "stopped", 60, "the point stopped")
+        third = wait_until(lambda: next((r for r in store.runs() if r.is_live() and r.id != second.id), None), 60,
+                           "the next point taking the freed slot")
+        assert third.id not in (first.id, second.id) and second.is_live()
+        assert [r["param"] for r in first.read_metrics() if r["event"] == "change"] == ["decay"]
+        assert not [r for r in second.read_metrics() if r["event"] == "change"]
+        assert glo_cli("sweeps", "stop", sweep.id, runs=tmp_path).returncode == 0
+        proc.wait(60)
+        assert SweepStore(store).get(sweep.id).statuses(store) == ["stopped", "stopped", "stopped"]
+        assert glo_cli("sweeps", "pause", sweep.id, runs=tmp_path).returncode == 2
+    finally:
+        proc.kill()
+        proc.wait()
