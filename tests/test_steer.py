@@ -332,3 +332,13 @@ def test_a_local_sweep_is_steered_through_its_driver_and_point_by_point(tmp_path
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_request_folder_in_the_way_is_reported_once(tmp_path, split, monkeypatch):
+    monkeypatch.setattr(channel, "POLL_S", 0.0)
+    run, controls, events = _live_run(tmp_path, split)
+    (run.file("control") / f"{time.time_ns()}-dddd.json").mkdir()
+    _steps(events, 5)
+    assert [r["request"] for r in metrics(run) if r.get("event") == "warning"] == ["dddd"]
+    controls.stop()
+    assert list(events)[-1].status == "stopped"

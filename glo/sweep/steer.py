@@ -95,6 +95,7 @@ class SweepLink:
         atomic.write_json(self.folder / DRIVER, {"pid": os.getpid(), "host": socket.gethostname(),
                                                  "since": self.since})
         self._halt = threading.Event()
+        self.stuck: set[str] = set()
         self.check()  # a killed driver's leftovers go now
         self._thread = threading.Thread(target=self._loop, name="glo-sweep-requests", daemon=True)
         self._thread.start()
@@ -106,6 +107,10 @@ class SweepLink:
     def check(self) -> None:
         """Apply every request waiting (never raises: the sweep goes on)."""
         for name in pending(self.folder):
+            if name in self.stuck:
+                continue
+            if os.path.isdir(self.folder / name):  # not a request file and not removable: once only
+                self.stuck.add(name)
             try:
                 request_id, request, why = take(self.folder / name, self.since)
                 if request is not None:

@@ -192,7 +192,7 @@ def take(path: Path, since: float) -> tuple[str, dict[str, Any] | None, str | No
         pass
     try:
         if isinstance(body, Exception):
-            raise body
+            raise ValueError(f"unreadable ({body})")
         if not isinstance(body, dict) or not isinstance(body.get("time"), (int, float)):
             raise ValueError("not a request object")
         request_id = str(body.get("id", request_id))[:32]
@@ -234,13 +234,17 @@ class Link:
         self.since = _leftover_since(run)
         self.steps = StepLog(run.path, steps_per_epoch, keep_until=step)
         self.sources: dict[str, str] = {}  # param -> where its pending change came from
+        self.stuck: set[str] = set()  # entries that cannot be removed: reported once
         self.last = clock()
         self.check(step, 0)  # leftovers of a killed process go now
 
     def poll(self, step: int, epoch: int) -> None:
         """Before each step: every POLL_S seconds, flush steps.bin and apply the requests waiting."""
         if self.clock() - self.last >= POLL_S:
-            self.steps.flush()
+            try:
+                self.steps.flush()
+            except OSError:  # disk full, folder gone: the watchers miss these steps, training goes on
+                self.steps._buffer.clear()
             self.check(step, epoch)
 
     def stepped(self, step: Step) -> None:
@@ -251,7 +255,14 @@ class Link:
         """Apply every request waiting in the control folder (never raises: training goes on)."""
         self.last = self.clock()
         for name in pending(self.folder):
-            self._take(name, step, epoch)
+            if name in self.stuck:
+                continue
+            try:
+                self._take(name, step, epoch)
+            except OSError:  # its acknowledgement could not be written: the epoch's record will say why
+                pass
+            if os.path.lexists(self.folder / name):  # could not be removed (a folder so named): once only
+                self.stuck.add(name)
 
     def _take(self, name: str, step: int, epoch: int) -> None:
         where = {"step": step + 1, "epoch": epoch}
