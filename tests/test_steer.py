@@ -342,3 +342,46 @@ def test_a_request_folder_in_the_way_is_reported_once(tmp_path, split, monkeypat
     assert [r["request"] for r in metrics(run) if r.get("event") == "warning"] == ["dddd"]
     controls.stop()
     assert list(events)[-1].status == "stopped"
+
+
+def test_console_attaches_to_a_run_trained_elsewhere_and_quits_leaving_it(tmp_path, split):
+    """In one process for speed: the run trains in a thread (its own Controls), the console attaches."""
+    import asyncio
+    import threading
+
+    from conftest import wait_for
+    from textual.widgets import DataTable
+
+    from glo.train.loop import train
+    from tui.app import create_app
+    from tui.screens.runs import RunsScreen
+
+    cfg = small(epochs=5000)
+    run = RunStore(tmp_path).create(cfg)
+    controls, ended = Controls(), []
+    thread = threading.Thread(target=lambda: ended.extend(train(cfg, run, controls, split)), daemon=True)
+    thread.start()
+    wait_until(lambda: run.file("steps.bin").exists() and run.last_epoch()[0] >= 2, 60, "two epochs")
+
+    async def attach_and_quit() -> None:
+        app = create_app(tmp_path, config=small(), load=lambda c: split, analyzer=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.screen_stack[0]
+            await pilot.press("r")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="runs")
+            await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 1, what="the run")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen.status.run.run_id == run.id and screen.chart.recon[0], what="attached")
+            await pilot.press("p")
+            await wait_for(pilot, lambda: screen.status.run.state == "paused", what="paused")
+            assert controls.paused  # the request reached the training loop
+            await pilot.press("p")
+            await wait_for(pilot, lambda: screen.status.run.state == "training", what="training")
+            await pilot.press("q")
+
+    asyncio.run(attach_and_quit())
+    time.sleep(0.5)
+    assert thread.is_alive() and not controls.stop_requested  # quitting the console left it training
+    controls.stop()
+    thread.join(60)
+    assert ended[-1].status == "stopped"

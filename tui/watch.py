@@ -105,12 +105,19 @@ class WatchJob:
 def open_run(app: Any, run: Run | None) -> None:
     """Enter on a saved run: a running one is watched live on the training screen (``attach``),
     any other opens as a comparison of one run."""
+    from glo.train.channel import NotRunning, check_running
+
     if run is None:
         return
     if run.status() == "running":
-        app.run_worker(attach(app, run), group="attach")
-    else:
-        app.open_compare([run])
+        try:
+            check_running(run)
+        except NotRunning as exc:  # e.g. it trains on another machine: its folder as it is now
+            app.notify(str(exc), severity="warning", timeout=6)
+        else:
+            app.run_worker(attach(app, run), group="attach")
+            return
+    app.open_compare([run])
 
 
 async def attach(app: Any, run: Run) -> bool:
