@@ -10,6 +10,7 @@ browser tab, opening another run) only stops watching: ``release`` is not ``stop
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import os
 import socket
@@ -148,10 +149,11 @@ async def attach(app: Any, run: Run) -> bool:
         app.pop_screen()
 
     def say(text: str) -> None:  # from the UI thread (p, x) or the screen's worker (what the run recorded)
+        notify = functools.partial(app.notify, text, timeout=4, markup=False)  # plain text: it quotes the asker
         try:
-            app.call_from_thread(app.notify, text, timeout=4)
+            app.call_from_thread(notify)
         except RuntimeError:  # already on the UI thread
-            app.notify(text, timeout=4)
+            notify()
 
     screen.form.set_values(run.read_config())
     return screen._begin(WatchJob(run, say))

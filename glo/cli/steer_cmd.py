@@ -75,25 +75,25 @@ def steer(runs: list, action: str, params: dict[str, Any], timeout: float) -> in
     for request in sent:
         name = request.name
         if timeout <= 0:
-            console.print(f"{name}: {action} sent", highlight=False)
+            console.print(f"{name}: {action} sent", highlight=False, markup=False)
             continue
         try:
             ack = answer(request, timeout)
         except NotRunning as exc:
-            console.print(f"{name}: {exc}", highlight=False)
+            console.print(f"{name}: {exc}", highlight=False, markup=False)
             code = max(code, 2)
             continue
         if ack is None:
             console.print(f"{name}: {action} sent; no acknowledgement within {timeout:g} s (the run takes it at "
-                          "its next step)", highlight=False)
+                          "its next step)", highlight=False, markup=False)
             code = max(code, 1)
         elif ack.get("event") == "warning":
-            console.print(f"{name}: refused: {ack.get('message')}", highlight=False)
+            console.print(f"{name}: refused: {ack.get('message')}", highlight=False, markup=False)
             code = max(code, 2)
         else:
             what = " ".join(f"{k}={v}" for k, v in params.items())
             console.print(f"{name}: {DONE[action]}{' ' + what if what else ''} from step {ack.get('step')} "
-                          f"(epoch {ack.get('epoch')})", highlight=False)
+                          f"(epoch {ack.get('epoch')})", highlight=False, markup=False)
     return code
 
 
@@ -122,7 +122,7 @@ def watch_run(runs_dir: Optional[Path], run_id: str) -> int:
                     continue
                 shown.handle(event)
     except KeyboardInterrupt:
-        console.print(f"stopped watching; {run.id} trains on", highlight=False)
+        console.print(f"stopped watching; {run.id} trains on", highlight=False, markup=False)
     return 0
 
 
@@ -191,21 +191,22 @@ def steer_sweep(runs_dir: Optional[Path], sweep_id: str, action: str, params: di
     try:
         ack = answer(sent, timeout) if timeout > 0 else {}
     except NotRunning as exc:
-        console.print(str(exc), highlight=False)
+        console.print(str(exc), highlight=False, markup=False)
         return 2
     if ack is None:
-        console.print(f"{sent.name}: {action} sent; no acknowledgement within {timeout:g} s", highlight=False)
+        console.print(f"{sent.name}: {action} sent; no acknowledgement within {timeout:g} s", highlight=False,
+                      markup=False)
         return 1
     if ack.get("event") == "warning":
-        console.print(f"{sent.name}: refused: {ack.get('message')}", highlight=False)
+        console.print(f"{sent.name}: refused: {ack.get('message')}", highlight=False, markup=False)
         return 2
     what = " ".join(f"{k}={v}" for k, v in params.items())
     more = {"pause": " (no point starts until it is resumed)", "stop": " (glo sweep --resume goes on)"}.get(action, "")
     if not ack:
-        console.print(f"{sent.name}: {action} sent", highlight=False)
+        console.print(f"{sent.name}: {action} sent", highlight=False, markup=False)
     else:
         console.print(f"{sent.name}: every running point {DONE[action]}{' ' + what if what else ''} at its next "
-                      f"step{more}", highlight=False)
+                      f"step{more}", highlight=False, markup=False)
     return 0
 
 

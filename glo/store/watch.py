@@ -4,8 +4,8 @@ own events, so every front end shows a watched run as it shows a run it trains i
 ``RunWatcher.poll`` reads only what was appended since the last poll (metrics.jsonl and steps.bin
 from the offsets reached; images.npz when its time changes; running.json and summary.json for the
 end). The first poll replays the run from its start: ``Started`` at epoch 0 (with the settings in
-effect now, so a form shows them), then every step loss kept (``glo.store.steplog``), epoch, live change, pause and resume
-in the order they happened, then the newest images. It ends with ``Finished`` once no live process
+effect now, so a form shows them), then every step loss kept (``glo.store.steplog``), epoch, live
+change, pause and resume in the order they happened, then the newest images. It ends with ``Finished`` once no live process
 trains the run. Reading never writes anything and never imports torch.
 """
 
