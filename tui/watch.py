@@ -2,7 +2,7 @@
 
 The training screen shows it as a run it trains itself: a ``WatchJob`` is what its one worker
 iterates (``glo.store.watch``: the run folder read as it grows, as the training loop's events),
-fed through the same pump; its controls (``RemoteControls``) turn ``p``, ``x`` and the live
+fed through the same pump; its controls (``SteerControls``) turn ``p``, ``x`` and the live
 fields into requests on the run's control channel (``glo.train.channel``). Leaving (``q``, a closed
 browser tab, opening another run) only stops watching: ``release`` is not ``stop``.
 """
@@ -24,7 +24,7 @@ from glo.store.runs import Run
 from glo.train.controls import Controls
 
 
-class RemoteControls(Controls):
+class SteerControls(Controls):
     """The console's controls for a watched run: each action is a request to the training process.
     ``paused`` follows what the run records (and what was last asked); ``released`` ends watching."""
 
@@ -82,7 +82,7 @@ class WatchJob:
 
     def __init__(self, run: Run, say: Callable[[str], Any] = lambda text: None) -> None:
         self.run = run
-        self.controls = RemoteControls(run, say)
+        self.controls = SteerControls(run, say)
         self.say = say
 
     def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
@@ -94,7 +94,7 @@ class WatchJob:
     def _events(self, controls: Controls) -> Iterator[Event]:
         from glo.store.watch import Notice, watch
 
-        remote = controls if isinstance(controls, RemoteControls) else self.controls
+        remote = controls if isinstance(controls, SteerControls) else self.controls
         for event in watch(self.run, until=lambda: remote.released):
             if isinstance(event, Notice):
                 self.say(("warning: " if event.warning else "") + event.text)
@@ -136,7 +136,7 @@ async def attach(app: Any, run: Run) -> bool:
     except NotRunning as exc:
         app.notify(str(exc), severity="warning")
         return False
-    if screen.running and not isinstance(screen.controls, RemoteControls):
+    if screen.running and not isinstance(screen.controls, SteerControls):
         app.notify("a run trains in this console: stop it first (x) to watch another", severity="warning")
         return False
     if screen.running:  # watching another run: stop watching that one first
