@@ -175,6 +175,48 @@ def test_ctrl_c_stops_every_remote_point_and_resume_completes_them(cluster, tmp_
         assert [r["event"] for r in environment(run)] == ["start", "resume"]
 
 
+def _steer(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "glo", *args], env={**os.environ, **RAY_ENV}, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_a_remote_sweep_is_steered_whole_and_point_by_point_from_another_terminal(cluster, tmp_path):
+    """(Before the test that kills a node: both points must train at once.) glo sweeps
+    pause/resume-training/stop act through the driver on every remote point; glo runs
+    set/pause/resume-training on one point reach its copy on the worker, which answers in its metrics."""
+    address, _ = cluster
+    root = tmp_path / "runs"
+    proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--epochs", "400", *BASE, "--headless",
+               "--ray", address, "--runs-dir", str(root))
+    try:
+        wait_until(lambda: len(list(root.glob("*/checkpoint.pt"))) == 2, what="both points' first checkpoints")
+        store, sweep = latest(root)
+        one, other = sweep.runs(store)
+        where = ("--runs-dir", str(root), "--timeout", "20")
+        result = _steer("runs", "set", one.id, "loss=l1", *where)
+        assert result.returncode == 0 and "uses loss=l1" in result.stdout, result.stdout + result.stderr
+        assert _steer("runs", "pause", one.id, *where).returncode == 0
+        done = len(epochs_of(one))
+        time.sleep(3)
+        assert len(epochs_of(one)) <= done + 1 and one.status() == "running"  # paused alone
+        assert _steer("runs", "resume-training", one.id, *where).returncode == 0
+        wait_until(lambda: len(epochs_of(one)) > done + 1, what="the point going on")
+        change = next(r for r in one.read_metrics() if r["event"] == "change")
+        assert (change["param"], change["new"]) == ("loss", "l1") and change["from"].startswith("glo runs set")
+        assert not [r for r in other.read_metrics() if r["event"] == "change"]  # the other point: untouched
+        result = _steer("sweeps", "pause", sweep.id, *where)
+        assert result.returncode == 0 and "every running point pauses" in result.stdout
+        wait_until(lambda: all(any(r["event"] == "pause" for r in run.read_metrics()[-3:]) for run in (one, other)),
+                   60, "both points paused")
+        assert _steer("sweeps", "stop", sweep.id, *where).returncode == 0
+        out, err = proc.communicate(timeout=120)
+        assert sweep.statuses(store) == ["stopped", "stopped"], out[-2000:] + err[-2000:]
+        assert _steer("sweeps", "stop", sweep.id, *where).returncode == 2
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_a_killed_node_s_point_goes_on_from_its_checkpoint_on_the_other_node(cluster, tmp_path):
     address, workers = cluster
     root = tmp_path / "runs"
@@ -238,3 +280,4 @@ def test_a_gpu_the_cluster_lacks_is_one_line_and_exit_2(cluster, tmp_path):
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "no node of the cluster" in err and err.count("\n") == 1, err
     assert not (tmp_path / "runs").exists()
+

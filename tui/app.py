@@ -126,7 +126,7 @@ class GloApp(App):
             self.call_later(self.action_quit)
             return
         if screen.controls is not None:
-            screen.controls.stop()
+            screen.controls.release()  # a watched run (tui.watch) trains on
 
         def leave() -> None:
             screen.idle.wait(120)  # the training thread writes its checkpoint and summary

@@ -208,7 +208,10 @@ from glo.cli import sweep_cmd  # noqa: E402
 
 sweep_cmd.register(app)
 
-from glo.cli import analysis_cmd  # noqa: E402
+from glo.cli import analysis_cmd, steer_cmd  # noqa: E402
+
+steer_cmd.register(runs_app)
+steer_cmd.register_sweeps(sweep_cmd.sweeps_app)
 
 analysis_cmd.register(app)
 

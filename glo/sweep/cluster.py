@@ -43,6 +43,8 @@ from glo.events import (
 from glo.store.runs import Run, RunStore
 from glo.sweep import mirror
 from glo.sweep.driver import PointJob, train_point
+from glo.sweep.steer import collect_mail, deliver_mail
+from glo.train.channel import CONTROL, open_folder
 from glo.train.controls import Controls
 
 ADDRESS_ENV = "GLO_RAY_ADDRESS"
@@ -143,14 +145,18 @@ class Board:
     def __init__(self) -> None:
         self.stop, self.paused = False, False
         self.queued: dict[str, dict[str, Any]] = {}  # live changes not yet read, by point key
+        self.mail: dict[str, list] = {}  # requests to one point (glo.sweep.steer), by point key
 
     def update(self, stop: bool, paused: bool, changes: dict[str, Any], keys: list[str]) -> None:
         self.stop, self.paused = self.stop or stop, paused
         for key in keys if changes else ():
             self.queued.setdefault(key, {}).update(changes)
 
-    def read(self, key: str) -> tuple[bool, bool, dict[str, Any]]:
-        return self.stop, self.paused, self.queued.pop(key, {})
+    def post(self, key: str, mail: list) -> None:
+        self.mail.setdefault(key, []).extend(mail)
+
+    def read(self, key: str) -> tuple[bool, bool, dict[str, Any], list]:
+        return self.stop, self.paused, self.queued.pop(key, {}), self.mail.pop(key, [])
 
 
 class RemoteControls(Controls):
@@ -159,6 +165,9 @@ class RemoteControls(Controls):
     def __init__(self, board: Any, key: str) -> None:
         super().__init__()
         self.board, self.key = board, key
+        self.board_paused = False
+        self.inbox: Path | None = None  # the run copy's control folder: requests to this point go there
+        self.mail: list = []
         self._halt = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="glo-board", daemon=True)
         self._thread.start()
@@ -169,14 +178,17 @@ class RemoteControls(Controls):
         misses = 0
         while not self._halt.wait(CONTROLS_S):
             try:
-                stop, paused, changes = ray.get(self.board.read.remote(self.key), timeout=10)
+                stop, paused, changes, mail = ray.get(self.board.read.remote(self.key), timeout=10)
                 misses = 0
             except Exception:  # noqa: BLE001 - the actor is gone or slow: the driver may be dead
                 misses += 1
-                stop, paused, changes = misses >= LOST_AFTER, False, {}
+                stop, paused, changes, mail = misses >= LOST_AFTER, False, {}, []
+            self.mail = deliver_mail(self.inbox, self.mail + mail)
             if changes:
                 self.set(**changes)
-            (self.pause if paused else self.resume)()
+            if paused != self.board_paused:  # as the sweep's pause changes (a request to this point may pause it alone)
+                (self.pause if paused else self.resume)()
+                self.board_paused = paused
             if stop:
                 self.stop()
 
@@ -195,6 +207,7 @@ def point_task(payload: dict[str, Any], split: Any, board: Any, key: str) -> Ite
     controls = RemoteControls(board, key)
     try:
         run = mirror.seed(Path(tmp), payload["run_id"], payload["files"])
+        controls.inbox = run.file(CONTROL)
         shipper = mirror.Shipper(run, {"ray_node": node_id, "ray_node_ip": ip})
         job = PointJob(payload["index"], tmp, payload["run_id"], payload["config"], payload["resume"], split)
         try:
@@ -257,6 +270,10 @@ class RayBackend:
         if (stop, paused) != self.sent or changes:
             self.board.update.remote(stop, paused, changes, [t.key for t in self.tasks.values()])
             self.sent = (stop, paused)
+        for task in self.tasks.values():  # requests to one point, written to its folder here
+            mail = collect_mail(task.run.file(CONTROL))
+            if mail:
+                self.board.post.remote(task.key, mail)
 
     def collect(self, timeout: float = CONTROLS_S) -> Iterator[tuple[PointJob, Event | Died]]:
         """(job, event) of the points that have some, their files written first; (job, Died()) for a
@@ -291,6 +308,7 @@ class RayBackend:
         mirror.apply(task.run, changes)
         if isinstance(event, Started):
             task.run.mark_running()  # this process trains it, as far as the runs folder can tell
+            open_folder(task.run.file(CONTROL))  # requests to this point are passed on (collect_mail)
             event = replace(event, run_dir=str(task.run.path))
         elif isinstance(event, Checkpoint):
             event = replace(event, path=str(task.run.file("checkpoint.pt")))

@@ -47,16 +47,21 @@ class WorkerControls(Controls):
         super().__init__()
         self._stop_event, self._pause_event, self._changes = stop, pause, changes
 
+    # the driver's flags, or a request to this point alone (its run's control channel: glo.train.channel)
     @property
     def paused(self) -> bool:
-        return self._pause_event.is_set()
+        return self._pause_event.is_set() or self._paused
 
     @property
     def stop_requested(self) -> bool:
-        return self._stop_event.is_set()
+        return self._stop_event.is_set() or self._stop
+
+    def next_job(self) -> None:
+        """A request to one point does not outlive it."""
+        Controls.__init__(self)
 
     def take_changes(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = super().take_changes()
         while not self._changes.empty():
             try:
                 out.update(self._changes.get_nowait())
@@ -78,6 +83,7 @@ def worker_main(conn, jobs, stop, pause, changes) -> None:
     controls = WorkerControls(stop, pause, changes)
     try:
         while (job := jobs.recv()) is not None:
+            controls.next_job()
             _work(job, controls, conn)
     except (EOFError, OSError):  # the driver is gone
         pass

@@ -39,10 +39,11 @@ from glo.store.runs import (
     SUMMARY,
     Run,
 )
+from glo.store.steplog import STEPS
 
 APPENDED = (METRICS, ENVIRONMENT)  # line files: appended to, except when a resume trims metrics
-REPLACED = (CONFIG, IMAGES_NPZ, IMAGES_PNG, CHECKPOINT, SUMMARY)
-SEEDED = (CONFIG, METRICS, ENVIRONMENT, CHECKPOINT, IMAGES_NPZ, IMAGES_PNG, SUMMARY)
+REPLACED = (CONFIG, IMAGES_NPZ, IMAGES_PNG, CHECKPOINT, SUMMARY, STEPS)  # steps.bin: for watchers (<= 1 MiB)
+SEEDED = (CONFIG, METRICS, ENVIRONMENT, CHECKPOINT, IMAGES_NPZ, IMAGES_PNG, SUMMARY, STEPS)
 
 
 POINT_PREFIX = "glo-point-"

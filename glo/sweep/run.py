@@ -10,6 +10,7 @@ from glo.config import RunConfig
 from glo.events import Event, Finished, SweepFinished, SweepPoint
 from glo.store.runs import RunStore
 from glo.sweep.manifest import Sweep, point_label
+from glo.sweep.steer import open_sweep_link
 from glo.train.controls import Controls
 
 
@@ -32,7 +33,15 @@ def run_sweep(
     has room for, wrapped the same way.
     """
     controls = controls or Controls()
-    split_for = _split_cache(load)
+    link = open_sweep_link(store, sweep.id, controls)  # requests from other processes for the whole sweep
+    try:
+        yield from _train(sweep, store, controls, _split_cache(load), workers, cluster)
+    finally:
+        if link is not None:
+            link.close()
+
+
+def _train(sweep: Sweep, store: RunStore, controls: Controls, split_for, workers: int, cluster: Any) -> Iterator[Event]:
     if cluster is not None:
         from glo.sweep.cluster import RayBackend
         from glo.sweep.driver import run_parallel

@@ -39,6 +39,10 @@ class Controls:
             self._stop = True
             self._cond.notify_all()
 
+    def release(self) -> None:
+        """The front end goes away: the run it trains stops (a watcher's controls only stop watching)."""
+        self.stop()
+
     def set(self, **changes: Any) -> None:
         """Queue live changes (sigma, decay, loss); they apply before the next step."""
         checked = {k: validate_live(k, v) for k, v in changes.items()}

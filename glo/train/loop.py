@@ -37,6 +37,7 @@ from glo.imaging.shown import npz_bytes, png_bytes
 from glo.model import checkpoint
 from glo.store import provenance
 from glo.store.runs import CHECKPOINT, IMAGES_NPZ, IMAGES_PNG, Run
+from glo.train.channel import Link, open_link
 from glo.train.controls import Controls
 from glo.train.trainer import (  # objective: looked up here at each run (tests replace it)
     Trainer,
@@ -129,13 +130,14 @@ def train(
     if policy is not None:
         policy.start()
     recorder.begin(cfg, resume, trainer.epoch_done, trainer.step, trainer)
+    link = open_link(run, controls, recorder.record, trainer.n_batches, trainer.step)  # other processes' requests
     trainer.start_clock()
     yield recorder.started(trainer, resume)
     yield trainer.images_event()
 
     status, error = "completed", None
     try:
-        yield from _epochs(trainer, recorder, controls, policy)
+        yield from _epochs(trainer, recorder, controls, policy, link)
     except (_Stop, GeneratorExit) as exc:
         status = "stopped"
         try:
@@ -148,29 +150,37 @@ def train(
             raise
     except Exception as exc:  # noqa: BLE001 - the run fails, the caller stays alive
         status, error = "failed", f"{type(exc).__name__}: {exc}"
+    finally:
+        if link is not None:
+            link.close()
     summary = recorder.finish(trainer.summary(status, error))
     yield Finished(status, summary, error)
 
 
 def _epochs(trainer: Trainer, recorder: RunRecorder, controls: Controls,
-            policy: ThreadPolicy | None = None) -> Iterator[Event]:
+            policy: ThreadPolicy | None = None, link: Link | None = None) -> Iterator[Event]:
     """Every epoch left: controls act before each step, the thread POLICY times each step; after
     each epoch, its record, images and checkpoint are written and yielded in that order."""
     for epoch in trainer.epochs_left():
         for b in trainer.start_epoch(epoch):
+            if link is not None:  # every POLL_S: requests from other processes act on CONTROLS
+                link.poll(trainer.step, epoch)
             if controls.stop_requested:
                 raise _Stop
             if controls.paused:
-                yield from _pause(trainer, controls, epoch)
+                yield from _pause(trainer, controls, epoch, recorder, link)
             changes = controls.take_changes()
             if changes:
-                for rec in trainer.apply_changes(changes):
+                records = trainer.apply_changes(changes)
+                for rec in link.tagged(records) if link is not None else records:
                     recorder.record(rec)
                     yield Changed(rec["step"], rec["epoch"], rec["param"], rec["old"], rec["new"])
             clock = time.perf_counter()
             step = trainer.train_batch(b)
             if policy is not None:
                 _threads(trainer, recorder, policy, time.perf_counter() - clock)
+            if link is not None:
+                link.stepped(step)
             yield step
 
         record = trainer.end_epoch()
@@ -195,13 +205,19 @@ def _threads(trainer: Trainer, recorder: RunRecorder, policy: ThreadPolicy, seco
                          "new": threads, "elapsed_s": round(trainer.elapsed(), 3)})
 
 
-def _pause(trainer: Trainer, controls: Controls, epoch: int) -> Iterator[Event]:
-    """Wait while paused (the time waited is not training time); a stop while paused stops."""
+def _pause(trainer: Trainer, controls: Controls, epoch: int, recorder: RunRecorder,
+           link: Link | None = None) -> Iterator[Event]:
+    """Wait while paused (the time waited is not training time; LINK's requests are still read); a
+    stop while paused stops. Pause and resume are recorded in metrics.jsonl (for watchers)."""
     t_pause = time.perf_counter()
+    recorder.record({"event": "pause", "step": trainer.step, "epoch": epoch})
     yield Paused(trainer.step, epoch)
     while controls.paused and not controls.stop_requested:
-        controls.wait_while_paused(0.25)
+        controls.wait_while_paused(0.2)
+        if link is not None:
+            link.check(trainer.step, epoch)
     trainer.exclude_pause(time.perf_counter() - t_pause)
     if controls.stop_requested:
         raise _Stop
+    recorder.record({"event": "resume", "step": trainer.step, "epoch": epoch})
     yield Resumed(trainer.step, epoch)

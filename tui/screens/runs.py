@@ -325,11 +325,9 @@ class RunsScreen(NotesKeys, Screen):
         self.action_open()
 
     def action_open(self) -> None:
-        from tui.screens.compare import CompareScreen
+        from tui.watch import open_run  # a running run is watched live, any other opened
 
-        run = self.current_run()
-        if run is not None:
-            self.app.push_screen(CompareScreen([run]))
+        open_run(self.app, self.current_run())
 
     def action_compare(self) -> None:
         from tui.screens.compare import CompareScreen

@@ -150,14 +150,14 @@ class TrainScreen(Screen):
     async def stop_and_wait(self) -> None:
         """Stop a running run cleanly and wait for its thread to end (it saves a checkpoint)."""
         if self.controls is not None:
-            self.controls.stop()
+            self.controls.release()  # a watched run (tui.watch) trains on
         if self.worker is not None:
             with contextlib.suppress(Exception):  # a failed worker has already said so
                 await self.worker.wait()
 
     def on_unmount(self) -> None:
         if self.controls is not None:  # the app is going away: never leave a training thread behind
-            self.controls.stop()
+            self.controls.release()
 
     # --- starting runs and sweeps ---
     def on_start_requested(self, message: m.StartRequested) -> None:
@@ -210,7 +210,7 @@ class TrainScreen(Screen):
         if self.running:
             self.notify("a run is already training; stop it first", severity="warning")
             return False
-        self.controls = Controls()
+        self.controls = getattr(job, "controls", None) or Controls()  # a watched run's: requests to it
         self.active = True
         parallel = getattr(job, "workers", 1) > 1
         self.chart.display, self.recon.display = not parallel, not parallel
@@ -244,7 +244,7 @@ class TrainScreen(Screen):
         try:
             for event in events:
                 if worker.is_cancelled and not controls.stop_requested:
-                    controls.stop()
+                    controls.release()
                 pumps.feed(event)
         except Exception as exc:  # noqa: BLE001 - errors before training starts (bad device, unreadable checkpoint)
             pumps.failed(exc)
