@@ -10,7 +10,7 @@ from typing import Any
 from glo.host import faults
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
     path = Path(path)
     tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}.tmp"  # see is_temp_name
@@ -35,7 +35,7 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp")
 
 
-def read_text(path: str | os.PathLike) -> str:
+def read_text(path: str | os.PathLike[str]) -> str:
     """Read a file, refusing to follow a symlink (a run folder may come from someone else)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     try:  # os.read, not a file object: listings read tens of thousands of small files
@@ -47,11 +47,11 @@ def read_text(path: str | os.PathLike) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
+def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
 
 
-def append_line(path: str | os.PathLike, line: str, fault: str = "metrics") -> None:
+def append_line(path: str | os.PathLike[str], line: str, fault: str = "metrics") -> None:
     """Append one line and fsync, so a record is either whole on disk or (at worst) a torn last line.
     FAULT names the crash tests' point halfway through the line (``glo.host.faults``)."""
     data = (line.rstrip("\n") + "\n").encode()
