@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, cast
 
 from glo.errors import ConfigError
 
@@ -145,11 +146,12 @@ class RunConfig:
         folder = self.dataset == "folder"
         if not self.all_images:
             check("n_images", self.n_images)
+            count = cast(int, self.n_images)  # check() let only a whole number through ('all' aside)
             least = 2 if folder else 10
-            if self.n_images < least:
+            if count < least:
                 what = "two classes" if folder else "one per class"
                 raise ConfigError(f"n_images must be at least {least} ({what}), got {self.n_images}", key="n_images")
-            if self.dataset == "bundled" and self.n_images > BUNDLED_SIZE:
+            if self.dataset == "bundled" and count > BUNDLED_SIZE:
                 raise ConfigError(f"n_images must be at most {BUNDLED_SIZE} for the bundled data set, "
                                   f"got {self.n_images}", key="n_images")
         if self.image_size and self.image_size not in IMAGE_SIZES:
@@ -182,17 +184,21 @@ class RunConfig:
         }
 
 
-@functools.cache
-def _names(cls: type) -> dict[str, None]:
+def _field_names(cls: type) -> dict[str, None]:
     """The field names of a config class, in order (listings build thousands of configs)."""
     return dict.fromkeys(f.name for f in fields(cls))
 
 
-@functools.cache
-def _defaults(cls: type) -> dict[str, Any]:
+def _default_values(cls: type) -> dict[str, Any]:
     """The default value of every field of a config class."""
     default = cls()
     return {name: getattr(default, name) for name in _names(cls)}
+
+
+# both cached per class. Typed as functions of a class: mypy takes a class given as ``cls`` or
+# ``type(self)`` for unhashable (it checks the instances' __hash__ against Hashable), wrongly
+_names: Callable[[type], dict[str, None]] = functools.cache(_field_names)
+_defaults: Callable[[type], dict[str, Any]] = functools.cache(_default_values)
 
 
 def _kind(annotation: Any) -> str:

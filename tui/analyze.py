@@ -87,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         run = RunStore(Path(args[0])).get(args[1])
-        kwargs = {"heldout_n": int(args[2])} if len(args) == 3 else {}
-        result = analyze(run, **kwargs)
+        result = analyze(run, heldout_n=int(args[2])) if len(args) == 3 else analyze(run)
     except GloError as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -22,7 +22,10 @@ from tui.analyze import DEFAULT_ANALYZER, Analyzer
 from tui.screens.train import TrainScreen
 
 if TYPE_CHECKING:
-    from glo.train.prepare import Loader
+    from glo.store.runs import Run
+    from glo.sweep.manifest import Sweep
+    from glo.train.prepare import Loader, PreparedRun
+    from tui.protocols import GloConsole
 
 
 class GloApp(App):
@@ -34,8 +37,8 @@ class GloApp(App):
         Binding("question_mark,f1", "help", "Help"),
     ]
 
-    def __init__(self, runs_dir: str | os.PathLike | None = None, prepared: Any = None,
-                 config: RunConfig | None = None, sweep: Any = None, load: Loader | None = None,
+    def __init__(self, runs_dir: str | os.PathLike[str] | None = None, prepared: PreparedRun | None = None,
+                 config: RunConfig | None = None, sweep: Sweep | None = None, load: Loader | None = None,
                  analyzer: Analyzer | None = DEFAULT_ANALYZER, workers: int | None = None, cluster: Any = None,
                  **kw: Any) -> None:
         super().__init__(**kw)
@@ -64,7 +67,7 @@ class GloApp(App):
         return self.screen_stack[0]  # type: ignore[return-value]
 
     # --- runs ---
-    def prepare_run(self, cfg: RunConfig | None, resume_id: str | None):
+    def prepare_run(self, cfg: RunConfig | None, resume_id: str | None) -> PreparedRun:
         """Validate, load the data and create (or reopen) the run folder; raises GloError."""
         from glo.data.sets import load_config
         from glo.train.prepare import prepare
@@ -76,7 +79,7 @@ class GloApp(App):
         if self._back_to_training():
             self.train_screen.start(resume_id=run_id)
 
-    def resume_sweep(self, sweep: Any) -> None:
+    def resume_sweep(self, sweep: Sweep) -> None:
         """Back to the training screen, going on with a sweep: completed runs skipped, stopped resumed."""
         if self._back_to_training():
             self.train_screen.start_sweep(sweep)
@@ -90,7 +93,7 @@ class GloApp(App):
             self.pop_screen()
         return True
 
-    def open_compare(self, runs: list, title: str | None = None) -> None:
+    def open_compare(self, runs: list[Run], title: str | None = None) -> None:
         """The comparison of ``runs`` (one run: that run opened)."""
         from tui.screens.compare import CompareScreen
 
@@ -154,6 +157,11 @@ class GloApp(App):
         yield SystemCommand("Toggle ASCII images", "Images as ASCII ramp (no colour)", train.action_toggle_ascii)
         yield SystemCommand("Saved runs", "List, open, compare and resume saved runs", self.action_runs)
         yield SystemCommand("Keys", "Show every key binding", self.action_help)
+
+
+if TYPE_CHECKING:
+    def _console(app: GloApp) -> GloConsole:  # mypy: GloApp is the console its screens take it for
+        return app
 
 
 def create_app(runs_dir: str | os.PathLike | None = None, prepared: Any = None, **kw: Any) -> GloApp:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from glo.sweep.cluster import RaySettings
     from glo.sweep.manifest import Sweep
     from glo.train.prepare import PreparedRun
+    from tui.protocols import GloConsole
 
 
 class RunJob:
@@ -33,7 +34,7 @@ class RunJob:
                  prepared: PreparedRun | None = None) -> None:
         self.cfg, self.resume_id, self.prepared = cfg, resume_id, prepared
 
-    def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
+    def open(self, app: GloConsole, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
         """Validate, load the data and create (or reopen) the run folder; raises GloError."""
         prepared = self.prepared or app.prepare_run(self.cfg, self.resume_id)
         # torch loads here, in the worker, never at import time
@@ -62,7 +63,7 @@ class SweepJob:
     def base(self) -> RunConfig:
         return RunConfig.from_dict(self.sweep.base)
 
-    def open(self, app: Any, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
+    def open(self, app: GloConsole, controls: Controls) -> tuple[Iterator[Event], RunConfig]:
         from glo.sweep.run import run_sweep
 
         return tensorboard(run_sweep(self.sweep, app.store, controls, load=app.load, workers=self.workers,

@@ -117,7 +117,8 @@ class FolderReader:
             finally:
                 self.index.close()  # opened again by the next read (in whichever thread runs it)
             if changes.changed or changes.removed or sweeps is not None or self.last is None:
-                views = {i: self.index.entries[i].view for i in sorted(self.index.entries)}  # oldest first
+                entries = self.index.entries
+                views: dict[str, RunView] = {i: entries[i].view for i in sorted(entries)}  # oldest first
                 self.last = RunsRead(views, sweeps, more=changes.more, rows=self._rows(views))
                 return self.last
         return RunsRead(self.last.views, None, more=changes.more, rows=self.last.rows)  # the same: nothing to draw

@@ -57,12 +57,13 @@ class ConsoleServer(Server):
         self.public_url = f"{request.scheme}://{request.host}"
         return await super().handle_index(request)
 
-    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         origin = request.headers.get("Origin")
         if not self._host_ok(request) or (origin is not None and urlsplit(origin).netloc.lower()
                                           != request.host.lower()):
             raise web.HTTPForbidden(text="glo serve: websocket from another origin refused")
         task = asyncio.current_task()
+        assert task is not None  # aiohttp runs each handler in a task of its own
         self.tasks.add(task)
         try:
             return await super().handle_websocket(request)

@@ -14,6 +14,7 @@ decade below the smallest other value, labelled 0. Text values (``loss``) are ev
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,12 +85,12 @@ def versus(views: Sequence[RunView], metric: str) -> Versus | None:
     """METRIC against the one or two settings the runs differ in; None when they differ in none or
     in more than two, or fewer than two runs have a value."""
     keys = varying(views)
-    points = [(v, final_value(v, metric)) for v in views]
-    points = [(v, y) for v, y in points if y is not None]
+    finals = [(v, final_value(v, metric)) for v in views]
+    points = [(v, y) for v, y in finals if y is not None]
     if not 1 <= len(keys) <= 2 or len(points) < 2:
         return None
     if len(keys) == 2:  # the x axis: numbers before text, then more distinct values
-        def rank(k: str) -> tuple:
+        def rank(k: str) -> tuple[bool, int]:
             vals = [v.settings.get(k) for v, _ in points]
             return (not _numeric(vals), -len(set(map(repr, vals))))
         keys.sort(key=rank)
@@ -103,14 +104,14 @@ def versus(views: Sequence[RunView], metric: str) -> Versus | None:
     return Versus(metric, x, lines, series, ticks, log)
 
 
-def versus_path(png_path: str | Path, vs: Versus) -> Path:
+def versus_path(png_path: str | os.PathLike[str], vs: Versus) -> Path:
     """Where a comparison's PNG export puts the metric-against-setting chart: beside PNG_PATH,
     named for it (``g.png`` -> ``g-recon_loss-vs-sigma.png``)."""
     p = Path(png_path)
     return p.with_name(f"{p.stem}-{vs.metric}-vs-{vs.x}{p.suffix or '.png'}")
 
 
-def export_versus(views: Sequence[RunView], metric: str, png_path: str | Path) -> list[Path]:
+def export_versus(views: Sequence[RunView], metric: str, png_path: str | os.PathLike[str]) -> list[Path]:
     """Write the metric-against-setting chart beside PNG_PATH (``versus_path``) when the runs differ
     in one or two settings; the paths written."""
     vs = versus(views, metric)

@@ -60,7 +60,7 @@ def run(
         ignored = [
             "--" + p.name.replace("_", "-")
             for p in ctx.command.params
-            if p.name not in ("runs_dir", "headless", "resume", "tensorboard")
+            if p.name is not None and p.name not in ("runs_dir", "headless", "resume", "tensorboard")
             and getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"
         ]
         if ignored:
@@ -221,7 +221,8 @@ serve_cmd.register(app)
 
 from glo.cli import notes_cmd  # noqa: E402
 
-notes_cmd.register(runs_app), export_cmd.register(app)
+notes_cmd.register(runs_app)
+export_cmd.register(app)
 
 
 def main(argv: list[str] | None = None, command: typer.Typer = app, prog: str = "glo") -> int:
@@ -234,11 +235,12 @@ def main(argv: list[str] | None = None, command: typer.Typer = app, prog: str = 
         return 2
     except Exception as exc:
         # typer/click usage errors (bad option, wrong type): they carry a message and an exit code
-        if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+        code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "format_message") and isinstance(code, int):
             ctx = getattr(exc, "ctx", None)
             where = ctx.command_path if ctx is not None else prog
             print(f"{prog}: error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
-            return exc.exit_code
+            return code
         if type(exc).__name__ == "Abort":
             print(f"{prog}: aborted", file=sys.stderr)
             return 130

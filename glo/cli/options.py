@@ -42,7 +42,9 @@ def with_run_options(fn: Callable) -> Callable:
     own = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
     extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=kind)
              for name, kind, opt in RUN_OPTIONS]
-    fn.__signature__ = sig.replace(parameters=own + extra)
+    # typer reads fn's parameters with inspect.signature, which takes __signature__ first (an attribute a
+    # Callable's type does not declare: setattr)
+    setattr(fn, "__signature__", sig.replace(parameters=own + extra))  # noqa: B010
     fn.__annotations__ = {**fn.__annotations__, **{name: kind for name, kind, _ in RUN_OPTIONS}}
     return fn
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import IO
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -42,7 +43,7 @@ def epoch_line(rec: dict, epochs: int) -> str:
 class PlainReporter:
     """One line per epoch and per notable event (for logs, pipes and CI)."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: IO[str] | None = None) -> None:
         self.out = out or sys.stdout
         self.epochs = 0
         self.labels: dict[int, str] = {}  # a parallel sweep's points: index -> label
@@ -120,11 +121,11 @@ class RichReporter(PlainReporter):
             TimeRemainingColumn(),
         ]
         self.progress = Progress(*columns, console=console, transient=True, refresh_per_second=1 / BAR_S)
-        self.task = None
+        self.task: TaskID | None = None
         self.steps: list[Step] = []  # a run's steps not yet on its bar (it takes them every BAR_S)
         self.pace = Pace(BAR_S)
         self.prefix = ""
-        self.bars: dict[int, tuple] = {}  # a parallel sweep: point index -> (task, steps per epoch)
+        self.bars: dict[int, tuple[TaskID, int]] = {}  # a parallel sweep: point index -> (task, steps per epoch)
 
     def __enter__(self) -> RichReporter:
         self.progress.__enter__()
@@ -156,7 +157,7 @@ class RichReporter(PlainReporter):
 
     def bar_steps(self) -> None:
         """The steps since the bar last took some: counted, the newest one's numbers shown."""
-        if self.steps:
+        if self.steps and self.task is not None:  # steps come only while a bar is up
             last = self.steps[-1]
             self.progress.update(self.task, advance=len(self.steps), epoch=last.epoch, loss=last.loss,
                                  ips=last.images_per_s)

@@ -28,7 +28,7 @@ def _params(command: Any, ctx: Any) -> list[str]:
     rows = []
     for param in command.get_params(ctx):
         if param.param_type_name == "argument":
-            meta = param.make_metavar(ctx) if _takes_ctx(param) else param.make_metavar()  # type: ignore[call-arg]
+            meta = param.make_metavar(ctx) if _takes_ctx(param) else param.make_metavar()
             rows.append(f"| `{meta}` | {_cell(getattr(param, 'help', None) or '')} |")
             continue
         record = param.get_help_record(ctx)

@@ -98,7 +98,8 @@ def with_filters(fn: Callable) -> Callable:
     params = list(sig.parameters.values())
     extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=kind)
              for name, kind, opt in FILTERS]
-    fn.__signature__ = sig.replace(parameters=[p for p in params if p.kind != p.VAR_KEYWORD] + extra)
+    # read by typer through inspect.signature; setattr: a Callable's type declares no __signature__
+    setattr(fn, "__signature__", sig.replace(parameters=[p for p in params if p.kind != p.VAR_KEYWORD] + extra))  # noqa: B010
     fn.__annotations__ = {**fn.__annotations__, **{name: kind for name, kind, _ in FILTERS}}
     return fn
 

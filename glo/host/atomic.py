@@ -12,7 +12,7 @@ from typing import Any
 from glo.host import faults
 
 
-def not_a_file(path: str | os.PathLike) -> str | None:
+def not_a_file(path: str | os.PathLike[str]) -> str | None:
     """What PATH is when it is there but not a plain file ("a symbolic link", "a device", ...), else
     None (a plain file, or nothing there yet)."""
     try:
@@ -61,7 +61,7 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp")
 
 
-def read_text(path: str | os.PathLike) -> str:
+def read_text(path: str | os.PathLike[str]) -> str:
     """Read a file, refusing to follow a symlink (a run folder may come from someone else) and
     anything but a plain file (a FIFO or a device would block the reader for ever, or never end):
     OSError for those."""
@@ -78,11 +78,11 @@ def read_text(path: str | os.PathLike) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
+def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
 
 
-def append_line(path: str | os.PathLike, line: str, fault: str = "metrics") -> None:
+def append_line(path: str | os.PathLike[str], line: str, fault: str = "metrics") -> None:
     """Append one line and fsync, so a record is either whole on disk or (at worst) a torn last line.
     FAULT names the crash tests' point halfway through the line (``glo.host.faults``)."""
     data = (line.rstrip("\n") + "\n").encode()

@@ -75,9 +75,10 @@ def chart_png_bytes(series: Series, ticks: tuple[Sequence[float], Sequence[str]]
     return buf.getvalue()
 
 
-def save_chart_png(path: str | os.PathLike, *args, **kw) -> None:
-    """``chart_png_bytes(*args, **kw)`` written to PATH atomically."""
-    data = chart_png_bytes(*args, **kw)
+def save_chart_png(path: str | os.PathLike[str], series: Series, ticks: tuple[Sequence[float], Sequence[str]],
+                   title: str, xlabel: str, ylabel: str, size: tuple[int, int] = (800, 500)) -> None:
+    """``chart_png_bytes`` of the rest written to PATH atomically."""
+    data = chart_png_bytes(series, ticks, title, xlabel, ylabel, size)
     try:
         atomic.write_bytes(path, data)
     except OSError as exc:

@@ -118,8 +118,8 @@ def _compare(actual: Any, op: str, want: str) -> bool:
         if op in ("=", "=="):
             return fnmatch.fnmatchcase(text, want) if any(c in want for c in "*?[") else text == want
         return False  # text is never ordered (``parse`` refuses it): 'all' is not below 100
-    return {"=": pair[0] == pair[1], "==": pair[0] == pair[1], "<": pair[0] < pair[1], "<=": pair[0] <= pair[1],
-            ">": pair[0] > pair[1], ">=": pair[0] >= pair[1]}[op]
+    return bool({"=": pair[0] == pair[1], "==": pair[0] == pair[1], "<": pair[0] < pair[1], "<=": pair[0] <= pair[1],
+            ">": pair[0] > pair[1], ">=": pair[0] >= pair[1]}[op])
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def check_sort(key: str) -> str:
     return key
 
 
-def _sort_value(value: Any) -> tuple:
+def _sort_value(value: Any) -> tuple[int, float, str]:
     if isinstance(value, tuple):  # tags
         value = " ".join(value)
     n = _number(value) if not isinstance(value, str) else None

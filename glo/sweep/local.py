@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from glo.events import CONTROLS_S, Died, Event, Finished
@@ -31,7 +31,7 @@ class _Worker:
     """A worker process and its pipes; it trains one job at a time (``job``: None while idle)."""
 
     proc: Any
-    conn: Any  # events from the worker
+    conn: Connection[Any, Event]  # events from the worker (this end only receives)
     jobs: Any  # jobs to the worker (None: exit)
     stop: Any
     pause: Any
@@ -181,9 +181,10 @@ class LocalBackend:
     def collect(self, timeout: float = CONTROLS_S) -> Iterator[tuple[PointJob, Event | Died]]:
         """(job, event) from the workers that have some; a job's Finished frees its worker. A
         worker that died mid-job is dropped (a new one starts when needed): (job, Died())."""
-        by_conn = {w.conn: w for w in self.pool}
-        for conn in wait(list(by_conn), timeout=timeout):
-            w = by_conn[conn]
+        by_conn: dict[object, _Worker] = {w.conn: w for w in self.pool}  # keyed by what wait() hands back
+        for ready in wait([w.conn for w in self.pool], timeout=timeout):
+            w = by_conn[ready]
+            conn = w.conn
             try:
                 while conn.poll():
                     event = conn.recv()

@@ -171,8 +171,8 @@ def plan(base: RunConfig, params: list[tuple[str, list[Any]]]) -> list[dict[str,
         raise ConfigError(f"a sweep of {count} runs is too large (at most {MAX_POINTS})")
     base.validate()
     grid = [dict(zip(names, combo, strict=False)) for combo in itertools.product(*(v for _, v in params))]
-    for values in grid:
-        RunConfig.from_dict({**base.to_dict(), **values}).validate()
+    for point in grid:
+        RunConfig.from_dict({**base.to_dict(), **point}).validate()
     return grid
 
 

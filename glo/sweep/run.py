@@ -81,7 +81,7 @@ def _serial(sweep: Sweep, store: RunStore, controls: Controls, split_for) -> Ite
     for i, point in enumerate(sweep.points):
         label = point_label(point.values)
         run, status = sweep.point_run(i, store, existing)
-        if status in ("completed", "failed", "running"):
+        if run is not None and status in ("completed", "failed", "running"):  # a run: only 'pending' has none
             done += status == "completed"
             failed += status == "failed"
             yield SweepPoint(sweep.id, i, total, label, run.id, "skip", status)

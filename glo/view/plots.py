@@ -89,4 +89,5 @@ def versus_chart(vs: Versus | None, width: int, height: int, colour: bool = True
     plt.theme(theme)
     add_versus(plt, vs, colour)
     plt.title(vs.title)
-    return plt.build()
+    chart: str = plt.build()
+    return chart

@@ -12,9 +12,9 @@ RUNS/exports/; ``t`` shows the first run's transfer grid.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -39,6 +39,9 @@ from tui.reading import ReadFailed, Reads
 from tui.widgets import titled
 from tui.widgets.chart import CompareChart
 from tui.widgets.versus import VersusChart
+
+if TYPE_CHECKING:
+    from tui.protocols import GloConsole
 
 METRICS = ("recon_loss", "train_loss", "psnr")
 IMAGE_SIZE = 14  # pixels per side in the side-by-side images
@@ -76,7 +79,7 @@ class CompareImages(Static):
 
     def redraw(self) -> None:
         shown = {label for label, _ in self.rows}
-        parts = []
+        parts: list[RenderableType] = []
         if self.rows:
             parts.append(wrapped_rows(self.rows, width=max(self.size.width, IMAGE_SIZE), ascii=self.ascii))
         for label in self.labels:
@@ -107,6 +110,11 @@ class CompareScreen(Screen):
         self.read: CompareRead | None = None  # the runs as last read (None until the first read)
         self.reads = Reads(self, lambda: read_runs(self.runs), "compare-read")
         self._analyzed: int | None = None  # the analysis finished (of so many runs): say so once re-read
+
+    @property
+    def glo(self) -> GloConsole:
+        """The app, as the glo console it is (``tui.protocols``: this module can't import ``tui.app``)."""
+        return cast("GloConsole", self.app)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="compare-body"):  # the numbers first: at 80x24 they fit above the fold
@@ -212,7 +220,7 @@ class CompareScreen(Screen):
         from glo.analysis.compare import export, export_paths
 
         try:
-            written = export(self.runs, *export_paths(self.app.store.root), metric=self.metric)
+            written = export(self.runs, *export_paths(self.glo.store.root), metric=self.metric)
         except (GloError, OSError, ValueError) as exc:
             self.post_message(m.ExportDone([], str(exc)))
             return

@@ -15,7 +15,7 @@ answering keys with 10,000 runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual import work
@@ -36,6 +36,9 @@ from tui.reading import ReadFailed, Reads
 from tui.runsfolder import FolderReader, Row, RunsRead, mark_cell, row_for, sweep_label  # noqa: F401 (row_for)
 from tui.screens.notes import NotesKeys
 from tui.widgets.runs_table import RunsTable
+
+if TYPE_CHECKING:
+    from tui.protocols import GloConsole
 
 REFRESH_S = 2.0
 RESUMABLE = ("stopped", "interrupted")
@@ -88,7 +91,7 @@ class RunsScreen(NotesKeys, Screen):
 
     def _read(self) -> RunsRead:
         if self.reader is None:
-            self.reader = FolderReader(self.app.store)
+            self.reader = FolderReader(self.glo.store)
         return self.reader()
 
     def compose(self) -> ComposeResult:
@@ -112,6 +115,11 @@ class RunsScreen(NotesKeys, Screen):
         read = await self.reads.first()  # a quick first look (READ_LIMIT runs at most): opens filled
         if read is not None:
             self.show(read)
+
+    @property
+    def glo(self) -> GloConsole:
+        """The app, as the glo console it is (``tui.protocols``: this module can't import ``tui.app``)."""
+        return cast("GloConsole", self.app)
 
     @property
     def table(self) -> RunsTable:
@@ -150,7 +158,7 @@ class RunsScreen(NotesKeys, Screen):
         self.update_info()
         self.sync()
 
-    def visible(self) -> list[str]:
+    def visible_ids(self) -> list[str]:
         """The ids of the runs to show, in order: those the filter keeps, sorted."""
         views = list(self.views.values())
         if self.filter:
@@ -172,7 +180,7 @@ class RunsScreen(NotesKeys, Screen):
                 self._again = False
                 changed, self._changed = self._changed, set()
                 current = self.current_id()
-                order = self.visible() if self._order_stale else self.table.keys()
+                order = self.visible_ids() if self._order_stale else self.table.keys()
                 self._order_stale = False
                 done = await self.table.sync(order, self.row, changed, self.plain, stop=lambda: self._again)
                 if self._to_top and done:  # a new filter or order: from the top
@@ -199,7 +207,7 @@ class RunsScreen(NotesKeys, Screen):
         arrow = "" if label in ("newest", "oldest") else (" ↓" if key.startswith("-") else " ↑")
         what = f"{total} runs" if not self.filter else f"{shown} of {total} runs ({self.filter.text})"
         reading = " reading..." if self._more or self._syncing else ""
-        info = f"{what}, sorted by {label}{arrow}{reading} in {self.app.store.root}"
+        info = f"{what}, sorted by {label}{arrow}{reading} in {self.glo.store.root}"
         self.query_one("#runs-info", Static).update(info)
 
     # --- filter and sort ---
@@ -339,7 +347,7 @@ class RunsScreen(NotesKeys, Screen):
             return
         sweep = self.sweep_of(ids[0])  # exactly one sweep's runs marked: say so in the title
         whole = sweep is not None and set(ids) == set(sweep.run_ids()) & set(self.views)
-        title = f"sweep {sweep.label}" if whole else None
+        title = f"sweep {sweep.label}" if sweep is not None and whole else None
         self.app.push_screen(CompareScreen([self.views[i].run for i in ids], title=title))
 
     def action_delete(self) -> None:
@@ -351,8 +359,11 @@ class RunsScreen(NotesKeys, Screen):
             return
         what = ids[0] if len(ids) == 1 else f"these {len(ids)} runs"
         detail = "\n".join(ids[:6]) + (f"\n... and {len(ids) - 6} more" if len(ids) > 6 else "")
-        self.app.push_screen(ConfirmScreen(f"Delete {what} for good?", detail if len(ids) > 1 else ""),
-                             lambda yes: self.delete_runs(ids) if yes else None)
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.delete_runs(ids)
+
+        self.app.push_screen(ConfirmScreen(f"Delete {what} for good?", detail if len(ids) > 1 else ""), answered)
 
     @work(thread=True, group="delete", exit_on_error=False)
     def delete_runs(self, ids: list[str]) -> None:
@@ -360,7 +371,7 @@ class RunsScreen(NotesKeys, Screen):
         deleted, errors = [], []
         for run_id in ids:
             try:
-                self.app.store.delete(run_id)  # refuses a run that is still training
+                self.glo.store.delete(run_id)  # refuses a run that is still training
                 deleted.append(run_id)
             except (GloError, OSError) as exc:
                 errors.append(str(exc))
@@ -391,8 +402,8 @@ class RunsScreen(NotesKeys, Screen):
         sweep = self.sweep_of(run.id)
         try:
             if sweep is not None:  # the whole sweep goes on: this run resumed, then the points not done
-                self.app.resume_sweep(sweep)
+                self.glo.resume_sweep(sweep)
             else:
-                self.app.resume_run(run.id)
+                self.glo.resume_run(run.id)
         except GloError as exc:
             self.notify(str(exc), severity="error")

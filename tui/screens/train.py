@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -36,6 +36,9 @@ from tui.widgets.chart import LossChart
 from tui.widgets.controls import ControlsPanel
 from tui.widgets.recon import ReconPanel
 from tui.widgets.status import RunState, StatusPanel
+
+if TYPE_CHECKING:
+    from tui.protocols import GloConsole
 
 
 class TrainScreen(Screen):
@@ -79,14 +82,19 @@ class TrainScreen(Screen):
     def on_mount(self) -> None:
         prepared = getattr(self.app, "prepared", None)
         if prepared is not None:  # `glo run` without --headless: train at once
-            self.app.prepared = None
+            self.glo.prepared = None
             self.start(prepared=prepared)
         sweep = getattr(self.app, "sweep", None)
         if sweep is not None:  # `glo sweep` without --headless: train (or resume) it at once
-            self.app.sweep = None
+            self.glo.sweep = None
             self.start_sweep(sweep)
 
     # --- queries ---
+    @property
+    def glo(self) -> GloConsole:
+        """The app, as the glo console it is (``tui.protocols``: this module can't import ``tui.app``)."""
+        return cast("GloConsole", self.app)
+
     @property
     def running(self) -> bool:
         """A run is training (from Start until its Finished event arrives)."""
@@ -175,7 +183,7 @@ class TrainScreen(Screen):
         from glo.sweep.manifest import SweepStore
 
         try:
-            sweep = SweepStore(self.app.store).create(cfg, params)
+            sweep = SweepStore(self.glo.store).create(cfg, params)
         except GloError as exc:
             self.app.call_from_thread(self.notify, str(exc), title="sweep refused", severity="error")
             return
@@ -201,7 +209,7 @@ class TrainScreen(Screen):
         self.form.locked = {k for k, _ in sweep.params}  # a live change would spoil the sweep's comparison
         self.sweep = sweep
         if self._begin(job):
-            self.app.started_sweeps.append(sweep.id)
+            self.glo.started_sweeps.append(sweep.id)
             return True
         self.sweep, self.form.locked = None, set()
         return False
@@ -229,9 +237,9 @@ class TrainScreen(Screen):
     def _train(self, job, controls: Controls) -> str:
         """The one training worker: iterates a run's or a sweep's events, posts them as messages."""
         worker = get_current_worker()
-        pumps = JobPump(self.post_message, job, self.app.store)
+        pumps = JobPump(self.post_message, job, self.glo.store)
         try:
-            events, pumps.pump.cfg = job.open(self.app, controls)
+            events, pumps.pump.cfg = job.open(self.glo, controls)
             note = getattr(getattr(job, "prepared", None), "note", None)
             if note:  # e.g. a run without a checkpoint that starts over from epoch 0
                 self.app.call_from_thread(self.notify, note, timeout=8)
@@ -286,7 +294,7 @@ class TrainScreen(Screen):
 
     def _started(self, event: ev.Started, cfg: RunConfig, history: list) -> None:
         if event.run_id:
-            self.app.started_runs.append(event.run_id)
+            self.glo.started_runs.append(event.run_id)
         live = dict(event.live) or {k: getattr(cfg, k) for k in LIVE_PARAMS}
         self.chart.reset(event.steps_per_epoch)
         self.chart.load_history(history)
@@ -369,11 +377,11 @@ class TrainScreen(Screen):
         if sweep is not None:
             self.form.set_values(RunConfig.from_dict(sweep.base))
         if msg.status == "completed" and sweep is not None:
-            runs = [Run(self.app.store.root, run_id) for run_id in msg.run_ids]  # read by the comparison
+            runs = [Run(self.glo.store.root, run_id) for run_id in msg.run_ids]  # read by the comparison
             self.notify(f"sweep completed: {done}", timeout=4)
             if runs:
                 self.set_focus(None)  # back from the comparison, letter keys are bindings again
-                self.app.open_compare(runs, title=f"sweep {sweep.label}")
+                self.glo.open_compare(runs, title=f"sweep {sweep.label}")
         else:
             self.notify(f"sweep {msg.status} ({done}); R on one of its runs in the saved runs (r) resumes it",
                         severity="error" if msg.status == "failed" else "information", timeout=6)

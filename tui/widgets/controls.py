@@ -10,6 +10,7 @@ one run per point with the other fields as the base; ``w`` or Enter in it starts
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING, cast
 
 from textual import events
 from textual.app import ComposeResult
@@ -20,6 +21,9 @@ from glo.config import FORM, LIVE_PARAMS, SETTINGS, RunConfig, parse_setting
 from glo.errors import ConfigError
 from tui.messages import LiveChangeRequested, StartRequested, SweepRequested
 from tui.sweepspec import EXAMPLE, check_sweep, format_sweep, parse_sweep
+
+if TYPE_CHECKING:
+    from tui.protocols import TrainingScreen
 
 # the form's settings, labels and order, and which of them change live: their RunConfig fields' (glo.config)
 FIELDS: tuple[tuple[str, str], ...] = FORM
@@ -79,8 +83,8 @@ class ControlsPanel(Vertical):
         self.validate_form()
 
     # --- values and validation ---
-    def widget(self, key: str) -> Input | Select:  # a FIELDS key, or "sweep"
-        return self.query_one(f"#f-{key}")
+    def widget(self, key: str) -> Input | Select[str]:  # a FIELDS key, or "sweep"
+        return cast("Input | Select[str]", self.query_one(f"#f-{key}"))  # compose made each field one or the other
 
     def raw(self, key: str) -> str:
         w = self.widget(key)
@@ -167,9 +171,9 @@ class ControlsPanel(Vertical):
         if event.button.id == "start":
             self.request_start()
         elif event.button.id == "pause":
-            self.screen.action_pause()
+            cast("TrainingScreen", self.screen).action_pause()
         elif event.button.id == "stop":
-            self.screen.action_stop()
+            cast("TrainingScreen", self.screen).action_stop()
 
     def request_start(self) -> bool:
         if self.running:

@@ -3,7 +3,7 @@
 Textual's ``DataTable`` walks every row to place them each time any cell changes (about 50 ms at
 10,000 rows) and moves every row to remove one. Here every row is one line high, so rows are placed
 only when rows come, go or move; many rows go at once in one pass (``remove_rows``), and rows are
-put in a given order in one pass (``arrange``). ``sync`` brings the table to a list of rows with the
+put in a given order in one pass (``reorder``). ``sync`` brings the table to a list of rows with the
 fewest changes, adding new rows a chunk at a time so that the screen keeps answering keys.
 """
 
@@ -38,7 +38,7 @@ class RunsTable(DataTable):
         key = (self.row_count, self._layout)
         if self._placed is None or self._placed[0] != key:
             get, rows = self._row_locations.get_key, self.rows
-            ordered = [rows[get(i)] for i in range(self.row_count)]
+            ordered = [rows[k] for i in range(self.row_count) if (k := get(i)) is not None]  # every index has a key
             self._placed = (key, ordered, [(row.key, 0) for row in ordered])
         return self._placed[1], self._placed[2]
 
@@ -136,8 +136,8 @@ class RunsTable(DataTable):
             self.refresh()
 
     def keys(self) -> list[str]:
-        """The row keys in their order on screen."""
-        return [row.key.value for row in self.ordered_rows]
+        """The row keys in their order on screen (every row here is added with its run id as its key)."""
+        return [key for row in self.ordered_rows if (key := row.key.value) is not None]
 
     def remove_rows(self, keys: Collection[str]) -> None:
         """Remove these rows (those that are shown) in one pass."""
@@ -147,13 +147,14 @@ class RunsTable(DataTable):
         kept = [row.key for row in self.ordered_rows if row.key.value not in gone]
         self._row_locations = TwoWayDict({key: i for i, key in enumerate(kept)})
         for key in gone:
-            for column_key in self._data.get(key, {}):
-                self._updated_cells.discard(CellKey(RowKey(key), column_key))
-            del self.rows[key]
-            del self._data[key]
+            row_key = RowKey(key)  # a RowKey finds the same entries as its str
+            for column_key in self._data.get(row_key, {}):
+                self._updated_cells.discard(CellKey(row_key, column_key))
+            del self.rows[row_key]
+            del self._data[row_key]
         self._moved()
 
-    def arrange(self, order: Sequence[str]) -> None:
+    def reorder(self, order: Sequence[str]) -> None:
         """Put the rows in ORDER (the keys of every row shown, each once)."""
         by_value = {key.value: key for key in self.rows}
         self._row_locations = TwoWayDict({by_value[k]: i for i, k in enumerate(order)})
@@ -199,7 +200,7 @@ class RunsTable(DataTable):
             self.append_rows(rows)
             plain.update((k, text) for k, _, text in rows)
         if self.keys() != list(order):
-            self.arrange(order)
+            self.reorder(order)
         return True
 
     async def _append(self, new: Sequence[str], row: Callable[[str], tuple[tuple, tuple[str, ...]]],
