@@ -84,7 +84,7 @@ def balanced_indices(labels: np.ndarray, n: int, n_classes: int = N_CLASSES) -> 
 def check_count(labels: np.ndarray, n_images: int | str, n_classes: int, dataset: str) -> np.ndarray:
     """The training images' indices among LABELS (``balanced_indices``); DataError when N_IMAGES
     cannot be drawn from them. For 'all': every index."""
-    if n_images == ALL:
+    if isinstance(n_images, str):  # 'all' (RunConfig refuses any other text)
         return np.arange(len(labels))
     if n_images > len(labels):
         raise DataError(f"n_images {n_images} is more than the {len(labels)} images of {dataset} "

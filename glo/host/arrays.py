@@ -63,7 +63,7 @@ def _check(name: str, spec: Spec, shape: tuple[int, ...], dtype: np.dtype, room:
         raise DamagedArray(f"{name} claims shape {shape} ({size:,} bytes), more than the file holds")
 
 
-def open_plain(path: str | os.PathLike) -> IO[bytes]:
+def open_plain(path: str | os.PathLike[str]) -> IO[bytes]:
     """PATH opened for reading if it is a plain file; a symbolic link, FIFO or device there (which
     could block a reader for ever, or never end) raises DamagedArray without being read."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -80,7 +80,7 @@ def open_plain(path: str | os.PathLike) -> IO[bytes]:
     return os.fdopen(fd, "rb")
 
 
-def read_npz(source: str | os.PathLike | IO[bytes], specs: dict[str, Spec],
+def read_npz(source: str | os.PathLike[str] | IO[bytes], specs: dict[str, Spec],
              max_bytes: int = MAX_BYTES) -> dict[str, np.ndarray]:
     """The arrays SPECS names, each checked against its Spec and against the bytes its zip member
     holds before it is read; raises DamagedArray (or OSError when the file cannot be read). A path

@@ -26,7 +26,7 @@ def not_a_file(path: str | os.PathLike[str]) -> str | None:
     return next((kind for test, kind in kinds if test(mode)), "not a plain file")
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
     Only a plain file is replaced: a link, folder, device, FIFO or socket there raises
     FileExistsError (checked before writing and again just before the rename)."""

@@ -388,11 +388,14 @@ class RunStore:
             raise RunStoreError(f"cannot delete run {run.id}: {exc.strerror or exc} in {self.root} "
                                 f"(nothing deleted)") from exc
         failed: list[str] = []
-        def note(fn, path, exc) -> None:
+        def note(fn: object, path: str, exc: BaseException | tuple[Any, ...]) -> None:
             exc = exc[1] if isinstance(exc, tuple) else exc  # onerror's exc_info (Python 3.11), onexc's exception
             failed.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
 
-        shutil.rmtree(aside, **({"onexc": note} if sys.version_info >= (3, 12) else {"onerror": note}))
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(aside, onexc=note)
+        else:
+            shutil.rmtree(aside, onerror=note)
         if failed:
             raise RunStoreError(f"run {run.id} is gone from the runs folder, but {aside} could not all be "
                                 f"removed ({failed[0]})")

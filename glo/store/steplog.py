@@ -34,7 +34,7 @@ def _pack(step: Step) -> bytes:
 class StepLog:
     """The writer: owned by the training process only."""
 
-    def __init__(self, folder: str | os.PathLike, steps_per_epoch: int, keep_until: int = 0) -> None:
+    def __init__(self, folder: str | os.PathLike[str], steps_per_epoch: int, keep_until: int = 0) -> None:
         """Open FOLDER's steps.bin, dropping steps after KEEP_UNTIL (a resumed run's checkpoint)."""
         self.path = Path(folder) / STEPS
         self.steps_per_epoch = steps_per_epoch
@@ -82,7 +82,7 @@ class StepLog:
             self._fh.close()
 
 
-def read_steps(path: str | os.PathLike, offset: int = 0) -> tuple[int, int, list[Step], int] | None:
+def read_steps(path: str | os.PathLike[str], offset: int = 0) -> tuple[int, int, list[Step], int] | None:
     """(steps per epoch, stride, the steps from byte OFFSET on, the offset reached), or None where
     there is no steps.bin or it is not one. OFFSET 0 reads from the first record."""
     try:

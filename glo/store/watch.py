@@ -47,7 +47,7 @@ class Notice:
 
 def _order(rec: dict[str, Any]) -> float:
     """Where a metrics record goes among the steps: after the steps it follows."""
-    step = rec.get("step") if isinstance(rec.get("step"), int) else 0
+    step = rec["step"] if isinstance(rec.get("step"), int) else 0
     return step - 0.5 if rec.get("event") in ("change", "request", "warning") else step + 0.5
 
 
@@ -60,7 +60,9 @@ class RunWatcher:
         self.live = {"sigma": self.cfg.sigma, "decay": self.cfg.decay, "loss": self.cfg.loss}
         self.started = self.finished = False
         self._metrics, self._tail = 0, b""
-        self._steps, self._steps_id, self._last_step = 0, None, 0
+        self._steps, self._last_step = 0, 0
+        # the step file read (inode, device): a new one is read from the start
+        self._steps_id: tuple[int, int] | None = None
         self._images: int | None = None
         self.epoch = 0
 
@@ -81,10 +83,11 @@ class RunWatcher:
             events.append(images)
         if not live:
             summary = self.run.read_summary() or {}
-            status = summary.get("status") if summary.get("status") in ("completed", "stopped", "failed") \
-                else "interrupted"  # killed: no summary
+            recorded = summary.get("status")
+            status = recorded if recorded in ("completed", "stopped", "failed") else "interrupted"  # killed: no summary
             summary = {"status": status, "epochs_done": self.epoch, **summary}
-            events.append(Finished(status, summary, summary.get("error")))
+            error = summary.get("error")
+            events.append(Finished(status, summary, error if isinstance(error, str) else None))
             self.finished = True
         return events
 

@@ -81,12 +81,12 @@ def _alive(owner: dict[str, Any]) -> bool:
     return not owner.get("started") or _started(pid) == owner.get("started")  # not a reused pid
 
 
-def remove_stale(base: str | os.PathLike) -> list[str]:
+def remove_stale(base: str | os.PathLike[str]) -> list[str]:
     """Remove this user's point copies under BASE whose owner process is gone (killed with its
     node or worker before it could remove its copy); returns the folders removed. Never raises."""
-    removed = []
+    removed: list[str] = []
     try:
-        entries = list(os.scandir(base))
+        entries = list(os.scandir(os.fspath(base)))
     except OSError:
         return removed
     for entry in entries:

@@ -280,7 +280,7 @@ class Link:
         """The metrics records of the live changes just applied, each with where it came from when
         a request made it."""
         for change in changes:
-            source = self.sources.get(change.get("param"))
+            source = self.sources.get(str(change.get("param")))
             if source is not None:
                 change["from"] = source
         self.sources.clear()
