@@ -84,8 +84,8 @@ async def test_comparison_draws_the_metric_against_the_setting(tmp_path, split):
 async def test_console_writes_tensorboard_logs_when_set(tmp_path, split, monkeypatch):
     """glo-tui --tensorboard DIR (or $GLO_TENSORBOARD): the console's runs are logged as they train."""
     from conftest import train_screen
-    from tbevents import read_run
     from glo.cli.tui_cmd import main
+    from tbevents import read_run
 
     (tmp_path / "afile").write_text("")
     assert main(["--runs-dir", str(tmp_path / "runs"), "--tensorboard", str(tmp_path / "afile")]) == 2

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from glo.config import RunConfig
 from glo.errors import RunStoreError
 from glo.host import atomic
+from glo.host.procs import pid_alive
 
 if TYPE_CHECKING:
     import numpy as np
@@ -205,17 +206,7 @@ class Run:
             return False
         if host != socket.gethostname():
             return True  # cannot check another machine: trust the marker
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        try:  # a killed process whose parent has not reaped it yet is a zombie: not training
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-        except (OSError, IndexError):
-            return True
+        return pid_alive(pid)
 
     def status(self, summary: dict[str, Any] | Literal[False] | None = False) -> str:
         """completed | stopped | failed (from summary.json), running, interrupted, or damaged.

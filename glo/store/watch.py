@@ -20,17 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from glo.events import (
-    Changed,
-    Epoch,
-    Event,
-    Finished,
-    Images,
-    Paused,
-    Resumed,
-    Started,
-    Step,
-)
+from glo.events import Changed, Epoch, Event, Finished, Images, Paused, Resumed, Started, Step
 from glo.store import provenance
 from glo.store.runs import IMAGES_NPZ, METRICS, Run
 from glo.store.steplog import STEPS, read_steps

@@ -21,6 +21,7 @@ from typing import Any
 
 from glo.errors import GloError
 from glo.host import atomic
+from glo.host.procs import pid_alive
 from glo.store.runs import SWEEPS_DIR, RunStore
 from glo.train.channel import (
     MAX_BYTES,
@@ -44,24 +45,11 @@ def control_folder(store: RunStore, sweep_id: str) -> Path:
     return store.root / SWEEPS_DIR / f"{sweep_id}.control"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is not driving anything
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return True
-
-
 def driver_alive(folder: Path) -> bool:
     """A driver process on this machine keeps this control folder."""
     try:
         info = json.loads(atomic.read_text(folder / DRIVER))
-        return info.get("host") == socket.gethostname() and _pid_alive(int(info["pid"]))
+        return info.get("host") == socket.gethostname() and pid_alive(int(info["pid"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
 
