@@ -174,11 +174,13 @@ async def test_compare_numbers_analysis_and_export(tmp_path, split):
         await pilot.press("e")
         await wait_for(pilot, lambda: compare.exported, timeout=30, what="export")
         paths = compare.exported
-        assert [p.rsplit(".", 1)[1] for p in paths] == ["csv", "png"]
+        # the table, the image rows, and the metric against the setting the two runs differ in
+        assert [p.rsplit(".", 1)[1] for p in paths] == ["csv", "png", "png"]
         assert all(p.startswith(str(tmp_path / "exports" / "compare-")) for p in paths)
+        assert "-vs-" in Path(paths[2]).name
         rows = list(csv.DictReader(io.StringIO(Path(paths[0]).read_text())))
         assert [r["run"] for r in rows] == [done_a, done_b] and all(r["probe_accuracy"] for r in rows)
-        assert Path(paths[1]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert all(Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths[1:])
         assert len(store.runs()) == 3  # the exports folder is not taken for a run
         await pilot.press("t")  # the transfer grid of the first run: a source image, then it as 0..9
         await wait_for(pilot, lambda: isinstance(app.screen, TransferScreen), what="transfer screen")
