@@ -34,6 +34,7 @@ from glo.store.runview import RunView
 from glo.sweep.manifest import Sweep
 from tui.reading import ReadFailed, Reads
 from tui.runsfolder import FolderReader, Row, RunsRead, mark_cell, row_for, sweep_label  # noqa: F401 (row_for)
+from tui.screens.marks import MarksKeys
 from tui.screens.notes import NotesKeys
 from tui.widgets.runs_table import RunsTable
 
@@ -55,7 +56,7 @@ class RunsDeleted(Message):
     errors: list[str] = field(default_factory=list)
 
 
-class RunsScreen(NotesKeys, Screen):
+class RunsScreen(MarksKeys, NotesKeys, Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,b", "back", "Back"),
         Binding("slash", "filter", "Filter"),
@@ -287,46 +288,6 @@ class RunsScreen(NotesKeys, Screen):
         view = self.views.get(run_id or "")
         sweep_id = view.sweep_id if view is not None else None
         return self.sweeps.get(sweep_id) if sweep_id else None
-
-    def redraw_rows(self, run_ids: set[str]) -> None:
-        """Draw these runs' rows again (their marks changed), where they are shown."""
-        for run_id in run_ids:
-            if run_id in self.plain:
-                cells, text = self.row(run_id)
-                self.table.set_row(run_id, cells, text, self.plain[run_id])
-                self.plain[run_id] = text
-
-    def set_marks(self, run_ids: set[str]) -> None:
-        before, self.marked = self.marked, run_ids & set(self.views)
-        self.redraw_rows(before ^ self.marked)
-
-    def action_mark_sweep(self) -> None:
-        """Mark every run of the highlighted run's sweep (again: unmark them)."""
-        sweep = self.sweep_of(self.current_id())
-        if sweep is None:
-            self.notify("this run is not part of a sweep", severity="warning")
-            return
-        self.toggle_marks({r for r in sweep.run_ids() if r in self.views}, f" of sweep {sweep_label(sweep)}")
-
-    def action_mark_shown(self) -> None:
-        """Mark every run the filter shows (again: unmark them): d deletes a filtered set, c compares it."""
-        if self.plain:
-            self.toggle_marks(set(self.plain), " shown")
-
-    def toggle_marks(self, ids: set[str], which: str) -> None:
-        """Mark IDS, or unmark them where every one is marked already, and say so."""
-        marking = not ids <= self.marked
-        self.set_marks(self.marked | ids if marking else self.marked - ids)
-        self.notify(f"{len(ids)} runs{which} {'marked' if marking else 'unmarked'}; c compares the marked "
-                    "runs, d deletes them", timeout=3)
-
-    def action_mark(self) -> None:
-        run_id = self.current_id()
-        if run_id is None:
-            return
-        self.marked ^= {run_id}
-        self.redraw_rows({run_id})
-        self.table.action_cursor_down()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
