@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from glo import events as ev
+from glo.config import RunConfig
 from glo.store.runs import Run
 from tui import messages as m
 from tui.jobs import error_line
@@ -29,7 +30,7 @@ class EventPump:
     def __init__(
         self,
         post: Callable[[Any], Any],
-        cfg: Any,  # glo.config.RunConfig
+        cfg: RunConfig,
         history: list[dict[str, Any]] | None = None,
         interval: float | None = None,
         clock: Callable[[], float] = time.monotonic,

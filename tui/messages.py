@@ -14,6 +14,9 @@ from typing import Any
 import numpy as np
 from textual.message import Message
 
+from glo.config import RunConfig
+from glo.events import Event, Images
+
 
 @dataclass
 class CoreEvents(Message):
@@ -22,8 +25,8 @@ class CoreEvents(Message):
     images, its live settings until its ``Started`` says them); ``history``: a resumed run's epochs
     already on disk."""
 
-    events: tuple[Any, ...]
-    cfg: Any = None  # glo.config.RunConfig
+    events: tuple[Event, ...]
+    cfg: RunConfig | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -31,7 +34,7 @@ class CoreEvents(Message):
 class NewestImages(Message):
     """A run's newest ``glo.events.Images``; a newer one queued right behind it wins."""
 
-    images: Any  # glo.events.Images
+    images: Images
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, NewestImages)
@@ -41,7 +44,7 @@ class NewestImages(Message):
 class StartRequested(Message):
     """The controls ask for a new run with these settings."""
 
-    config: Any  # glo.config.RunConfig
+    config: RunConfig
 
 
 @dataclass
@@ -57,14 +60,14 @@ class ResumedConfig(Message):
     """The settings of the run now training when they are not the form's own (a resumed run, or a
     sweep's point): shown in the form."""
 
-    config: Any  # glo.config.RunConfig
+    config: RunConfig
 
 
 @dataclass
 class SweepRequested(Message):
     """The controls ask for a sweep: ``config`` is the base, ``params`` the swept (setting, values)."""
 
-    config: Any  # glo.config.RunConfig
+    config: RunConfig
     params: list[tuple[str, list[Any]]]
 
 

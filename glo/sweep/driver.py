@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from glo.config import RunConfig
 from glo.events import (
@@ -39,6 +39,9 @@ from glo.events import (
 from glo.host.threads import allowed_cpus
 from glo.store.runs import Run, RunStore
 from glo.train.controls import Controls, validate_live
+
+if TYPE_CHECKING:
+    from glo.data.sets import Split
 
 MAX_WORKERS = 8  # more processes than this cost more memory (~0.4 GB each) than they gain
 RETRIES = 2  # a point whose worker dies is resumed from its checkpoint at most this often
@@ -59,7 +62,7 @@ class PointJob:
     run_id: str
     config: dict[str, Any]
     resume: bool
-    split: Any  # glo.data.sets.Split
+    split: Split
     attempt: int = 0  # how often its worker died before (it goes on from its checkpoint each time)
 
 

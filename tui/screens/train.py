@@ -275,7 +275,7 @@ class TrainScreen(Screen):
         for event in msg.events:
             match event:
                 case ev.Started():
-                    self._started(event, msg.cfg, msg.history)
+                    self._started(event, msg.cfg or self.base, msg.history)
                 case ev.Epoch():
                     self._epoch(event)
                 case ev.Changed():
