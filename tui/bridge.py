@@ -106,7 +106,8 @@ class JobPump:
 
     def feed(self, event: ev.Event) -> None:
         job, pump = self.job, self.pump
-        if isinstance(event, ev.PointEvent) or (isinstance(event, ev.SweepPoint) and job.workers > 1):
+        if isinstance(event, ev.PointEvent) or (isinstance(event, (ev.SweepPoint, ev.Waiting, ev.Notice))
+                                                and job.workers > 1):
             self.points.feed(event)  # a parallel sweep: every running point at once
             return
         if isinstance(event, ev.SweepPoint) and event.action != "skip":

@@ -57,6 +57,12 @@ class PointsPump:
         self.images: tuple[str, Any, Any] | None = None
 
     def feed(self, event: Any) -> None:
+        if isinstance(event, (ev.Waiting, ev.Notice)):  # rows say it; the screen tells it once more in full
+            for index, label in getattr(event, "points", ()):
+                self.points.setdefault(index, PointState(label, "")).state = event.short
+            self.flush()
+            self.post(m.CoreEvents((event,)))
+            return
         if isinstance(event, ev.SweepPoint):
             if event.action != "skip":
                 self.points[event.index] = PointState(event.label, event.run_id)
@@ -107,7 +113,21 @@ def points_line(rows: list[tuple[str, ...]], total: int) -> tuple[int, str]:
     """(points training now, the status panel's sweep line) of a parallel sweep's ROWS of TOTAL points."""
     training = sum(row[-1] in ("training", "paused") for row in rows)
     done = sum(row[-1] == "completed" for row in rows)
-    return training, f"sweep: {done}/{total} done, {training} training at once"
+    waiting = sum(row[-1].startswith("waiting") for row in rows)
+    wait = f", {waiting} waiting for a node" if waiting else ""
+    return training, f"sweep: {done}/{total} done, {training} training at once{wait}"
+
+
+def sweep_notice(event: Any) -> tuple[str, dict[str, Any]]:
+    """(text, notify's options) of a Waiting or a Notice: said in full (the points' rows say it short)."""
+    if isinstance(event, ev.Notice):
+        return event.text, {"timeout": 8}
+    if event.gave_up:
+        return (f"{event.reason}: waited {event.waited_s:.0f} s (--wait); the sweep stops, saved",
+                {"title": "sweep stopped", "severity": "error", "timeout": 12})
+    labels = ", ".join(label for _, label in event.points)
+    return f"{labels}: {event.reason}, or press x", {"title": "waiting for a node", "severity": "warning",
+                                                      "timeout": 10}
 
 
 def _width(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> int:
