@@ -127,13 +127,17 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
             if isinstance(ev, SweepFinished):
                 final = ev
             gave_up = ev if isinstance(ev, Waiting) and ev.gave_up else gave_up
+    if cluster is not None:
+        from glo.sweep.cluster import disconnect
+
+        disconnect()
     runs = the_sweep.runs(store)
     if runs:
         safe(print_comparison, console, runs, "recon_loss", log)
     on_ray = f" --ray {cluster.address}" if cluster is not None else ""
     again = f"resume it with  glo sweep --resume {the_sweep.id}{on_ray} --headless"
     if gave_up is not None:
-        safe(console.print, f"sweep stopped: its points waited {gave_up.waited_s:.0f} s for a node (--wait); {again}")
+        safe(console.print, f"sweep stopped: its points waited {cluster.wait_s:g} s for a node (--wait); {again}")
         return WAITED
     if final is None or final.status != "completed":
         safe(console.print, f"sweep stopped: {again}")

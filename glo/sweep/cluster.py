@@ -51,7 +51,8 @@ ADDRESS_ENV = "GLO_RAY_ADDRESS"
 INSTALL = 'pip install "glo[ray]"'
 LOST_AFTER = 5  # a point that cannot read them this many times in a row stops (its driver is gone)
 DRAIN_S = 0.3  # on the way out (the driver gave running points their time already), a last look for their files
-PLACE_S = 3.0  # a point Ray has not placed on a node after this long waits for room (said so)
+PLACE_S = 3.0  # a point beyond the cluster's room that Ray has not placed after this long waits (said so)
+SLOW_PLACE_S = 10.0  # any point Ray has not placed after this long waits (its node may be gone, not yet noticed)
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,9 @@ def _reachable(address: str) -> None:
 
 
 def connect(settings: RaySettings) -> dict[str, float]:
-    """Connect this process to the cluster (once) and check it can run a point; its resources.
-    Raises GloError in one line when Ray is missing, the cluster is unreachable or too small."""
+    """Connect this process to the cluster (once); its resources. Raises GloError in one line when Ray
+    is missing or the cluster unreachable. A cluster with no room for a point yet is no error (an
+    autoscaling one adds nodes when asked): the sweep's points wait for a node and say so."""
     settings.validate()
     ray = import_ray()
     if not ray.is_initialized():
@@ -128,13 +130,15 @@ def connect(settings: RaySettings) -> dict[str, float]:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise GloError(f"cannot connect to the Ray cluster at {settings.address}: {first[:200]}") from None
         raylog.log_to_session()
-    resources = ray.cluster_resources()
-    for name, per_run, flag in (("CPU", settings.cpus_per_run, "--cpus-per-run"),
-                                ("GPU", settings.gpus_per_run, "--gpus-per-run")):
-        if per_run > max((n.get("Resources", {}).get(name, 0) for n in ray.nodes() if n.get("Alive")), default=0):
-            raise GloError(f"{flag} {per_run:g}: no node of the cluster at {settings.address} has that many "
-                           f"{name}s (the cluster has {resources.get(name, 0):g} in all)")
+    resources = ray.cluster_resources()  # too small for a point now: the sweep waits for a node, and says so
     return resources
+
+
+def disconnect() -> None:
+    """Let go of the cluster now (glo sweep's end): Python's own exit would do it, more slowly."""
+    ray = import_ray()
+    if ray.is_initialized():
+        ray.shutdown()
 
 
 def slots(resources: dict[str, float], settings: RaySettings) -> int:
@@ -255,11 +259,13 @@ class RayBackend:
         return len(self.tasks) < self.free
 
     def waiting(self, queued: list[int]) -> Wait | None:
-        """Points Ray has not placed for PLACE_S, or points held back while none trains and the cluster
-        has no room: waiting for a node."""
-        now = time.monotonic()
-        stuck = [t.job.index for t in self.tasks.values() if not t.placed and now - t.since > PLACE_S]
-        if queued and not any(t.placed for t in self.tasks.values()) and not self.has_slot():
+        """Points beyond the cluster's room that Ray has not placed for PLACE_S (it shrank: a node
+        died), and points held back while none trains and there is no room: waiting for a node."""
+        has_slot, now = self.has_slot(), time.monotonic()
+        unplaced = [t for t in self.tasks.values() if not t.placed and now - t.since > PLACE_S]
+        stuck = [t.job.index for t in unplaced[:max(0, len(self.tasks) - self.free)]]
+        stuck += [t.job.index for t in unplaced if now - t.since > SLOW_PLACE_S and t.job.index not in stuck]
+        if queued and not has_slot and (stuck or not self.tasks):
             stuck += queued
         if not stuck:
             return None

@@ -88,6 +88,6 @@ def need(cpus: float, gpus: float, total: dict[str, float], free: dict[str, floa
         have, spare = total.get(name, 0.0), free.get(name, 0.0)
         if per > 0 and spare + 1e-9 < per:
             unit = name if per == 1 else name + "s"
-            has = f"{have:g} {name}s" + (f", {spare:g} free" if have + 1e-9 >= per else "")
+            has = f"{have:g} {name}{'' if have == 1 else 's'}" + (f", {spare:g} free" if have + 1e-9 >= per else "")
             return f"waiting for a node with {per:g} free {unit}: the cluster has {has}; add a node", f"waiting: {has}"
     return "waiting for a node: Ray has not placed the point yet", "waiting for a node"
