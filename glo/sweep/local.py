@@ -223,8 +223,11 @@ class LocalBackend:
             except OSError:
                 pass
         deadline = time.monotonic() + QUIT_S
-        for w in self.pool:
-            w.proc.join(max(0.01, deadline - time.monotonic()))
+        for w in self.pool:  # an idle worker ends by itself (nothing to save): not waited for
+            w.proc.join(max(0.01, deadline - time.monotonic()) if w.job is not None else 0)
+            if w.job is None:
+                w.conn.close()
+                continue
             if w.proc.is_alive():
                 w.proc.kill()
                 w.proc.join(5)
