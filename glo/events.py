@@ -155,7 +155,8 @@ class Died:
 @dataclass(frozen=True)
 class Waiting:
     """Sweep points cannot start: no node of the cluster has room for one. Said at once, then every
-    WAITING_S while it lasts; ``gave_up``: the sweep waited its ``--wait`` seconds and stops."""
+    WAITING_S while it lasts, and once without points when it ended; ``gave_up``: the sweep waited its
+    ``--wait`` seconds and stops."""
 
     points: tuple[tuple[int, str], ...]  # (index, label) of each point that waits
     reason: str  # 'waiting for a node with 1 free CPU: the cluster has 0 CPUs; add a node'

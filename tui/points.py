@@ -58,14 +58,14 @@ class PointsPump:
 
     def feed(self, event: Any) -> None:
         if isinstance(event, (ev.Waiting, ev.Notice)):  # rows say it; the screen tells it once more in full
-            for index, label in getattr(event, "points", ()):
-                self.points.setdefault(index, PointState(label, "")).state = event.short
-            self.flush()
-            self.post(m.CoreEvents((event,)))
+            self._waiting(event)
             return
         if isinstance(event, ev.SweepPoint):
             if event.action != "skip":
+                old = self.points.get(event.index)
                 self.points[event.index] = PointState(event.label, event.run_id)
+                if old is not None and event.action == "retry":  # the same run goes on: its curve too
+                    self.points[event.index].recon, self.points[event.index].recon_epochs = old.recon, old.recon_epochs
                 self.flush()
             return
         point = self.points.get(event.index)
@@ -74,6 +74,18 @@ class PointsPump:
         urgent = self._apply(point, event.event)
         if urgent or self.pace.due():
             self.flush()
+
+    def _waiting(self, event: Any) -> None:
+        if isinstance(event, ev.Waiting):
+            waiting = dict(event.points)
+            for index, point in self.points.items():  # the points that waited and are no longer said to
+                if point.state.startswith("waiting") and index not in waiting:
+                    point.state = "queued"
+            for index, label in waiting.items():
+                self.points.setdefault(index, PointState(label, "")).state = event.short
+            self.flush()
+        if not isinstance(event, ev.Waiting) or event.points:
+            self.post(m.CoreEvents((event,)))
 
     def _apply(self, point: PointState, event: Any) -> bool:
         """Update POINT from one of its events; True when it should show at once."""

@@ -52,7 +52,6 @@ INSTALL = 'pip install "glo[ray]"'
 LOST_AFTER = 5  # a point that cannot read them this many times in a row stops (its driver is gone)
 DRAIN_S = 0.3  # on the way out (the driver gave running points their time already), a last look for their files
 PLACE_S = 3.0  # a point beyond the cluster's room that Ray has not placed after this long waits (said so)
-SLOW_PLACE_S = 10.0  # any point Ray has not placed after this long waits (its node may be gone, not yet noticed)
 
 
 @dataclass(frozen=True)
@@ -259,12 +258,14 @@ class RayBackend:
         return len(self.tasks) < self.free
 
     def waiting(self, queued: list[int]) -> Wait | None:
-        """Points beyond the cluster's room that Ray has not placed for PLACE_S (it shrank: a node
-        died), and points held back while none trains and there is no room: waiting for a node."""
+        """Points Ray has not placed for PLACE_S beyond the cluster's room (it shrank: a node died) or
+        beyond the CPUs held (the rest are starting on their nodes), and points held back while none
+        trains and there is no room: waiting for a node."""
         has_slot, now = self.has_slot(), time.monotonic()
         unplaced = [t for t in self.tasks.values() if not t.placed and now - t.since > PLACE_S]
-        stuck = [t.job.index for t in unplaced[:max(0, len(self.tasks) - self.free)]]
-        stuck += [t.job.index for t in unplaced if now - t.since > SLOW_PLACE_S and t.job.index not in stuck]
+        total, free = self.room  # CPUs no task holds: as many of ours wait (none: they are starting)
+        held = int((total.get("CPU", 0) - free.get("CPU", 0)) / self.settings.cpus_per_run + 1e-9)
+        stuck = [t.job.index for t in unplaced[:max(0, len(self.tasks) - self.free, len(self.tasks) - held)]]
         if queued and not has_slot and (stuck or not self.tasks):
             stuck += queued
         if not stuck:

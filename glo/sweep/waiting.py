@@ -30,10 +30,13 @@ class WaitWatch:
         self.pace = Pace(WAITING_S, clock)
 
     def update(self, found: Wait | None, label: Callable[[int], str]) -> Waiting | None:
-        """The Waiting event to show now, if any, given what the back end says (None: nothing waits)."""
+        """The Waiting event to show now, if any, given what the back end says (None: nothing waits; a
+    Waiting without points once, when that follows a Waiting that was said)."""
         if found is None:
+            said = self.said is not None and self.since is not None
+            ended = Waiting((), "", "", self.clock() - (self.since or 0.0)) if said else None
             self.since = self.said = None
-            return None
+            return ended  # (no points: the points that waited have room now, or the sweep stops)
         indexes, reason, short = found
         now = self.clock()
         self.since = now if self.since is None else self.since
