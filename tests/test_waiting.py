@@ -98,3 +98,11 @@ def test_a_point_row_says_it_waits_then_that_it_is_queued():
     assert [row[-1] for row in rows] == ["queued", "queued"]
     pump.feed(Notice("a node of the cluster was lost"))
     assert isinstance(posted[-1], m.CoreEvents) and posted[-1].events == (Notice("a node of the cluster was lost"),)
+
+
+def test_rows_of_points_that_waited_say_stopped_when_the_sweep_stops():
+    posted = []
+    pump = PointsPump(posted.append)
+    pump.feed(Waiting(((0, "sigma0.1"),), FOUND[1], FOUND[2], 0.0))
+    pump.ended("stopped")
+    assert [msg for msg in posted if isinstance(msg, m.PointsUpdate)][-1].rows[0][-1] == "stopped"

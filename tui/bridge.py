@@ -120,6 +120,8 @@ class JobPump:
             pump.history = Run(self.store.root, event.run_id).read_metrics()
             if job.sweep is None:
                 self.post(m.ResumedConfig(pump.cfg))
+        if isinstance(event, ev.SweepFinished) and job.workers > 1:
+            self.points.ended(event.status)
         pump.feed(event)
         self.status = getattr(event, "status", self.status)
         self.ended = self.ended or isinstance(event, ev.SweepFinished)

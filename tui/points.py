@@ -75,6 +75,13 @@ class PointsPump:
         if urgent or self.pace.due():
             self.flush()
 
+    def ended(self, status: str) -> None:
+        """The sweep ended: a point still waiting or queued did not train ('stopped' when the sweep was)."""
+        for point in self.points.values():
+            if point.state.startswith(("waiting", "queued", "starting")):
+                point.state = "stopped" if status == "stopped" else "not run"
+        self.flush()
+
     def _waiting(self, event: Any) -> None:
         if isinstance(event, ev.Waiting):
             waiting = dict(event.points)
