@@ -50,7 +50,7 @@ from glo.train.controls import Controls
 ADDRESS_ENV = "GLO_RAY_ADDRESS"
 INSTALL = 'pip install "glo[ray]"'
 LOST_AFTER = 5  # a point that cannot read them this many times in a row stops (its driver is gone)
-DRAIN_S = 0.3  # on the way out (the driver gave running points their time already), a last look for their files
+DRAIN_S = 0.2  # on the way out (the driver gave running points their time already), a last look for their files
 PLACE_S = 3.0  # a point beyond the cluster's room that Ray has not placed after this long waits (said so)
 
 

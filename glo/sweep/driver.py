@@ -45,7 +45,7 @@ from glo.train.controls import Controls, validate_live
 
 MAX_WORKERS = 8  # more processes than this cost more memory (~0.4 GB each) than they gain
 RETRIES = 2  # a point whose worker dies is resumed from its checkpoint at most this often
-STOP_S = 1.5  # after a stop, running points get this long to save themselves; then the back end gives up
+STOP_S = 1.2  # after a stop, running points get this long to save themselves; then the back end gives up
 
 
 def default_workers(points: int, cpus: int | None = None) -> int:
