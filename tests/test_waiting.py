@@ -106,3 +106,11 @@ def test_rows_of_points_that_waited_say_stopped_when_the_sweep_stops():
     pump.feed(Waiting(((0, "sigma0.1"),), FOUND[1], FOUND[2], 0.0))
     pump.ended("stopped")
     assert [msg for msg in posted if isinstance(msg, m.PointsUpdate)][-1].rows[0][-1] == "stopped"
+
+
+def test_the_console_says_waiting_in_full_with_its_key():
+    from tui.points import sweep_notice
+
+    said = sweep_notice(Waiting(((0, "sigma0.1"),), FOUND[1], FOUND[2], 0.0))
+    assert said["message"] == f"sigma0.1: {FOUND[1]}, or press x" and said["severity"] == "warning"
+    assert sweep_notice(Waiting(((0, "s"),), FOUND[1], FOUND[2], 30.0, gave_up=True))["title"] == "sweep stopped"

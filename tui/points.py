@@ -137,16 +137,16 @@ def points_line(rows: list[tuple[str, ...]], total: int) -> tuple[int, str]:
     return training, f"sweep: {done}/{total} done, {training} training at once{wait}"
 
 
-def sweep_notice(event: Any) -> tuple[str, dict[str, Any]]:
-    """(text, notify's options) of a Waiting or a Notice: said in full (the points' rows say it short)."""
+def sweep_notice(event: Any) -> dict[str, Any]:
+    """notify's arguments for a Waiting or a Notice: said in full (the points' rows say it short)."""
     if isinstance(event, ev.Notice):
-        return event.text, {"timeout": 8}
+        return {"message": event.text, "timeout": 8}
     if event.gave_up:
-        return (f"{event.reason}: waited {event.waited_s:.0f} s (--wait); the sweep stops, saved",
-                {"title": "sweep stopped", "severity": "error", "timeout": 12})
+        return {"message": f"{event.reason}: waited {event.waited_s:.0f} s (--wait); the sweep stops, saved",
+                "title": "sweep stopped", "severity": "error", "timeout": 12}
     labels = ", ".join(label for _, label in event.points)
-    return f"{labels}: {event.reason}, or press x", {"title": "waiting for a node", "severity": "warning",
-                                                      "timeout": 10}
+    return {"message": f"{labels}: {event.reason}, or press x", "title": "waiting for a node",
+            "severity": "warning", "timeout": 10}
 
 
 def _width(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> int:

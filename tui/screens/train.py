@@ -281,8 +281,7 @@ class TrainScreen(Screen):
                 case ev.SweepFinished():
                     self._sweep_finished(event)
                 case ev.Waiting() | ev.Notice():
-                    text, kw = sweep_notice(event)
-                    self.notify(text, **kw)
+                    self.notify(**sweep_notice(event))
 
     def on_newest_images(self, msg: m.NewestImages) -> None:
         self.recon.show(msg.images.originals, msg.images.reconstructions, msg.images.epoch)
