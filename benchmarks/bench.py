@@ -157,8 +157,9 @@ def main() -> None:
                     help="whole-run headless/console pairs after the interleaved turns (benchmarks/console.py)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["seed", "flops", "startup", "console"])
     ap.add_argument("--child", choices=["seed", "console", "headless"])
-    ap.add_argument("--only", choices=["load"], help="load: a busy machine, several runs at once, parallel "
-                    "sweeps, console vs headless (benchmarks/load.py; its own table)")
+    ap.add_argument("--only", choices=["load", "sweep"], help="load: a busy machine, several runs at once, "
+                    "parallel sweeps, console vs headless (benchmarks/load.py; its own table); sweep: a short "
+                    "sweep's fixed cost, default workers against one point after another (benchmarks/sweep.py)")
     ap.add_argument("--many-runs", type=int, nargs="?", const=10_000, metavar="N",
                     help="only the many-runs table: a runs folder of N (10,000) runs (benchmarks/many_runs.py)")
     args = ap.parse_args()
@@ -173,6 +174,11 @@ def main() -> None:
         return
     if args.child:
         print(json.dumps({"console": console.console_child, "headless": console.headless_child}[args.child]()))
+        return
+    if args.only == "sweep":
+        import sweep
+
+        sweep.main(args.repeats)
         return
     if args.only == "load":
         import load

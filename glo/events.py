@@ -27,6 +27,7 @@ CHART_S = 3.0  # the console: the live loss chart redraws at most this often (a 
 POINTS_S = 0.5  # the console: a parallel sweep's lines of points (at once when a point starts, pauses or ends)
 BAR_S = 0.1  # the CLI: a run's progress bar takes its steps this often (rich redraws it as often)
 WORKER_STEPS_S = 0.25  # a sweep's point (worker process or Ray task) sends its newest Step this often
+WAITING_S = 15.0  # a sweep whose points wait for a node says so again this often (and at once when it changes)
 CONTROLS_S = 0.2  # a sweep's pause, stop and live changes reach its points within about this:
 # the driver waits at most this long for their events between passing them on, a Ray point reads them this often
 
@@ -152,6 +153,26 @@ class Died:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """Sweep points cannot start: no node of the cluster has room for one. Said at once, then every
+    WAITING_S while it lasts, and once without points when it ended; ``gave_up``: the sweep waited its
+    ``--wait`` seconds and stops."""
+
+    points: tuple[tuple[int, str], ...]  # (index, label) of each point that waits
+    reason: str  # 'waiting for a node with 1 free CPU: the cluster has 0 CPUs; add a node'
+    short: str  # the same for a point's row: 'waiting: 0 CPUs'
+    waited_s: float
+    gave_up: bool = False
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One line a sweep's back end has for the user, in glo's words (a node of the cluster was lost)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class PointEvent:
     """An event of sweep point ``index``'s run (``run_id``), when a sweep trains several points at
     once (``glo sweep --workers N``): their events interleave, each wrapped so."""
@@ -162,7 +183,7 @@ class PointEvent:
 
 
 Event = (Started | Step | Changed | Paused | Resumed | Epoch | Images | Checkpoint | Finished | SweepPoint
-         | SweepFinished | Placed | PointEvent)
+         | SweepFinished | Placed | PointEvent | Waiting | Notice)
 
 
 class Pace:

@@ -273,11 +273,93 @@ def test_bad_resources_per_run_are_one_line_and_exit_2(tmp_path, argv, message):
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_gpu_the_cluster_lacks_is_one_line_and_exit_2(cluster, tmp_path):
-    address, _ = cluster
-    proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--headless", "--ray", address,
-               "--gpus-per-run", "0.25", "--runs-dir", str(tmp_path / "runs"))
-    _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 2 and "no node of the cluster" in err and err.count("\n") == 1, err
-    assert not (tmp_path / "runs").exists()
+def test_a_gpu_the_cluster_lacks_is_waited_for_and_wait_stops_the_sweep_resumable(cluster, tmp_path):
+    address, _ = cluster  # an autoscaling cluster would add a GPU node: glo waits, says so, and --wait gives up
+    proc = glo("sweep", "--param", "sigma", "--values", "0.1,2", "--headless", "--ray", address, *BASE,
+               "--gpus-per-run", "0.25", "--wait", "2", "--runs-dir", str(tmp_path / "runs"))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 75, out[-2000:] + err[-2000:]
+    assert "waiting for a node with 0.25 free GPUs: the cluster has 0 GPUs; add a node" in out
+    said = " ".join(out.split())  # as one line, however rich wrapped it
+    assert "sweep stopped: its points waited 2 s for a node (--wait); resume it with glo sweep --resume" in said
+    assert f"--ray {address} --headless" in said
+    store, sweep = latest(tmp_path / "runs")
+    assert sweep.statuses(store) == ["pending", "pending"]
 
+
+# --- a cluster whose worker nodes come and go: its own head, with no CPUs and no worker node at first ---
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory):
+    """(address, start a 1-CPU worker node: a Node): a head alone; each test adds the nodes it needs."""
+    logs = tmp_path_factory.mktemp("ray-bare")
+    port, nodes = _free_port(), []
+    address = f"127.0.0.1:{port}"
+
+    def add() -> Node:
+        nodes.append(Node([f"--address={address}", "--node-ip-address=127.0.0.1", "--num-cpus=1", STORE],
+                          logs / f"worker{len(nodes)}.log"))
+        return nodes[-1]
+
+    try:
+        nodes.append(Node(["--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=0",
+                           "--include-dashboard=false", "--disable-usage-stats", STORE], logs / "head.log"))
+        yield address, add
+    finally:
+        for node in reversed(nodes):
+            node.kill()
+
+
+def glo_to(out: Path, *args: str) -> subprocess.Popen:
+    """glo in its own session, its output (stdout and stderr) to OUT, to be read while it runs."""
+    with open(out, "w") as f:
+        return subprocess.Popen([sys.executable, "-m", "glo", *args], stdout=f, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, **RAY_ENV, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+
+
+def no_ray_text(out: str) -> None:
+    """glo speaks, Ray does not: no colour escapes, no raylet or node-id lines in glo's output."""
+    assert "\x1b[" not in out and "raylet" not in out.lower() and "node id" not in out.lower(), out[-3000:]
+
+
+def test_a_sigterm_while_points_wait_for_a_node_stops_the_sweep_at_once(bare, tmp_path):
+    address, _ = bare
+    root, log = tmp_path / "runs", tmp_path / "out.txt"
+    proc = glo_to(log, "sweep", "--param", "sigma", "--values", "0.1,2", "--epochs", "30", *BASE, "--headless",
+                  "--ray", address, "--runs-dir", str(root))
+    wait_until(lambda: "waiting for a node" in log.read_text(), timeout=60, what="the waiting line")
+    assert "sigma0.1, sigma2: waiting for a node with 1 free CPU: the cluster has 0 CPUs; add a node" in log.read_text()
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    wait_until(lambda: "sweep stopped" in log.read_text(), timeout=30, what="the sweep's end")
+    stopped_in = time.monotonic() - start
+    proc.wait(30)
+    out = log.read_text()
+    assert stopped_in < 2 and proc.returncode == 128 + signal.SIGTERM, out[-2000:]
+    assert f"glo sweep --resume {latest(root)[1].id} --ray {address}" in " ".join(out.split())
+    no_ray_text(out)
+
+
+def test_after_the_last_node_died_a_new_node_takes_the_waiting_point_from_its_checkpoint(bare, tmp_path):
+    address, add = bare
+    first = add()
+    root, log = tmp_path / "runs", tmp_path / "out.txt"
+    proc = glo_to(log, "sweep", "--param", "sigma", "--values", "0.1,2", "--epochs", "200", *BASE, "--headless",
+                  "--ray", address, "--runs-dir", str(root))
+    wait_until(lambda: [len(epochs_of(r)) >= 3 for r in RunStore(root).runs()] == [True], what="a third epoch")
+    first.kill()  # the cluster's last worker node
+    wait_until(lambda: "the cluster has 0 CPUs" in log.read_text(), timeout=90, what="the waiting line")
+    store, sweep = latest(root)
+    for run in sweep.runs(store):  # finish quickly once a node is back: the runs were meant to be long
+        cfg = run.read_config()
+        cfg.epochs = len(epochs_of(run)) + 3
+        run.write_config(cfg)
+    add()
+    proc.wait(240)
+    out = log.read_text()
+    assert proc.returncode == 0 and "sweep completed: 2/2" in out, out[-3000:]
+    assert "a node of the cluster was lost" in out
+    no_ray_text(out)
+    records = environment(sweep.runs(store)[0])
+    assert [r["event"] for r in records] == ["start", "resume"] and records[1]["epoch"] >= 2
+    assert records[0]["ray_node"] != records[1]["ray_node"] and records[1]["ray_address"] == address

@@ -201,8 +201,10 @@ def resume_hints(app: GloApp) -> list[str]:
             in_sweeps.update(sweep.run_ids())
             status, states = sweep.status(app.store), sweep.statuses(app.store)
             # partial with pending points: a stop landed between two points (one completed, the next never began)
-            if status in ("stopped", "interrupted") or (status == "partial" and "pending" in states):
-                hints.append(f"sweep {sweep.id} stopped: resume it with  glo sweep --resume {sweep.id}")
+            # pending: stopped before any point trained (e.g. while its points waited for a node)
+            if status in ("stopped", "interrupted", "pending") or (status == "partial" and "pending" in states):
+                on_ray = f" --ray {app.cluster.address}" if app.cluster is not None else ""
+                hints.append(f"sweep {sweep.id} stopped: resume it with  glo sweep --resume {sweep.id}{on_ray}")
         except (GloError, OSError):
             continue
     for run_id in dict.fromkeys(app.started_runs):

@@ -107,7 +107,8 @@ class JobPump:
 
     def feed(self, event: ev.Event) -> None:
         job, pump = self.job, self.pump
-        if isinstance(event, ev.PointEvent) or (isinstance(event, ev.SweepPoint) and job.workers > 1):
+        if isinstance(event, ev.PointEvent) or (isinstance(event, (ev.SweepPoint, ev.Waiting, ev.Notice))
+                                                and job.workers > 1):
             self.points.feed(event)  # a parallel sweep: every running point at once
             return
         if isinstance(event, ev.SweepPoint) and event.action != "skip":
@@ -120,6 +121,8 @@ class JobPump:
             pump.history = Run(self.store.root, event.run_id).read_metrics()
             if job.sweep is None:
                 self.post(m.ResumedConfig(pump.cfg))
+        if isinstance(event, ev.SweepFinished) and job.workers > 1:
+            self.points.ended(event.status)
         pump.feed(event)
         self.status = getattr(event, "status", self.status)
         self.ended = self.ended or isinstance(event, ev.SweepFinished)

@@ -57,9 +57,15 @@ class PointsPump:
         self.images: tuple[str, Any, Any] | None = None
 
     def feed(self, event: Any) -> None:
+        if isinstance(event, (ev.Waiting, ev.Notice)):  # rows say it; the screen tells it once more in full
+            self._waiting(event)
+            return
         if isinstance(event, ev.SweepPoint):
             if event.action != "skip":
+                old = self.points.get(event.index)
                 self.points[event.index] = PointState(event.label, event.run_id)
+                if old is not None and event.action == "retry":  # the same run goes on: its curve too
+                    self.points[event.index].recon, self.points[event.index].recon_epochs = old.recon, old.recon_epochs
                 self.flush()
             return
         point = self.points.get(event.index)
@@ -68,6 +74,25 @@ class PointsPump:
         urgent = self._apply(point, event.event)
         if urgent or self.pace.due():
             self.flush()
+
+    def ended(self, status: str) -> None:
+        """The sweep ended: a point still waiting or queued did not train ('stopped' when the sweep was)."""
+        for point in self.points.values():
+            if point.state.startswith(("waiting", "queued", "starting")):
+                point.state = "stopped" if status == "stopped" else "not run"
+        self.flush()
+
+    def _waiting(self, event: Any) -> None:
+        if isinstance(event, ev.Waiting):
+            waiting = dict(event.points)
+            for index, point in self.points.items():  # the points that waited and are no longer said to
+                if point.state.startswith("waiting") and index not in waiting:
+                    point.state = "queued"
+            for index, label in waiting.items():
+                self.points.setdefault(index, PointState(label, "")).state = event.short
+            self.flush()
+        if not isinstance(event, ev.Waiting) or event.points:
+            self.post(m.CoreEvents((event,)))
 
     def _apply(self, point: PointState, event: Any) -> bool:
         """Update POINT from one of its events; True when it should show at once."""
@@ -107,7 +132,21 @@ def points_line(rows: list[tuple[str, ...]], total: int) -> tuple[int, str]:
     """(points training now, the status panel's sweep line) of a parallel sweep's ROWS of TOTAL points."""
     training = sum(row[-1] in ("training", "paused") for row in rows)
     done = sum(row[-1] == "completed" for row in rows)
-    return training, f"sweep: {done}/{total} done, {training} training at once"
+    waiting = sum(row[-1].startswith("waiting") for row in rows)
+    wait = f", {waiting} waiting for a node" if waiting else ""
+    return training, f"sweep: {done}/{total} done, {training} training at once{wait}"
+
+
+def sweep_notice(event: Any) -> dict[str, Any]:
+    """notify's arguments for a Waiting or a Notice: said in full (the points' rows say it short)."""
+    if isinstance(event, ev.Notice):
+        return {"message": event.text, "timeout": 8}
+    if event.gave_up:
+        return {"message": f"{event.reason}: waited {event.waited_s:.0f} s (--wait); the sweep stops, saved",
+                "title": "sweep stopped", "severity": "error", "timeout": 12}
+    labels = ", ".join(label for _, label in event.points)
+    return {"message": f"{labels}: {event.reason}, or press x", "title": "waiting for a node",
+            "severity": "warning", "timeout": 10}
 
 
 def _width(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> int:

@@ -93,9 +93,9 @@ def runs_list(runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP), **
         return
     console = out()
     console.file.write(runs_listing(views, console.width, console.color_system))
-    resumable = [v.run.id for v in views if v.status in ("stopped", "interrupted")]
+    resumable = [v for v in views if v.status in ("stopped", "interrupted")]
     if resumable:  # a run killed before its first checkpoint starts over from epoch 0 the same way
-        console.print(f"resume one with: glo run --resume {resumable[-1]} --headless", style="dim")
+        console.print(f"resume one with: {resumable[-1].resume_command}", style="dim")
 
 
 @runs_app.command("show")

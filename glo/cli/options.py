@@ -3,7 +3,7 @@
 The run options are read from ``RunConfig``'s fields (``glo.config.SETTINGS``: name, type, default,
 help); ``with_run_options`` appends them to a command's signature (typer reads signatures), and
 ``config_from_options`` turns the values into a ``RunConfig``. The sweep options (``--workers``,
-``--ray``, ``--cpus-per-run``, ``--gpus-per-run``) are ``glo sweep``'s and ``glo-tui``'s, checked
+``--ray``, ``--cpus-per-run``, ``--gpus-per-run``, ``--wait``) are ``glo sweep``'s and ``glo-tui``'s, checked
 by ``cluster_from_options``; ``--version`` is every entry point's.
 """
 
@@ -74,14 +74,19 @@ CPUS_PER_RUN = typer.Option(1.0, "--cpus-per-run", help="With --ray: CPUs each p
 GPUS_PER_RUN = typer.Option(0.0, "--gpus-per-run", help="With --ray: GPUs each point asks of the cluster; a "
                             "fraction packs several on one GPU (0.25: four).")
 
+WAIT = typer.Option(None, "--wait", metavar="SECONDS", help="With --ray: stop the sweep (saved, resumable, exit "
+                    "75) when its points have waited this long for a node with room; default: wait for ever "
+                    "(as an autoscaling cluster needs).")
 
-def cluster_from_options(ctx: typer.Context, workers: int, address: str | None, cpus: float, gpus: float):
+
+def cluster_from_options(ctx: typer.Context, workers: int, address: str | None, cpus: float, gpus: float,
+                         wait: float | None = None):
     """The Ray cluster to train on (``glo.sweep.cluster.RaySettings``, connected), or None without --ray;
     a bad setting, Ray missing or the cluster unreachable: GloError (one line, exit 2)."""
     if workers < 0:
         raise GloError(f"--workers must be 0 (one per CPU) or more; got {workers}")
     if not address:
-        flags = given(ctx, ["cpus_per_run", "gpus_per_run"])
+        flags = given(ctx, ["cpus_per_run", "gpus_per_run", "wait"])
         if flags:
             raise GloError(f"{', '.join(flags)}: only with --ray ADDRESS (or $GLO_RAY_ADDRESS)")
         return None
@@ -90,7 +95,7 @@ def cluster_from_options(ctx: typer.Context, workers: int, address: str | None, 
     if workers:
         raise GloError("--workers is for this machine; with --ray the cluster's size sets how many points "
                        "train at once (see --cpus-per-run)")
-    settings = RaySettings(address.strip(), cpus, gpus).validate()
+    settings = RaySettings(address.strip(), cpus, gpus, wait).validate()
     connect(settings)
     return settings
 

@@ -21,6 +21,7 @@ from glo.events import (
     Epoch,
     Event,
     Finished,
+    Notice,
     Pace,
     Paused,
     Placed,
@@ -30,6 +31,7 @@ from glo.events import (
     Step,
     SweepFinished,
     SweepPoint,
+    Waiting,
 )
 
 
@@ -83,6 +85,12 @@ class PlainReporter:
             what = {"start": "starting", "resume": "resuming", "skip": f"skipping ({ev.status})",
                     "retry": "its worker died: resuming from its checkpoint"}[ev.action]
             self.say(f"[{ev.index + 1}/{ev.total}] {ev.label}: {what} run {ev.run_id}")
+        elif isinstance(ev, Waiting) and ev.points and not ev.gave_up:  # (given up: the command says so)
+            labels = ", ".join(label for _, label in ev.points)
+            since = f" (for {ev.waited_s:.0f} s)" if ev.waited_s >= 1 else ""
+            self.say(f"{labels}: {ev.reason}, or stop with Ctrl-C{since}")
+        elif isinstance(ev, Notice):
+            self.say(ev.text)
         elif isinstance(ev, SweepFinished):
             failed = f", {ev.failed} failed" if ev.failed else ""
             self.say(f"sweep {ev.status}: {ev.completed}/{ev.total} runs completed{failed}")

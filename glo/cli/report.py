@@ -25,6 +25,8 @@ def show_run(console: Console, run: Run, ascii: bool = False) -> None:
     v = RunView(run)
     console.print(run_heading(v))
     console.print(f"folder: {run.path}")
+    if v.status in ("stopped", "interrupted"):
+        console.print(f"resume it with: {v.resume_command}", style="dim")
     for w in v.warnings:
         console.print(Text(f"warning: {w}", style="yellow"))
     console.print(run_details(v))

@@ -16,6 +16,7 @@ from glo.cli.options import (
     RAY,
     RUN_OPTION_NAMES,
     RUNS_DIR_HELP,
+    WAIT,
     WORKERS,
     cluster_from_options,
     config_from_options,
@@ -25,6 +26,8 @@ from glo.cli.options import (
     with_run_options,
 )
 from glo.errors import GloError
+
+WAITED = 75  # exit code of a sweep stopped by --wait (EX_TEMPFAIL: try again when the cluster has room)
 
 sweeps_app = typer.Typer(help="List and show sweeps.", no_args_is_help=True)
 
@@ -45,6 +48,7 @@ def sweep(
     ray: str | None = RAY,
     cpus_per_run: float = CPUS_PER_RUN,
     gpus_per_run: float = GPUS_PER_RUN,
+    wait: float | None = WAIT,
     tensorboard: Path | None = tensorboard_option(),
     **options,
 ) -> None:
@@ -57,7 +61,7 @@ def sweep(
 
     check_tensorboard(tensorboard)
     # connected before anything is written
-    cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run)
+    cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run, wait)
     store = open_store(runs_dir)
     sweeps = SweepStore(store)
     if resume:
@@ -103,7 +107,7 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
     from glo.cli.progress import reporter
     from glo.cli.report import print_comparison
     from glo.cli.train_cmd import install_stop_handlers, safe
-    from glo.events import SweepFinished
+    from glo.events import SweepFinished, Waiting
     from glo.export.tensorboard import live
     from glo.sweep.run import run_sweep
     from glo.train.controls import Controls
@@ -115,18 +119,28 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
     if cluster is not None:
         at_once = f", on the Ray cluster at {cluster.address}"
     safe(console.print, f"sweep {the_sweep.id}: {len(the_sweep.points)} runs ({the_sweep.label}){at_once}")
-    final = None
+    final = gave_up = None
     with rep:
         events = run_sweep(the_sweep, store, controls, workers=workers, cluster=cluster)
         for ev in live(events, tensorboard, lambda line: safe(rep.say, line), store.root):  # here, in the driver
             safe(rep.handle, ev)
             if isinstance(ev, SweepFinished):
                 final = ev
+            gave_up = ev if isinstance(ev, Waiting) and ev.gave_up else gave_up
+    if cluster is not None:
+        from glo.sweep.cluster import disconnect
+
+        disconnect()
     runs = the_sweep.runs(store)
     if runs:
         safe(print_comparison, console, runs, "recon_loss", log)
+    on_ray = f" --ray {cluster.address}" if cluster is not None else ""
+    again = f"resume it with  glo sweep --resume {the_sweep.id}{on_ray} --headless"
+    if gave_up is not None:
+        safe(console.print, f"sweep stopped: its points waited {cluster.wait_s:g} s for a node (--wait); {again}")
+        return WAITED
     if final is None or final.status != "completed":
-        safe(console.print, f"sweep stopped: resume it with  glo sweep --resume {the_sweep.id} --headless")
+        safe(console.print, f"sweep stopped: {again}")
         return 128 + signals[0] if signals else 0 if final is not None else 1
     return 1 if final.failed else 0
 

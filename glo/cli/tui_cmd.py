@@ -20,6 +20,7 @@ from glo.cli.options import (
     RAY,
     RUNS_DIR_HELP,
     VERSION,
+    WAIT,
     WORKERS,
     cluster_from_options,
     config_from_options,
@@ -39,6 +40,7 @@ def console(
     ray: str | None = RAY,
     cpus_per_run: float = CPUS_PER_RUN,
     gpus_per_run: float = GPUS_PER_RUN,
+    wait: float | None = WAIT,
     tensorboard: Path | None = tensorboard_option(),
     version: bool = VERSION,
     **options,
@@ -49,7 +51,7 @@ def console(
 
     config = config_from_options(options).validate()
     store = open_store(runs_dir)
-    cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run)
+    cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run, wait)
     check_tensorboard(tensorboard)  # the training worker reads $GLO_TENSORBOARD (tui.jobs)
     check_console()
     raise typer.Exit(open_console(store.root, config=config, workers=workers or None, cluster=cluster))

@@ -80,6 +80,16 @@ class RunView:
         return self.settings.get("sweep")
 
     @property
+    def resume_command(self) -> str:
+        """How to go on with the run: a sweep's point through its sweep (with --ray where the sweep ran
+        on a Ray cluster: its address, as its points recorded it), any other run by itself."""
+        if not self.sweep_id:
+            return f"glo run --resume {self.run.id} --headless"
+        on_ray = [r for r in self.environment if r.get("ray_node")]
+        address = next((r["ray_address"] for r in reversed(on_ray) if r.get("ray_address")), "ADDRESS")
+        return f"glo sweep --resume {self.sweep_id}{f' --ray {address}' if on_ray else ''} --headless"
+
+    @property
     def elapsed_s(self) -> float | None:
         return self.last.get("elapsed_s")
 

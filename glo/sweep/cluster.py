@@ -41,16 +41,18 @@ from glo.events import (
     Step,
 )
 from glo.store.runs import Run, RunStore
-from glo.sweep import mirror
+from glo.sweep import mirror, raylog
 from glo.sweep.driver import PointJob, train_point
 from glo.sweep.steer import collect_mail, deliver_mail
+from glo.sweep.waiting import Wait, save_stopped
 from glo.train.channel import CONTROL, open_folder
 from glo.train.controls import Controls
 
 ADDRESS_ENV = "GLO_RAY_ADDRESS"
 INSTALL = 'pip install "glo[ray]"'
 LOST_AFTER = 5  # a point that cannot read them this many times in a row stops (its driver is gone)
-DRAIN_S = 60  # on the way out, running points get this long to save themselves as stopped
+DRAIN_S = 0.2  # on the way out (the driver gave running points their time already), a last look for their files
+PLACE_S = 3.0  # a point beyond the cluster's room that Ray has not placed after this long waits (said so)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class RaySettings:
     address: str
     cpus_per_run: float = 1.0
     gpus_per_run: float = 0.0
+    wait_s: float | None = None  # --wait: stop a sweep whose points waited this long for a node (None: for ever)
 
     def validate(self) -> RaySettings:
         """Raises ConfigError naming the bad setting (before anything connects or is written)."""
@@ -67,6 +70,8 @@ class RaySettings:
             raise ConfigError(f"--ray needs a cluster address (host:port of `ray start --head`), or set {ADDRESS_ENV}")
         _check_amount("--cpus-per-run", self.cpus_per_run, positive=True)
         _check_amount("--gpus-per-run", self.gpus_per_run, positive=False)
+        if self.wait_s is not None and not (math.isfinite(self.wait_s) and self.wait_s >= 0):
+            raise ConfigError(f"--wait must be a number of seconds, 0 or more; got {self.wait_s}")
         return self
 
     @property
@@ -110,25 +115,30 @@ def _reachable(address: str) -> None:
 
 
 def connect(settings: RaySettings) -> dict[str, float]:
-    """Connect this process to the cluster (once) and check it can run a point; its resources.
-    Raises GloError in one line when Ray is missing, the cluster is unreachable or too small."""
+    """Connect this process to the cluster (once); its resources. Raises GloError in one line when Ray
+    is missing or the cluster unreachable. A cluster with no room for a point yet is no error (an
+    autoscaling one adds nodes when asked): the sweep's points wait for a node and say so."""
     settings.validate()
     ray = import_ray()
     if not ray.is_initialized():
         _reachable(settings.address)
+        raylog.install()
         try:
             ray.init(address=settings.address, namespace="glo", log_to_driver=False, logging_level="ERROR",
                      configure_logging=False)
         except Exception as exc:  # noqa: BLE001 - ConnectionError, auth, version mismatch: one line each
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise GloError(f"cannot connect to the Ray cluster at {settings.address}: {first[:200]}") from None
-    resources = ray.cluster_resources()
-    for name, per_run, flag in (("CPU", settings.cpus_per_run, "--cpus-per-run"),
-                                ("GPU", settings.gpus_per_run, "--gpus-per-run")):
-        if per_run > max((n.get("Resources", {}).get(name, 0) for n in ray.nodes() if n.get("Alive")), default=0):
-            raise GloError(f"{flag} {per_run:g}: no node of the cluster at {settings.address} has that many "
-                           f"{name}s (the cluster has {resources.get(name, 0):g} in all)")
+        raylog.log_to_session()
+    resources = ray.cluster_resources()  # too small for a point now: the sweep waits for a node, and says so
     return resources
+
+
+def disconnect() -> None:
+    """Let go of the cluster now (glo sweep's end): Python's own exit would do it, more slowly."""
+    ray = import_ray()
+    if ray.is_initialized():
+        ray.shutdown()
 
 
 def slots(resources: dict[str, float], settings: RaySettings) -> int:
@@ -208,7 +218,7 @@ def point_task(payload: dict[str, Any], split: Any, board: Any, key: str) -> Ite
     try:
         run = mirror.seed(Path(tmp), payload["run_id"], payload["files"])
         controls.inbox = run.file(CONTROL)
-        shipper = mirror.Shipper(run, {"ray_node": node_id, "ray_node_ip": ip})
+        shipper = mirror.Shipper(run, {"ray_node": node_id, "ray_node_ip": ip, "ray_address": payload.get("address")})
         job = PointJob(payload["index"], tmp, payload["run_id"], payload["config"], payload["resume"], split)
         try:
             for event in train_point(job, controls):
@@ -226,6 +236,8 @@ class _Task:
     job: PointJob
     run: Run
     key: str
+    since: float = 0.0  # when it was submitted
+    placed: bool = False  # a node took it (its Placed came)
 
 
 class RayBackend:
@@ -236,7 +248,7 @@ class RayBackend:
         self.ray = import_ray()
         self.settings, self.store = settings, store
         connect(settings)
-        self.threads = settings.threads
+        self.threads, self.wait_s = settings.threads, settings.wait_s
         self.task = self.ray.remote(max_retries=0)(point_task)
         here = self.ray.get_runtime_context().get_node_id()
         strategy = self.ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(here, soft=False)
@@ -246,25 +258,46 @@ class RayBackend:
         self.splits: dict[int, tuple[Any, Any]] = {}  # id(split) -> (split, its object ref)
         self.sent: tuple[bool, bool] = (False, False)
         self.free_at, self.free = 0.0, 0
+        self.room: tuple[dict[str, float], dict[str, float]] = ({}, {})  # the cluster's resources, free ones
 
     def running(self) -> list[PointJob]:
         return [t.job for t in self.tasks.values()]
 
     def has_slot(self) -> bool:
         if time.monotonic() >= self.free_at:  # the cluster's size, looked up at most once a second
-            self.free, self.free_at = slots(self.ray.cluster_resources(), self.settings), time.monotonic() + 1
+            self.room = (self.ray.cluster_resources(), self.ray.available_resources())
+            self.free, self.free_at = slots(self.room[0], self.settings), time.monotonic() + 1
         return len(self.tasks) < self.free
+
+    def waiting(self, queued: list[int]) -> Wait | None:
+        """Points Ray has not placed for PLACE_S beyond the cluster's room (it shrank: a node died) or
+        beyond the CPUs held (the rest are starting on their nodes), and points held back while none
+        trains and there is no room: waiting for a node."""
+        has_slot, now = self.has_slot(), time.monotonic()
+        unplaced = [t for t in self.tasks.values() if not t.placed and now - t.since > PLACE_S]
+        total, free = self.room  # CPUs no task holds: as many of ours wait (none: they are starting)
+        held = int((total.get("CPU", 0) - free.get("CPU", 0)) / self.settings.cpus_per_run + 1e-9)
+        stuck = [t.job.index for t in unplaced[:max(0, len(self.tasks) - self.free, len(self.tasks) - held)]]
+        if queued and not has_slot and (stuck or not self.tasks):
+            stuck += queued
+        if not stuck:
+            return None
+        reason, short = raylog.need(self.settings.cpus_per_run, self.settings.gpus_per_run, *self.room)
+        return stuck, reason, short
+
+    def notices(self) -> list[str]:
+        return raylog.take()
 
     def start(self, job: PointJob) -> None:
         run = Run(Path(job.root), job.run_id)
         key = f"{job.index}:{job.attempt}"
         payload = {"index": job.index, "run_id": job.run_id, "config": job.config, "resume": job.resume,
-                   "files": mirror.files_of(run)}
+                   "files": mirror.files_of(run), "address": self.settings.address}
         if id(job.split) not in self.splits:
             self.splits[id(job.split)] = (job.split, self.ray.put(job.split))
         opts = {"num_cpus": self.settings.cpus_per_run, "num_gpus": self.settings.gpus_per_run}
         gen = self.task.options(**opts).remote(payload, self.splits[id(job.split)][1], self.board, key)
-        self.tasks[gen] = _Task(job, run, key)
+        self.tasks[gen] = _Task(job, run, key, time.monotonic())
 
     def control(self, stop: bool, paused: bool, changes: dict[str, Any]) -> None:
         if (stop, paused) != self.sent or changes:
@@ -306,6 +339,7 @@ class RayBackend:
         except self.ray.exceptions.RayError:  # its worker or node died (or it was cancelled)
             return self._ended(gen, Died())
         mirror.apply(task.run, changes)
+        task.placed = True
         if isinstance(event, Started):
             task.run.mark_running()  # this process trains it, as far as the runs folder can tell
             open_folder(task.run.file(CONTROL))  # requests to this point are passed on (collect_mail)
@@ -322,17 +356,25 @@ class RayBackend:
         return task.job, event
 
     def shutdown(self) -> None:
-        """Stop every point still running (each saves itself as stopped and sends its files), give up
-        on one that does not answer within DRAIN_S (cancelled), and drop the Board."""
+        """Stop at once: a point no node took yet is cancelled, one still running gets DRAIN_S to send
+        its last files (the driver gave it its time to stop already), then it is cancelled too; each
+        is saved as stopped with the last checkpoint its run folder holds. The Board goes."""
         if self.tasks:
             self.control(True, False, {})
             deadline = time.monotonic() + DRAIN_S
             while self.tasks and time.monotonic() < deadline:
-                for _ in self.collect(0.5):
+                if not any(t.placed for t in self.tasks.values()):
+                    break
+                for _ in self.collect(0.1):
                     pass
-        for gen, _task in list(self.tasks.items()):
-            self.ray.cancel(gen, force=True)
+        for gen, task in list(self.tasks.items()):
+            try:
+                self.ray.cancel(gen, force=task.placed)
+            except Exception:  # noqa: BLE001 - already ended, or its node is gone
+                pass
             self._ended(gen, Died())
+            save_stopped(task.run, "stopped while it waited for a node" if not task.placed
+                         else "its node did not answer the stop in time")
         try:
             self.ray.kill(self.board, no_restart=True)
         except Exception:  # noqa: BLE001 - the cluster is gone already

@@ -17,6 +17,7 @@ stops every point cleanly, saved as stopped.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from glo.events import (
     Died,
     Event,
     Finished,
+    Notice,
     Pace,
     PointEvent,
     Step,
@@ -38,6 +40,7 @@ from glo.events import (
 )
 from glo.host.threads import allowed_cpus
 from glo.store.runs import Run, RunStore
+from glo.sweep.waiting import Wait, WaitWatch, save_stopped
 from glo.train.controls import Controls, validate_live
 
 if TYPE_CHECKING:
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
 
 MAX_WORKERS = 8  # more processes than this cost more memory (~0.4 GB each) than they gain
 RETRIES = 2  # a point whose worker dies is resumed from its checkpoint at most this often
+STOP_S = 1.2  # after a stop, running points get this long to save themselves; then the back end gives up
 
 
 def default_workers(points: int, cpus: int | None = None) -> int:
@@ -72,6 +76,7 @@ class Backend(Protocol):
     ``glo.sweep.cluster.RayBackend``)."""
 
     threads: int  # torch threads of each point it trains: its share, fixed (runs repeat exactly)
+    wait_s: float | None  # how long points may wait for room (``waiting``) before the sweep stops; None: for ever
 
     def running(self) -> list[PointJob]:
         """The jobs started and not yet finished (nor died)."""
@@ -94,8 +99,18 @@ class Backend(Protocol):
         Finished ends it; (job, Died()) for one whose worker or node died."""
         ...
 
+    def waiting(self, queued: list[int]) -> Wait | None:
+        """Whether points wait for room that may never come (no node has it), QUEUED being the points
+        the driver holds back: (the waiting points' indexes, a line for the user, a short one), or None."""
+        ...
+
+    def notices(self) -> list[str]:
+        """Lines for the user since the last call, in glo's words (a node of the cluster lost)."""
+        ...
+
     def shutdown(self) -> None:
-        """Stop every running job (saved as stopped) and let go of the workers."""
+        """Stop every running job at once: those that do not end within a moment are given up on and
+        saved as stopped (their last checkpoint); let go of the workers."""
         ...
 
 
@@ -122,27 +137,52 @@ class Driver:
         self.done = self.failed = 0
 
     def events(self, todo: list[tuple[int, Run | None, str]]) -> Iterator[Event]:
-        """Train TODO ((index, run or None, status) of each point not done), then SweepFinished."""
-        backend = self.backend
+        """Train TODO ((index, run or None, status) of each point not done), then SweepFinished.
+        A stop ends it within about STOP_S, wherever the points are."""
+        backend, controls = self.backend, self.controls
         pending = deque((i, run, status, 0) for i, run, status in todo)
+        watch = WaitWatch(getattr(backend, "wait_s", None))
+        stop_at: float | None = None
         try:
-            while backend.running() or (pending and not self.controls.stop_requested):
-                while pending and not self.controls.stop_requested and backend.has_slot():
+            while backend.running() or (pending and not controls.stop_requested):
+                if controls.stop_requested:
+                    stop_at = time.monotonic() if stop_at is None else stop_at
+                    if time.monotonic() - stop_at > STOP_S:
+                        break  # a point that has not saved itself by now: the back end gives up on it
+                while pending and not controls.stop_requested and backend.has_slot():
                     yield self._start(*pending.popleft())
                 self._mirror_controls()
-                for job, event in backend.collect():
-                    if isinstance(event, Died):  # again, from its checkpoint
-                        pending.extendleft(self._died(job))
-                        continue
-                    yield PointEvent(job.index, job.run_id, event)
-                    if isinstance(event, Finished):
-                        self.done += event.status == "completed"
-                        self.failed += event.status == "failed"
+                yield from self._collect(pending)
+                yield from (Notice(text) for text in backend.notices())
+                if not controls.stop_requested:
+                    yield from self._waiting(pending, watch)
         finally:
             backend.shutdown()
+            if controls.stop_requested:  # a point held back to go on from its checkpoint: stopped there
+                for _i, run, _status, _attempt in pending:
+                    if run is not None:
+                        save_stopped(run, "the sweep stopped while it waited to go on")
         total = len(self.sweep.points)
         status = "completed" if self.done + self.failed == total else "stopped"
         yield SweepFinished(self.sweep.id, status, self.done, self.failed, total, tuple(self.sweep.run_ids()))
+
+    def _collect(self, pending: deque) -> Iterator[Event]:
+        for job, event in self.backend.collect():
+            if isinstance(event, Died):  # again, from its checkpoint
+                pending.extendleft(self._died(job))
+                continue
+            yield PointEvent(job.index, job.run_id, event)
+            if isinstance(event, Finished):
+                self.done += event.status == "completed"
+                self.failed += event.status == "failed"
+
+    def _waiting(self, pending: deque, watch: WaitWatch) -> Iterator[Event]:
+        """Points that wait for room: said at a calm rate; past the sweep's wait_s, it stops."""
+        event = watch.update(self.backend.waiting([p[0] for p in pending]), self.sweep.point_label)
+        if event is not None:
+            yield event
+            if event.gave_up:
+                self.controls.stop()
 
     def _start(self, index: int, run: Run | None, status: str, attempt: int) -> SweepPoint:
         cfg = self.sweep.point_config(index)

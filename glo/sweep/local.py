@@ -18,11 +18,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from glo.events import CONTROLS_S, Died, Event, Finished
 from glo.host.threads import allowed_cpus
+from glo.store.runs import Run
 from glo.sweep.driver import PointJob, train_point
+from glo.sweep.waiting import Wait, save_stopped
 from glo.train.controls import Controls
 
 
@@ -80,6 +83,7 @@ def worker_main(conn, jobs, stop, pause, changes) -> None:
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _quiet()
+    import glo.train.loop  # noqa: F401 - torch and the loop, once, while the driver prepares the sweep
     controls = WorkerControls(stop, pause, changes)
     try:
         while (job := jobs.recv()) is not None:
@@ -128,15 +132,29 @@ def _work(job: PointJob, controls: Controls, conn) -> None:
         conn.send(Finished("failed", {"status": "failed", "error": error}, error))
 
 
+QUIT_S = 1.0  # on the way out, workers get this long to end; then they are killed (their points saved as stopped)
+
+
 class LocalBackend:
     """The driver's ``Backend`` here: up to WORKERS worker processes of this machine, each with
-    ``cpus // workers`` threads."""
+    ``cpus // workers`` threads. They start at once (PRESTART), importing torch while the driver
+    loads the data and prepares the sweep, and stay for the whole sweep."""
 
-    def __init__(self, workers: int) -> None:
+    wait_s: float | None = None  # this machine's workers never wait for room
+
+    def __init__(self, workers: int, prestart: bool = True) -> None:
         self.workers = workers
         self.threads = max(1, allowed_cpus() // workers)
         self.ctx = mp.get_context("spawn")
         self.pool: list[_Worker] = []
+        while prestart and len(self.pool) < workers:
+            self.pool.append(self._spawn())
+
+    def waiting(self, queued: list[int]) -> Wait | None:
+        return None
+
+    def notices(self) -> list[str]:
+        return []
 
     def running(self) -> list[PointJob]:
         return [w.job for w in self.pool if w.job is not None]
@@ -202,7 +220,8 @@ class LocalBackend:
                     yield w.job, Died()
 
     def shutdown(self) -> None:
-        """Stop every running point (saved as stopped), end every worker; kill one that hangs."""
+        """Stop every running point (each saves itself as stopped) and end every worker; one still
+        busy after QUIT_S is killed and its point saved as stopped with its last checkpoint."""
         for w in self.pool:
             w.stop.set()
             w.pause.clear()
@@ -210,11 +229,16 @@ class LocalBackend:
                 w.jobs.send(None)
             except OSError:
                 pass
-        deadline = time.monotonic() + 60
-        for w in self.pool:
-            w.proc.join(max(0.1, deadline - time.monotonic()))
+        deadline = time.monotonic() + QUIT_S
+        for w in self.pool:  # an idle worker ends by itself (nothing to save): not waited for
+            w.proc.join(max(0.01, deadline - time.monotonic()) if w.job is not None else 0)
+            if w.job is None:
+                w.conn.close()
+                continue
             if w.proc.is_alive():
                 w.proc.kill()
                 w.proc.join(5)
+                if w.job is not None:
+                    save_stopped(Run(Path(w.job.root), w.job.run_id), "its worker did not stop in time")
             w.conn.close()
         self.pool.clear()

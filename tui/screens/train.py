@@ -30,7 +30,7 @@ from glo.train.controls import Controls
 from tui import messages as m
 from tui.bridge import JobPump
 from tui.jobs import RunJob, SweepJob, sweep_line
-from tui.points import PointsView, points_line
+from tui.points import PointsView, points_line, sweep_notice
 from tui.widgets import titled
 from tui.widgets.chart import LossChart
 from tui.widgets.controls import ControlsPanel
@@ -288,6 +288,8 @@ class TrainScreen(Screen):
                     self._sweep_point(event)
                 case ev.SweepFinished():
                     self._sweep_finished(event)
+                case ev.Waiting() | ev.Notice():
+                    self.notify(**sweep_notice(event))
 
     def on_newest_images(self, msg: m.NewestImages) -> None:
         self.recon.show(msg.images.originals, msg.images.reconstructions, msg.images.epoch)
