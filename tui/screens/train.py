@@ -25,12 +25,13 @@ from textual.worker import Worker, get_current_worker
 from glo import events as ev
 from glo.config import LIVE_PARAMS, RunConfig
 from glo.errors import GloError
-from glo.store.runs import Run
+from glo.sweep.manifest import Sweep
 from glo.train.controls import Controls
 from tui import messages as m
 from tui.bridge import JobPump
 from tui.jobs import RunJob, SweepJob, sweep_line
 from tui.points import PointsView, points_line, sweep_notice
+from tui.screens.sweeping import SweepEvents
 from tui.widgets import titled
 from tui.widgets.chart import LossChart
 from tui.widgets.controls import ControlsPanel
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from tui.protocols import GloConsole
 
 
-class TrainScreen(Screen):
+class TrainScreen(SweepEvents, Screen):
     AUTO_FOCUS = "#start"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s,f5", "start", "Start"),
@@ -60,7 +61,7 @@ class TrainScreen(Screen):
         self.controls: Controls | None = None
         self.worker: Worker | None = None
         self.last_status: str | None = None
-        self.sweep = None  # the glo.sweep.manifest.Sweep being trained, if any
+        self.sweep: Sweep | None = None  # the sweep being trained, if any
         self.point = ""  # the label of its point training now
         self.active = False
         self.idle = threading.Event()  # set while no training thread runs (for a hang-up exit)
@@ -355,39 +356,6 @@ class TrainScreen(Screen):
             self.notify("run stopped; resume it from the saved runs (r)", timeout=4)
 
     # --- sweeps ---
-    def _sweep_point(self, event: ev.SweepPoint) -> None:
-        if event.action == "skip":
-            self.status.set(note=f"{event.label}: {event.status}, skipped")
-            return
-        self.status.run = RunState(sweep=sweep_line(self.sweep, event.index, event.label))
-        self.status.set(state="starting", note="resuming" if event.action == "resume" else "", run_id=event.run_id)
-        self.chart.reset(1)
-        self.chart.replot()
-        self.recon.clear()
-        self.point = event.label
-        self._chart_title()
-
-    def _sweep_finished(self, msg: ev.SweepFinished) -> None:
-        sweep, self.sweep, self.point = self.sweep, None, ""
-        self.active = False
-        self._chart_title()
-        self.last_status = "failed" if msg.failed or msg.status == "failed" else msg.status
-        done = f"{msg.completed}/{msg.total} done" + (f", {msg.failed} failed" if msg.failed else "")
-        self.status.set(state=self.last_status, note="", sweep=f"sweep {msg.status}: {done}")
-        self.form.locked = set()
-        self.form.set_running(False)
-        if sweep is not None:
-            self.form.set_values(RunConfig.from_dict(sweep.base))
-        if msg.status == "completed" and sweep is not None:
-            runs = [Run(self.glo.store.root, run_id) for run_id in msg.run_ids]  # read by the comparison
-            self.notify(f"sweep completed: {done}", timeout=4)
-            if runs:
-                self.set_focus(None)  # back from the comparison, letter keys are bindings again
-                self.glo.open_compare(runs, title=f"sweep {sweep.label}")
-        else:
-            self.notify(f"sweep {msg.status} ({done}); R on one of its runs in the saved runs (r) resumes it",
-                        severity="error" if msg.status == "failed" else "information", timeout=6)
-
     def _chart_title(self) -> None:
         title = "loss (log scale)" if self.chart.log_scale else "loss"
         self.chart.border_title = f"{title} · {self.point}" if self.point else title
