@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,25 @@ def watch_run(runs_dir: Path | None, run_id: str) -> int:
     return 0
 
 
+# (request, command, what it does to runs, what it does to a sweep)
+VERBS = (
+    ("pause", "pause", "Pause running runs (another process trains them) at their next step.",
+     "Pause a running sweep (every point, through its driver; no new point starts)."),
+    ("resume", "resume-training", "Go on training paused runs (a stopped run: glo run --resume).",
+     "Go on training a paused sweep."),
+    ("stop", "stop", "Stop running runs cleanly at their next step: saved as stopped, resumable.",
+     "Stop a running sweep: every point saved as stopped; glo sweep --resume goes on."),
+)
+
+
+def _add_verbs(app: typer.Typer, make: Callable[[str, str], Callable[..., None]], sweeps: bool) -> None:
+    """Pause, resume-training and stop on APP, each command made by MAKE(request, command name)."""
+    for action, verb, runs_doc, sweep_doc in VERBS:
+        command = make(action, verb)
+        command.__doc__ = sweep_doc if sweeps else runs_doc
+        app.command(verb)(command)
+
+
 def register(runs_app: typer.Typer) -> None:
     """Add watch, pause, resume-training, stop and set to ``glo runs``."""
 
@@ -138,7 +158,7 @@ def register(runs_app: typer.Typer) -> None:
         not the run."""
         raise typer.Exit(watch_run(runs_dir, run_id))
 
-    def simple(action: str, verb: str, doc: str) -> None:
+    def make(action: str, verb: str) -> Callable[..., None]:
         @with_filters
         def command(
             run_ids: list[str] | None = typer.Argument(None, metavar="[RUN]...", help=RUN_HELP,
@@ -149,12 +169,9 @@ def register(runs_app: typer.Typer) -> None:
         ) -> None:
             raise typer.Exit(steer(targets(runs_dir, run_ids or [], filters, verb), action, {}, timeout))
 
-        command.__doc__ = doc
-        runs_app.command(verb)(command)
+        return command
 
-    simple("pause", "pause", "Pause running runs (another process trains them) at their next step.")
-    simple("resume", "resume-training", "Go on training paused runs (a stopped run: glo run --resume).")
-    simple("stop", "stop", "Stop running runs cleanly at their next step: saved as stopped, resumable.")
+    _add_verbs(runs_app, make, sweeps=False)
 
     @runs_app.command("set")
     @with_filters
@@ -217,17 +234,14 @@ def register_sweeps(sweeps_app: typer.Typer) -> None:
     sweep_arg = typer.Argument(..., metavar="SWEEP", help="Sweep id (a unique prefix, its name or 'latest').",
                                autocompletion=complete_sweeps)
 
-    def simple(action: str, verb: str, doc: str) -> None:
+    def make(action: str, verb: str) -> Callable[..., None]:
         def command(sweep_id: str = sweep_arg, runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
                     timeout: float = typer.Option(5.0, help=TIMEOUT_HELP)) -> None:
             raise typer.Exit(steer_sweep(runs_dir, sweep_id, action, {}, timeout))
 
-        command.__doc__ = doc
-        sweeps_app.command(verb)(command)
+        return command
 
-    simple("pause", "pause", "Pause a running sweep (every point, through its driver; no new point starts).")
-    simple("resume", "resume-training", "Go on training a paused sweep.")
-    simple("stop", "stop", "Stop a running sweep: every point saved as stopped; glo sweep --resume goes on.")
+    _add_verbs(sweeps_app, make, sweeps=True)
 
     @sweeps_app.command("set")
     def sweeps_set(sweep_id: str = sweep_arg,
