@@ -99,9 +99,12 @@ class Trainer:
         self.start_clock()
 
     def _build(self) -> None:
-        """Data on the device, the model, the optimiser and the data-order/noise generator."""
+        """Data on the device, the model, the optimiser and the data-order/noise generator.
+
+        The images stay uint8 (the split's own array on the CPU, no copy; one uint8 copy on a GPU)
+        and become floats x / 255 one batch at a time (``batch_images``)."""
         cfg, device = self.cfg, self.device
-        self.images = as_tensor(self.split.images, device)
+        self.images = torch.from_numpy(np.ascontiguousarray(self.split.images)).to(device)
         self.labels = torch.from_numpy(self.split.labels).to(device)
         self.n = len(self.images)
         self.n_batches = math.ceil(self.n / cfg.batch_size)
@@ -129,7 +132,7 @@ class Trainer:
         """The fixed images shown as originals against reconstructions."""
         self.show = torch.from_numpy(display_indices(self.split.labels, self.cfg.n_show)).to(self.device)
         self.show_labels = tuple(int(v) for v in self.split.labels[self.show.cpu().numpy()])
-        self.originals = to_uint8(self.images[self.show])
+        self.originals = to_uint8(self.batch_images(self.show))
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint state (``state_dict()``, as ``glo.model.checkpoint.load`` returns it)."""
@@ -141,6 +144,11 @@ class Trainer:
         self.perm = state["perm"].cpu() if self.batch_pos else None
         self.elapsed_before = float(state["elapsed_s"])
         self.best = float(state.get("best_recon_loss", math.inf))
+
+    def batch_images(self, idx: torch.Tensor) -> torch.Tensor:
+        """The training images IDX as floats N x C x H x W in [0, 1]: the same floats, bit for bit,
+        as converting the whole set at once (x / 255 is computed per value either way)."""
+        return as_tensor(self.images[idx], self.device)
 
     # --- time ---
     def start_clock(self) -> None:
@@ -190,7 +198,7 @@ class Trainer:
         if sigma > 0:
             noise = torch.randn(len(idx), self.cfg.content_dim, generator=self.rng).mul_(sigma).to(self.device)
         idx = idx.to(self.device)
-        loss = self.objective(self.model, idx, self.labels[idx], self.images[idx], noise, live["loss"], live["decay"])
+        loss = self.objective(self.model, idx, self.labels[idx], self.batch_images(idx), noise, live["loss"], live["decay"])
         opt = self.opt
         opt.zero_grad(set_to_none=True)
         loss.backward()
