@@ -189,7 +189,10 @@ class Trainer:
     def batch_images(self, idx: torch.Tensor) -> torch.Tensor:
         """The training images IDX as floats N x C x H x W in [0, 1]: the same floats, bit for bit,
         as converting the whole set at once (x / 255 is computed per value either way)."""
-        return as_tensor(self.images[idx], self.device)
+        batch = as_tensor(self.images[idx], self.device)
+        if self.device.type == "cuda":  # the generator's layout (channels-last): the loss reads both alike
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
 
     # --- time ---
     def start_clock(self) -> None:
