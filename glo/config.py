@@ -25,6 +25,10 @@ IMAGE_SIZES = tuple(sorted(b << k for b in (7, 8) for k in range(1, 6)))
 ALL = "all"  # n_images: every image of the data set
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMBINES = ("concat", "adain")
+NOISES = ("per-dim", "relative")  # how sigma is read (noise_std)
+INITS = ("random", "pca")
+PRECISIONS = ("fp32", "bf16")
+CODE_DIM_MAX = 65536
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SWEEP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 BUNDLED_SIZE = 5000
@@ -82,10 +86,19 @@ class RunConfig:
                                  "images' own size when it is one of these, else the largest one below it.",
                               minimum=0, sweep=True)
     # --- latent codes and regularisation ---
-    class_dim: int = setting(25, minimum=1, maximum=65536, sweep=True)  # size of the per-class code
-    content_dim: int = setting(25, minimum=1, maximum=65536, sweep=True)  # size of the per-image content code
-    sigma: float = setting(0.3, "Std of the Gaussian noise on content codes while training.",
+    class_dim: int = setting(25, "Size of the class code (one code per class, shared by its images).",
+                             minimum=1, maximum=CODE_DIM_MAX, sweep=True, form=(9, "class dim"))
+    content_dim: int = setting(25, "Size of each image's own content code.",
+                               minimum=1, maximum=CODE_DIM_MAX, sweep=True, form=(10, "cont. dim"))
+    sigma: float = setting(0.3, "Gaussian noise on content codes while training: its std per code dimension "
+                                "(--noise per-dim), or its expected length over the code ball's radius "
+                                "(--noise relative).",
                            minimum=0.0, live="σ", sweep=True, form=(1, "sigma"))
+    noise: str = setting("per-dim", "How --sigma is read: per-dim (the noise's std on each dimension, as glo "
+                                    "always did: the same sigma drowns a long code more) or relative (std "
+                                    "sigma * radius / sqrt(content_dim) per dimension: a sigma means the same "
+                                    "noise-to-code ratio for any --content-dim).",
+                         choices=NOISES, sweep=True)
     decay: float = setting(0.001, "Activation decay on content codes: decay * mean_batch(sum(code**2)).",
                            minimum=0.0, live="λ", sweep=True, form=(2, "decay"))
     # content codes are kept inside an L2 ball of this radius (0 = no limit)
@@ -93,6 +106,14 @@ class RunConfig:
     combine: str = setting("concat", "How class and content codes meet: concat (into the generator) or adain "
                                      "(the class code modulates its feature maps).",
                            choices=COMBINES, sweep=True, form=(4, "combine"))
+    width: int = setting(64, "The generator's base width: the feature maps its Linear layer draws at 28x28 and "
+                             "32x32 (64: 64 x 7 x 7, then 32, as glo always had); each larger image size doubles "
+                             "them once per extra level.",
+                         minimum=2, maximum=4096, sweep=True, form=(11, "width"))
+    init: str = setting("random", "How content codes start: random (Gaussian, scaled to the code ball) or pca "
+                                  "(the training images' leading principal components, scaled into the code "
+                                  "ball; needs --content-dim at most the images and their pixels).",
+                        choices=INITS, sweep=True)
     # --- optimisation ---
     loss: str = setting("l1+l2", "Training loss: l1, l2, l1+l2, or lap1 (the GLO paper's Laplacian-pyramid L1).",
                         choices=LOSSES, live="loss ", sweep=True, form=(3, "loss"))
@@ -107,6 +128,9 @@ class RunConfig:
     seed: int = setting(0, "Random seed: data order, code init and noise (runs repeat exactly on the CPU).",
                         minimum=0, maximum=INT_MAX, sweep=True, form=(8, "seed"))
     device: str = setting("auto", "auto (cuda, then mps, then cpu), cpu, cuda or mps.", choices=DEVICES)
+    precision: str = setting("fp32", "fp32, or bf16: mixed precision (the generator's passes in bfloat16, the "
+                                     "codes, weights and optimiser in float32); needs a GPU or CPU with "
+                                     "bfloat16 support.", choices=PRECISIONS, sweep=True)
     threads: int = setting(0, "CPU threads: 0 picks them from the CPUs this process may use and the load it "
                               "meets, again as the load changes; N fixes them (a run then repeats bit for bit).",
                            minimum=0, maximum=4096)
@@ -128,12 +152,25 @@ class RunConfig:
     def all_images(self) -> bool:
         return self.n_images == ALL
 
+    @property
+    def noise_scale(self) -> float:
+        """What sigma is multiplied by to give the noise's std per code dimension: 1 for --noise per-dim;
+        for relative, the code's own per-dimension scale, radius / sqrt(content_dim) (the random
+        init's std), so the noise's expected length is sigma x radius whatever the code's size."""
+        if self.noise == "per-dim":
+            return 1.0
+        return (self.content_radius or 2.0) / math.sqrt(self.content_dim)
+
     def validate(self) -> RunConfig:
         """Raise ConfigError naming the first bad setting; return self when all are valid: every
         described setting against its choices or bounds (``check``), then the data's settings together."""
         for key in CHECKED:
             check(key, getattr(self, key))
         self._check_data()
+        if self.init == "pca" and not self.all_images and self.content_dim > cast(int, self.n_images):
+            raise ConfigError(f"init pca needs content_dim at most n_images (its principal components come from "
+                              f"the training images); got content_dim {self.content_dim} for {self.n_images} "
+                              f"images", key="content_dim")
         if self.name is not None:
             check_name(self.name)
         if self.sweep is not None and not (isinstance(self.sweep, str) and SWEEP_RE.match(self.sweep)):

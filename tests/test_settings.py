@@ -42,7 +42,7 @@ def test_every_integer_setting_is_bounded_with_the_bound_in_the_message(key):
 def test_the_derived_tables():
     assert LIVE_PARAMS == ("sigma", "decay", "loss")
     assert [k for k, _ in FORM] == ["dataset", "sigma", "decay", "loss", "combine", "epochs", "batch_size",
-                                    "n_images", "seed"]
+                                    "n_images", "seed", "class_dim", "content_dim", "width"]
     assert {"sigma", "seed", "n_images", "class_dim", "dataset"} <= set(SWEEPABLE) and "name" not in SWEEPABLE
     assert list(OPTION_HELP)[:3] == ["dataset", "data_root", "download"]
 

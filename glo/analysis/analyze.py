@@ -111,7 +111,6 @@ def analyze(run: Run, heldout_n: int = HELDOUT_N, refresh: bool = False, device:
 
     from glo.analysis.latent import balanced_subset, fit_heldout, heldout_subset
     from glo.analysis.probe import knn_accuracy, probe_accuracy
-    from glo.imaging.shown import as_tensor
     from glo.model.losses import evaluate
 
     before = fingerprint(run)
@@ -120,7 +119,7 @@ def analyze(run: Run, heldout_n: int = HELDOUT_N, refresh: bool = False, device:
     model, cfg, split = trained.model, trained.cfg, trained.split
     codes, labels = model.content_codes.weight.detach(), torch.from_numpy(split.labels)
     n_classes = model.class_codes.num_embeddings
-    images = as_tensor(split.images, device)
+    images = torch.from_numpy(split.images).to(device)  # uint8: evaluate makes floats a chunk at a time
     fit = functools.partial(fit_heldout, model, steps=FIT_STEPS, lr=FIT_LR, batch_size=FIT_BATCH,
                             radius=cfg.content_radius, seed=SEED)
     held_images, held_labels = heldout_subset(split, heldout_n)

@@ -87,7 +87,7 @@ def sweep(
 def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], name: str | None, options: dict):
     """A new sweep from --param/--values over the other options, checked, its manifest written."""
     from glo.sweep.manifest import parse_values, setting_name
-    from glo.train.trainer import resolve_device
+    from glo.train.trainer import check_precision, resolve_device
 
     if not param or len(param) != len(values):
         raise GloError("give each --param its --values, e.g. --param sigma --values 0,0.3,2")
@@ -98,7 +98,7 @@ def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], 
             raise GloError(f"--{key.replace('_', '-')} is swept; drop the option")
     base = config_from_options(options)
     base.validate()
-    resolve_device(base.device)
+    check_precision(base.precision, resolve_device(base.device))
     return sweeps.create(base, params, name)
 
 

@@ -66,14 +66,16 @@ def read(root: Path, name: str, labels: np.ndarray, image_size: int = 0) -> tupl
     """(images, labels) cached under NAME, or None when missing or not what the folder's LABELS
     (one per listed image) and IMAGE_SIZE make: every array's header is checked before it is read
     (``glo.host.arrays``), then the images' count, side and the labels themselves. A tampered or
-    damaged entry is ignored (and rewritten by the next decode)."""
+    damaged entry is ignored (and rewritten by the next decode). The images are memory-mapped
+    (copy-on-write): read from the file as they are touched, never a second copy in memory."""
     from glo.host.arrays import DamagedArray, Spec, read_npz
 
     specs = {"images": Spec(("uint8",), (3, 4)), "labels": Spec(("int64",), (1,))}
     most = max(len(labels), 1) * max(IMAGE_SIZES) ** 2 * 3 + (1 << 20)
     for folder in folders(root):
         try:
-            got = read_npz(folder / f"{name}.npz", specs, max_bytes=most)
+            # the images are mapped, not read: their pages come from the file as training touches them
+            got = read_npz(folder / f"{name}.npz", specs, max_bytes=most, mapped=("images",))
         except (OSError, DamagedArray):
             continue
         if fits(got["images"], got["labels"], labels, image_size):

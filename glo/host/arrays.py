@@ -80,14 +80,29 @@ def open_plain(path: str | os.PathLike[str]) -> IO[bytes]:
     return os.fdopen(fd, "rb")
 
 
+def _mapped(fh: IO[bytes], info: zipfile.ZipInfo, array_offset: int, shape: tuple[int, ...],
+            dtype: np.dtype) -> np.ndarray | None:
+    """The array of a stored (uncompressed) zip member, mapped from FH copy-on-write (pages are read
+    when touched, and shared with the page cache, not copied); None when it cannot be mapped."""
+    if info.compress_type != zipfile.ZIP_STORED or not shape or 0 in shape:
+        return None
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        return None
+    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+    return np.memmap(fh, dtype=dtype, mode="c", offset=start + array_offset, shape=shape, order="C")
+
+
 def read_npz(source: str | os.PathLike[str] | IO[bytes], specs: dict[str, Spec],
-             max_bytes: int = MAX_BYTES) -> dict[str, np.ndarray]:
+             max_bytes: int = MAX_BYTES, mapped: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """The arrays SPECS names, each checked against its Spec and against the bytes its zip member
     holds before it is read; raises DamagedArray (or OSError when the file cannot be read). A path
-    must be a plain file (``open_plain``)."""
+    must be a plain file (``open_plain``). The arrays MAPPED names are memory-mapped (copy-on-write)
+    instead of read when they are stored uncompressed in C order, as ``np.savez`` writes them."""
     if isinstance(source, (str, os.PathLike)):
         with open_plain(source) as fh:
-            return read_npz(fh, specs, max_bytes)
+            return read_npz(fh, specs, max_bytes, mapped)
     out = {}
     try:
         with zipfile.ZipFile(source) as zf:
@@ -99,6 +114,18 @@ def read_npz(source: str | os.PathLike[str] | IO[bytes], specs: dict[str, Spec],
                 with zf.open(info) as fh:
                     shape, dtype = _header(fh, name)
                     _check(name, spec, shape, dtype, info.file_size, max_bytes)
+                    array_offset = fh.tell()
+                fortran = False
+                if name in mapped:
+                    with zf.open(info) as fh:
+                        fmt = np.lib.format
+                        version = fmt.read_magic(fh)
+                        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                        fortran = read(fh)[1]
+                view = None if fortran or name not in mapped else _mapped(source, info, array_offset, shape, dtype)
+                if view is not None:
+                    out[name] = view
+                    continue
                 with zf.open(info) as fh:
                     out[name] = np.lib.format.read_array(fh, allow_pickle=False)
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:

@@ -7,6 +7,7 @@ import math
 import torch
 from torch.nn import functional as F
 
+from glo.imaging.shown import as_tensor
 from glo.model.nets import GLO
 
 _BLUR = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16  # binomial 5-tap, close to a Gaussian
@@ -60,7 +61,9 @@ def recon_loss(output: torch.Tensor, target: torch.Tensor, loss_type: str) -> to
 
 @torch.inference_mode()
 def evaluate(model: GLO, images: torch.Tensor, labels: torch.Tensor, chunk: int = 500) -> dict[str, float]:
-    """Noise-free reconstruction of every image: mean L1, mean L2, their sum, and PSNR (dB)."""
+    """Noise-free reconstruction of every image: mean L1, mean L2, their sum, and PSNR (dB). IMAGES
+    are floats N x C x H x W in [0, 1], or uint8 as a Split holds them (N x H x W or N x H x W x 3:
+    made floats one chunk at a time, so the set is never held as floats)."""
     was_training = model.training
     model.eval()
     l1 = l2 = 0.0
@@ -68,11 +71,12 @@ def evaluate(model: GLO, images: torch.Tensor, labels: torch.Tensor, chunk: int 
     for start in range(0, n, chunk):
         index = torch.arange(start, min(n, start + chunk), device=images.device)
         out, _ = model(index, labels[index])
-        diff = out - images[index]
+        target = images[start:start + chunk]
+        diff = out.float() - (as_tensor(target, target.device) if target.dtype == torch.uint8 else target)
         l1 += diff.abs().sum().item()
         l2 += diff.pow(2).sum().item()
     model.train(was_training)
-    return scores(l1, l2, images.numel())
+    return scores(l1, l2, images.numel())  # uint8 N x H x W (x 3): as many pixels as N x C x H x W
 
 
 def scores(l1_sum: float, l2_sum: float, pixels: int) -> dict[str, float]:

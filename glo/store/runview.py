@@ -21,7 +21,7 @@ from glo.store.runs import Run
 
 # the settings every listing, table and export shows, in this order
 SHOWN_SETTINGS = ("dataset", "n_images", "sigma", "decay", "loss", "combine", "epochs", "batch_size", "lr_generator",
-            "lr_latent", "seed", "device")
+            "lr_latent", "seed", "device", "class_dim", "content_dim", "width", "noise", "init", "precision")
 RECON_KEYS = ("recon_l1", "recon_l2", "recon_loss", "psnr")  # from the last epoch record
 ANALYSIS_KEYS = ("probe_accuracy", "heldout_loss", "heldout_psnr")  # from analysis.json
 NUMBER_KEYS = RECON_KEYS + ANALYSIS_KEYS

@@ -71,12 +71,13 @@ def prepare(cfg: RunConfig | None, store: RunStore, resume: str | None, load: Lo
     A run killed before its first checkpoint (in its first epoch, or while starting) is started
     over from epoch 0 in the same folder with its saved settings, as a sweep does with its points.
     """
-    from glo.train.trainer import resolve_device
+    from glo.train.trainer import check_fit, check_precision, resolve_device
 
     if resume:
         run = store.get(resume)
         saved = check_resumable(run)
         device = resolve_device(saved.device)
+        check_precision(saved.precision, device)
         split = load(saved)
         moved = moved_note(run, device, split)
         if run.has_checkpoint():
@@ -86,6 +87,7 @@ def prepare(cfg: RunConfig | None, store: RunStore, resume: str | None, load: Lo
                 f"starting): starting it over from epoch 0 with its saved settings")
         return PreparedRun(saved, run, split, False, "\n".join(filter(None, (note, moved))))
     cfg = (cfg or RunConfig()).validate()
-    resolve_device(cfg.device)
+    check_precision(cfg.precision, resolve_device(cfg.device))
     split = load(cfg)
+    check_fit(cfg, split)
     return PreparedRun(cfg, store.create(cfg), split, False)

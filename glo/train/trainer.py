@@ -15,6 +15,7 @@ the events (``glo.events``) and records that ``glo.train.loop.train`` yields and
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -32,8 +33,6 @@ from glo.imaging.shown import as_tensor, display_indices, to_uint8
 from glo.model.losses import evaluate, recon_loss, reconstruct
 from glo.model.nets import GLO
 
-GENERATOR_WIDTH = 64
-
 
 def resolve_device(name: str) -> torch.device:
     """auto picks cuda, then mps, then cpu; an explicit device must be available."""
@@ -50,6 +49,37 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def bf16_supported(device: torch.device) -> bool:
+    """True when DEVICE runs bfloat16 natively: a CUDA GPU that has it, a CPU with AVX512-BF16 or AMX,
+    Apple's MPS."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        cpu = torch.cpu
+        return any(bool(getattr(cpu, probe, lambda: False)())
+                   for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return device.type == "mps"
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """ConfigError when PRECISION cannot run on DEVICE (bf16 without bfloat16 support)."""
+    if precision == "bf16" and not bf16_supported(device):
+        raise ConfigError(f"precision bf16 needs bfloat16 support, which this {device.type} lacks "
+                          f"(a CPU with AVX512-BF16 or AMX, or a recent GPU); use --precision fp32",
+                          key="precision")
+
+
+def check_fit(cfg: RunConfig, split: Split) -> None:
+    """ConfigError when CFG cannot train on SPLIT: --init pca with more code dimensions than images
+    or pixels (the count is known only once an 'all' data set is read)."""
+    if cfg.init == "pca":
+        n, pixels = len(split.labels), int(np.prod(split.images.shape[1:]))
+        if cfg.content_dim > min(n, pixels):
+            what = f"{n} training images" if n < pixels else f"{pixels} pixels per image"
+            raise ConfigError(f"init pca needs content_dim at most the images and their pixels; got content_dim "
+                              f"{cfg.content_dim} for {what}", key="content_dim")
+
+
 def model_args(cfg: RunConfig, n_images: int, split: Split | None = None) -> dict[str, Any]:
     """GLO's arguments for CFG trained on N_IMAGES of SPLIT (its classes, image size and channels;
     without a split: 10 classes of 28x28 grey images). The 28x28 grey model keeps its arguments."""
@@ -58,7 +88,7 @@ def model_args(cfg: RunConfig, n_images: int, split: Split | None = None) -> dic
         "n_classes": split.n_classes if split is not None else 10,
         "class_dim": cfg.class_dim,
         "content_dim": cfg.content_dim,
-        "width": GENERATOR_WIDTH,
+        "width": cfg.width,
         "init_std": (cfg.content_radius or 2.0) / math.sqrt(cfg.content_dim),
         "combine": cfg.combine,
     }
@@ -90,24 +120,38 @@ class Trainer:
         cfg.validate()
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
+        check_precision(cfg.precision, self.device)
         self.split = split if split is not None else load_config(cfg)
+        check_fit(cfg, self.split)
         self.objective = objective
-        self._build()
+        self._build(fresh=state is None)
         if state is not None:
             self.restore(state)
         self._display()
         self.start_clock()
 
-    def _build(self) -> None:
-        """Data on the device, the model, the optimiser and the data-order/noise generator."""
+    def _build(self, fresh: bool = True) -> None:
+        """Data on the device, the model, the optimiser and the data-order/noise generator.
+
+        The images stay uint8 (the split's own array on the CPU, no copy; one uint8 copy on a GPU)
+        and become floats x / 255 one batch at a time (``batch_images``)."""
         cfg, device = self.cfg, self.device
-        self.images = as_tensor(self.split.images, device)
+        self.images = torch.from_numpy(np.ascontiguousarray(self.split.images)).to(device)
         self.labels = torch.from_numpy(self.split.labels).to(device)
         self.n = len(self.images)
         self.n_batches = math.ceil(self.n / cfg.batch_size)
         torch.manual_seed(cfg.seed)
         self.args = model_args(cfg, self.n, self.split)
-        self.model = GLO(**self.args).to(device)
+        self.model = GLO(**self.args)
+        if cfg.init == "pca" and fresh:  # after the random init, so the generator's weights are the same
+            from glo.model.pca import pca_codes
+
+            self.model.content_codes.weight.data.copy_(pca_codes(self.split.images, cfg.content_dim,
+                                                                 cfg.content_radius))
+        self.model.to(device)
+        # mixed precision: the forward pass and loss under autocast (fp32: no autocast at all)
+        self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if cfg.precision == "bf16"
+                         else contextlib.nullcontext())
         self.opt = torch.optim.Adam(
             [
                 {"params": self.model.generator.parameters(), "lr": cfg.lr_generator},
@@ -129,7 +173,7 @@ class Trainer:
         """The fixed images shown as originals against reconstructions."""
         self.show = torch.from_numpy(display_indices(self.split.labels, self.cfg.n_show)).to(self.device)
         self.show_labels = tuple(int(v) for v in self.split.labels[self.show.cpu().numpy()])
-        self.originals = to_uint8(self.images[self.show])
+        self.originals = to_uint8(self.batch_images(self.show))
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint state (``state_dict()``, as ``glo.model.checkpoint.load`` returns it)."""
@@ -141,6 +185,14 @@ class Trainer:
         self.perm = state["perm"].cpu() if self.batch_pos else None
         self.elapsed_before = float(state["elapsed_s"])
         self.best = float(state.get("best_recon_loss", math.inf))
+
+    def batch_images(self, idx: torch.Tensor) -> torch.Tensor:
+        """The training images IDX as floats N x C x H x W in [0, 1]: the same floats, bit for bit,
+        as converting the whole set at once (x / 255 is computed per value either way)."""
+        batch = as_tensor(self.images[idx], self.device)
+        if self.device.type == "cuda":  # the generator's layout (channels-last): the loss reads both alike
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
 
     # --- time ---
     def start_clock(self) -> None:
@@ -188,9 +240,13 @@ class Trainer:
         idx = self.perm[b * bs : (b + 1) * bs]
         noise = None
         if sigma > 0:
-            noise = torch.randn(len(idx), self.cfg.content_dim, generator=self.rng).mul_(sigma).to(self.device)
+            scale = self.cfg.noise_scale  # 1 for --noise per-dim: the seed's noise, bit for bit
+            std = sigma if scale == 1.0 else sigma * scale
+            noise = torch.randn(len(idx), self.cfg.content_dim, generator=self.rng).mul_(std).to(self.device)
         idx = idx.to(self.device)
-        loss = self.objective(self.model, idx, self.labels[idx], self.images[idx], noise, live["loss"], live["decay"])
+        with self.autocast:
+            loss = self.objective(self.model, idx, self.labels[idx], self.batch_images(idx), noise, live["loss"],
+                                  live["decay"])
         opt = self.opt
         opt.zero_grad(set_to_none=True)
         loss.backward()
