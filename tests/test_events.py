@@ -31,7 +31,7 @@ def test_every_rate_lives_in_glo_events():
     for module in (driver, local, cluster):
         # rates live in glo.events; what is left here are grace periods (how long a stop or a drain may take)
         assert not [name for name in vars(module) if name.endswith(("_S", "INTERVAL")) and name not in (
-            "CONTROLS_S", "WORKER_STEPS_S", "DRAIN_S", "STOP_S")], module.__name__
+            "CONTROLS_S", "WORKER_STEPS_S", "DRAIN_S", "STOP_S", "QUIT_S")], module.__name__
 
 
 def test_placed_and_died_are_core_events():
@@ -46,7 +46,7 @@ def test_both_back_ends_are_what_the_driver_needs():
     from glo.sweep.driver import Backend
     from glo.sweep.local import LocalBackend
 
-    assert isinstance(LocalBackend(2), Backend)  # no process starts before a point does
+    assert isinstance(LocalBackend(2, prestart=False), Backend)  # no worker process started for this
     needed = [name for name in dir(Backend) if not name.startswith("_") and callable(getattr(Backend, name))]
     assert set(needed) == {"running", "has_slot", "start", "control", "collect", "waiting", "notices", "shutdown"}
     assert all(callable(getattr(RayBackend, name, None)) for name in needed)
