@@ -27,7 +27,9 @@ def test_every_rate_lives_in_glo_events():
     assert (ev.STEPS_S, ev.IMAGES_S, ev.CHART_S, ev.POINTS_S) == (1.0, 3.0, 3.0, 0.5)
     assert (ev.WORKER_STEPS_S, ev.CONTROLS_S, ev.BAR_S) == (0.25, 0.2, 0.1)
     from glo.sweep import cluster, driver, local
+    from glo.train import channel
 
+    assert channel.POLL_S == ev.CONTROLS_S
     for module in (driver, local, cluster):
         # rates live in glo.events; what is left here are grace periods (how long a stop or a drain may take)
         assert not [name for name in vars(module) if name.endswith(("_S", "INTERVAL")) and name not in (

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from glo.errors import GloError
-from glo.events import Step
+from glo.events import CONTROLS_S, Step
 from glo.host import atomic
 from glo.store.runs import METRICS, RUNNING, Run
 from glo.store.steplog import StepLog
@@ -36,7 +36,7 @@ from glo.train.controls import LIVE_PARAMS, Controls, validate_live
 
 CONTROL = "control"
 ACTIONS = ("pause", "resume", "stop", "set")
-POLL_S = 0.2  # the most often the training process looks for requests
+POLL_S = CONTROLS_S  # the most often the training process looks for requests (the rate of every control)
 MAX_BYTES = 4096  # a request is a few hundred bytes; anything bigger is damaged
 
 
