@@ -15,10 +15,11 @@ import math
 from pathlib import Path
 from statistics import mean
 
-from glo.analysis.analyze import analyze, read_analysis
+from glo.analysis.analyze import analyze
 from glo.config import RunConfig
 from glo.errors import RunStoreError
 from glo.events import SweepFinished, SweepPoint
+from glo.store.analyses import read_analysis
 from glo.store.runs import Run, RunStore
 from glo.sweep.manifest import SweepStore
 from glo.sweep.run import run_sweep
