@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import results_colour  # noqa: E402  (scripts/, beside this file)
+import results_pca  # noqa: E402
 
 from glo.analysis.analyze import load_trained  # noqa: E402
 from glo.analysis.compare import curves, image_grid, image_rows, rows  # noqa: E402
@@ -110,6 +112,7 @@ def main() -> None:
         cfg = RunConfig(**{**base.to_dict(), **overrides})
         done[name] = run_study(store, name, param, values, cfg)
     colour = results_colour.colour_study(store, args.colour_data, args.colour_epochs)
+    pca = results_pca.train(store)
     extra = {}
     for r in [r for runs in done.values() for r in runs]:
         model = load_trained(r).model
@@ -127,8 +130,9 @@ def main() -> None:
     md += results_colour.colour_section(colour, args.colour_data, args.colour_epochs, save_png, args.images,
                                         args.out.parent, rel)
     md += hypothesis
+    md += results_pca.section(pca, Path(os.path.relpath(args.runs_dir, ROOT)))
     md += differences(done, facts)
-    md += footer({**done, "colour": colour}, time.perf_counter() - started)
+    md += footer({**done, "colour": colour, "pca": pca}, time.perf_counter() - started)
     atomic.write_bytes(args.out, "\n".join(md).encode())
     print(f"wrote {args.out}")
 

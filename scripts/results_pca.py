@@ -3,17 +3,20 @@
 (``--workers 1``, so the wall times are comparable), each analysed (probes and held-out fit).
 
 Runs (or resumes, reusing finished runs) the sweep named pca-study in --runs-dir, then prints a
-markdown section for RESULTS.md:
+markdown section for RESULTS.md (scripts/results.py writes it there, from its own runs folder):
 
-    PYTHONPATH=$PWD python scripts/results_pca.py --runs-dir /tmp/pca-study/runs
+    python scripts/results_pca.py --runs-dir /tmp/pca-study/runs
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from statistics import mean
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from glo.analysis.analyze import analyze
 from glo.config import RunConfig
@@ -94,14 +97,16 @@ def conclusion(rows: dict[str, dict[int, dict[str, float]]], m: dict[str, dict[s
     wins = sum(rows["pca"][s]["seconds"] < rows["random"][s]["seconds"] for s in SEEDS)
     leak = {k: leak_of(rows, k) for k in ("linear", "knn")}
     text = (f"**{faster} is faster to quality**: recon {QUALITY} at epoch {p['epoch']:.3g} ({p['seconds']:.1f} s) "
-            f"with pca against epoch {r['epoch']:.3g} ({r['seconds']:.1f} s) with random, on the mean; pca was "
+            f"with pca against epoch {r['epoch']:.3g} ({r['seconds']:.1f} s) with random, on the mean "
+            f"({'random' if faster == 'pca' else 'pca'} took "
+            f"{max(r['seconds'], p['seconds']) / min(r['seconds'], p['seconds']):.1f}x the time); pca was "
             f"faster on {wins} of {len(SEEDS)} seeds. At 20 epochs recon is {p['r20']:.4f} (pca) against "
             f"{r['r20']:.4f} (random), and at 50 {p['r50']:.4f} against {r['r50']:.4f}; held-out recon "
             f"{p['heldout']:.4f} against {r['heldout']:.4f}. **Class in the content codes** (chance 10%, lower is "
             f"better for the seed's purpose): linear probe {100 * p['linear']:.1f}% (pca) against "
             f"{100 * r['linear']:.1f}% (random), kNN {100 * p['knn']:.1f}% against {100 * r['knn']:.1f}%: by the "
-            f"linear probe pca leaks {leak['linear']} random, by the kNN probe {leak['knn']} random (more or "
-            "less: every pca seed above or below every random seed). ")
+            f"linear probe pca leaks {leak['linear']} random, by the kNN probe {leak['knn']} random (told "
+            "apart only where every pca seed lies above, or below, every random seed). ")
     if "more class than" in leak.values():
         text += ("pca buys speed at the cost of the class-free content codes the seed trains for, so the numbers "
                  "keep random as the default for the seed workload; pca suits runs where fit matters more.")
