@@ -50,6 +50,7 @@ class Setting:
     live: str | None = None  # can change while training: its mark on the loss chart (sigma: σ)
     sweep: bool = False  # a sweep may vary it (glo sweep --param, the console's sweep field)
     form: tuple[int, str] | None = None  # in the console's settings form: (position, label)
+    roomy: bool = False  # the form shows it only on a screen with rows to spare (not at 80x24)
     # set from the field itself (SETTINGS): its name, and its kind: int, float, bool, str, or images
     # (a whole number or 'all'), which says how its text is read (parse_setting)
     name: str = ""
@@ -87,9 +88,11 @@ class RunConfig:
                               minimum=0, sweep=True)
     # --- latent codes and regularisation ---
     class_dim: int = setting(25, "Size of the class code (one code per class, shared by its images).",
-                             minimum=1, maximum=CODE_DIM_MAX, sweep=True, form=(9, "class dim"))
+                             minimum=1, maximum=CODE_DIM_MAX, sweep=True, form=(9, "class dim"),
+                             roomy=True)
     content_dim: int = setting(25, "Size of each image's own content code.",
-                               minimum=1, maximum=CODE_DIM_MAX, sweep=True, form=(10, "cont. dim"))
+                               minimum=1, maximum=CODE_DIM_MAX, sweep=True, form=(10, "cont. dim"),
+                               roomy=True)
     sigma: float = setting(0.3, "Gaussian noise on content codes while training: its std per code dimension "
                                 "(--noise per-dim), or its expected length over the code ball's radius "
                                 "(--noise relative).",
@@ -109,7 +112,8 @@ class RunConfig:
     width: int = setting(64, "The generator's base width: the feature maps its Linear layer draws at 28x28 and "
                              "32x32 (64: 64 x 7 x 7, then 32, as glo always had); each larger image size doubles "
                              "them once per extra level.",
-                         minimum=2, maximum=4096, sweep=True, form=(11, "width"))
+                         minimum=2, maximum=4096, sweep=True, form=(11, "width"),
+                         roomy=True)
     init: str = setting("random", "How content codes start: random (Gaussian, scaled to the code ball) or pca "
                                   "(the training images' leading principal components, scaled into the code "
                                   "ball; needs --content-dim at most the images and their pixels).",

@@ -14,7 +14,7 @@ import gc
 import threading
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -79,6 +79,9 @@ class TrainScreen(SweepEvents, Screen):
                 yield points
                 yield titled(ReconPanel(id="recon"), "originals / reconstructions")
         yield Footer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.form.fit(event.size.height)
 
     def on_mount(self) -> None:
         prepared = getattr(self.app, "prepared", None)

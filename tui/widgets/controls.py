@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 # the form's settings, labels and order, and which of them change live: their RunConfig fields' (glo.config)
 FIELDS: tuple[tuple[str, str], ...] = FORM
+ROOMY_ROWS = 27  # a screen this tall shows the roomy settings too (24 rows: the status needs them)
 LIVE = LIVE_PARAMS
 KEYS = dict(FIELDS)  # every field's key (and label)
 
@@ -59,9 +60,13 @@ class ControlsPanel(Vertical):
         self.running = False
         self.locked: set[str] = set()  # settings a sweep varies: never changed live while it trains
 
+    def fit(self, rows: int) -> None:
+        """On a screen of fewer than ROOMY_ROWS rows (80x24) the roomy settings give way to the run's status."""
+        self.set_class(rows < ROOMY_ROWS, "-short")
+
     def compose(self) -> ComposeResult:
         for key, label in FIELDS:
-            with Horizontal(classes="field"):
+            with Horizontal(classes="field -roomy" if SETTINGS[key].roomy else "field"):
                 yield Label(label, classes="field-label")
                 value, choices = getattr(self.base, key), SETTINGS[key].choices
                 if choices:  # a Select of the choices; an Input otherwise
