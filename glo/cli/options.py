@@ -36,17 +36,22 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [_typer_option(name, help) for name, h
 RUN_OPTION_NAMES = [name for name, _, _ in RUN_OPTIONS]
 
 
-def with_run_options(fn: Callable) -> Callable:
-    """Add the shared options to ``fn``'s signature as keyword-only parameters (``fn`` takes **kwargs)."""
+def _with_options(fn: Callable, options: list[tuple[str, Any, Any]]) -> Callable:
+    """Add OPTIONS to ``fn``'s signature as keyword-only parameters (``fn`` takes **kwargs)."""
     sig = inspect.signature(fn)
     own = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
     extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=kind)
-             for name, kind, opt in RUN_OPTIONS]
+             for name, kind, opt in options]
     # typer reads fn's parameters with inspect.signature, which takes __signature__ first (an attribute a
     # Callable's type does not declare: setattr)
     setattr(fn, "__signature__", sig.replace(parameters=own + extra))  # noqa: B010
-    fn.__annotations__ = {**fn.__annotations__, **{name: kind for name, kind, _ in RUN_OPTIONS}}
+    fn.__annotations__ = {**fn.__annotations__, **{name: kind for name, kind, _ in options}}
     return fn
+
+
+def with_run_options(fn: Callable) -> Callable:
+    """Add the run options (``RUN_OPTIONS``) to ``fn``'s signature (``fn`` takes **kwargs)."""
+    return _with_options(fn, RUN_OPTIONS)
 
 
 def config_from_options(values: dict[str, Any], name: str | None = None) -> RunConfig:
@@ -79,10 +84,24 @@ WAIT = typer.Option(None, "--wait", metavar="SECONDS", help="With --ray: stop th
                     "(as an autoscaling cluster needs).")
 
 
-def cluster_from_options(ctx: typer.Context, workers: int, address: str | None, cpus: float, gpus: float,
-                         wait: float | None = None):
-    """The Ray cluster to train on (``glo.sweep.cluster.RaySettings``, connected), or None without --ray;
-    a bad setting, Ray missing or the cluster unreachable: GloError (one line, exit 2)."""
+# glo sweep's and glo-tui's (name, type, typer option), added to a command by with_sweep_options
+SWEEP_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("workers", int, WORKERS), ("ray", str | None, RAY), ("cpus_per_run", float, CPUS_PER_RUN),
+    ("gpus_per_run", float, GPUS_PER_RUN), ("wait", float | None, WAIT),
+]
+
+
+def with_sweep_options(fn: Callable) -> Callable:
+    """Add the sweep options (``SWEEP_OPTIONS``) to ``fn``'s signature (``fn`` takes **kwargs)."""
+    return _with_options(fn, SWEEP_OPTIONS)
+
+
+def cluster_from_options(ctx: typer.Context, options: dict[str, Any]):
+    """The Ray cluster to train on (``glo.sweep.cluster.RaySettings``, connected) from the sweep
+    options' values, or None without --ray; a bad setting, Ray missing or the cluster unreachable:
+    GloError (one line, exit 2)."""
+    workers, address, wait = options["workers"], options["ray"], options["wait"]
+    cpus, gpus = options["cpus_per_run"], options["gpus_per_run"]
     if workers < 0:
         raise GloError(f"--workers must be 0 (one per CPU) or more; got {workers}")
     if not address:

@@ -11,19 +11,15 @@ from rich.table import Table
 
 from glo.cli.export_cmd import check_tensorboard, tensorboard_option
 from glo.cli.options import (
-    CPUS_PER_RUN,
-    GPUS_PER_RUN,
-    RAY,
     RUN_OPTION_NAMES,
     RUNS_DIR_HELP,
-    WAIT,
-    WORKERS,
     cluster_from_options,
     config_from_options,
     given,
     make_console,
     open_store,
     with_run_options,
+    with_sweep_options,
 )
 from glo.errors import GloError
 
@@ -33,6 +29,7 @@ sweeps_app = typer.Typer(help="List and show sweeps.", no_args_is_help=True)
 
 
 @with_run_options
+@with_sweep_options
 def sweep(
     ctx: typer.Context,
     param: list[str] = typer.Option([], "--param", help="A setting to sweep (sigma, decay, loss, combine, ...); "
@@ -44,11 +41,6 @@ def sweep(
     resume: str | None = typer.Option(None, help="Resume a sweep (id, prefix, name or 'latest'): finished "
                                          "runs are skipped, stopped ones resumed."),
     log: bool = typer.Option(False, "--log", help="Log-scale loss curves in the final comparison."),
-    workers: int = WORKERS,
-    ray: str | None = RAY,
-    cpus_per_run: float = CPUS_PER_RUN,
-    gpus_per_run: float = GPUS_PER_RUN,
-    wait: float | None = WAIT,
     tensorboard: Path | None = tensorboard_option(),
     **options,
 ) -> None:
@@ -61,7 +53,7 @@ def sweep(
 
     check_tensorboard(tensorboard)
     # connected before anything is written
-    cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run, wait)
+    cluster = cluster_from_options(ctx, options)
     store = open_store(runs_dir)
     sweeps = SweepStore(store)
     if resume:
@@ -74,7 +66,7 @@ def sweep(
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("glo: no terminal for the console: sweeping headless", file=sys.stderr)
         headless = True
-    workers = workers or default_workers(len(the_sweep.points))
+    workers = options["workers"] or default_workers(len(the_sweep.points))
     if headless:
         code = run_sweep_headless(the_sweep, store, make_console(), log, workers, cluster, tensorboard)
     else:

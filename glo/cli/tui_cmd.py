@@ -15,17 +15,13 @@ import typer
 
 from glo.cli.export_cmd import check_tensorboard, tensorboard_option
 from glo.cli.options import (
-    CPUS_PER_RUN,
-    GPUS_PER_RUN,
-    RAY,
     RUNS_DIR_HELP,
     VERSION,
-    WAIT,
-    WORKERS,
     cluster_from_options,
     config_from_options,
     open_store,
     with_run_options,
+    with_sweep_options,
 )
 
 app = typer.Typer(name="glo-tui", add_completion=False, pretty_exceptions_enable=False)
@@ -33,14 +29,10 @@ app = typer.Typer(name="glo-tui", add_completion=False, pretty_exceptions_enable
 
 @app.command()
 @with_run_options
+@with_sweep_options
 def console(
     ctx: typer.Context,
     runs_dir: Path | None = typer.Option(None, help=RUNS_DIR_HELP),
-    workers: int = WORKERS,
-    ray: str | None = RAY,
-    cpus_per_run: float = CPUS_PER_RUN,
-    gpus_per_run: float = GPUS_PER_RUN,
-    wait: float | None = WAIT,
     tensorboard: Path | None = tensorboard_option(),
     version: bool = VERSION,
     **options,
@@ -51,10 +43,11 @@ def console(
 
     config = config_from_options(options).validate()
     store = open_store(runs_dir)
-    cluster = cluster_from_options(ctx, workers, ray, cpus_per_run, gpus_per_run, wait)
+    cluster = cluster_from_options(ctx, options)
     check_tensorboard(tensorboard)  # the training worker reads $GLO_TENSORBOARD (tui.jobs)
     check_console()
-    raise typer.Exit(open_console(store.root, config=config, workers=workers or None, cluster=cluster))
+    raise typer.Exit(open_console(store.root, config=config, workers=options["workers"] or None,
+                                   cluster=cluster))
 
 
 def main(argv: list[str] | None = None) -> int:
