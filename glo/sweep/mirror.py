@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from glo.host import atomic
+from glo.host.procs import pid_alive, start_ticks
 from glo.store.provenance import ENVIRONMENT
 from glo.store.runs import (
     CHECKPOINT,
@@ -59,26 +60,13 @@ def _boot_id() -> str:
         return ""
 
 
-def _started(pid: int) -> str:
-    """When process PID started (clock ticks since boot, from /proc), or '' where that is unknown."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
 def _alive(owner: dict[str, Any]) -> bool:
     pid = owner.get("pid")
     if not isinstance(pid, int) or pid <= 0 or owner.get("boot") != _boot_id():
         return False  # another boot: every process of that one is gone
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        pass
-    return not owner.get("started") or _started(pid) == owner.get("started")  # not a reused pid
+    return not owner.get("started") or start_ticks(pid) == owner.get("started")  # not a reused pid
 
 
 def remove_stale(base: str | os.PathLike[str]) -> list[str]:
@@ -117,7 +105,7 @@ def private_folder(base: str | os.PathLike | None = None) -> str:
     remove_stale(base)
     folder = tempfile.mkdtemp(prefix=POINT_PREFIX, dir=base)
     pid = os.getpid()
-    atomic.write_json(os.path.join(folder, OWNER), {"pid": pid, "started": _started(pid), "boot": _boot_id()})
+    atomic.write_json(os.path.join(folder, OWNER), {"pid": pid, "started": start_ticks(pid), "boot": _boot_id()})
     return folder
 
 
