@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +135,19 @@ def parse_jsonl(text: str, name: str) -> tuple[list[dict[str, Any]], list[str]]:
     if len(damaged) == 1:
         return records, [f"{name} line {damaged[0]} is damaged"]
     return records, [f"{name} has {len(damaged):,} damaged lines (the first: line {damaged[0]})"]
+
+
+def remove_tree(path: str | os.PathLike[str]) -> str | None:
+    """Remove the folder PATH and everything in it, going on past what cannot be removed; the first
+    such thing ('PATH: why'), or None when all is gone."""
+    failed: list[str] = []
+
+    def note(fn: object, where: str, exc: BaseException | tuple[Any, ...]) -> None:
+        exc = exc[1] if isinstance(exc, tuple) else exc  # onerror's exc_info (Python 3.11), onexc's exception
+        failed.append(f"{where}: {getattr(exc, 'strerror', None) or exc}")
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=note)
+    else:
+        shutil.rmtree(path, onerror=note)
+    return failed[0] if failed else None

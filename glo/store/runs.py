@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,12 +196,20 @@ class Run:
         except FileNotFoundError:
             pass
 
-    def is_live(self) -> bool:
-        """True while a process on this host still trains the run."""
+    def read_running(self) -> dict[str, Any] | None:
+        """running.json (pid, host, since) while a process trains the run; None when there is none readable."""
         try:
             info = json.loads(atomic.read_text(self.at(RUNNING)))
+        except (OSError, ValueError):
+            return None
+        return info if isinstance(info, dict) else None
+
+    def is_live(self) -> bool:
+        """True while a process on this host still trains the run."""
+        info = self.read_running() or {}
+        try:
             pid, host = int(info["pid"]), info.get("host")
-        except (OSError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):
             return False
         if host != socket.gethostname():
             return True  # cannot check another machine: trust the marker
@@ -378,16 +385,8 @@ class RunStore:
         except OSError as exc:
             raise RunStoreError(f"cannot delete run {run.id}: {exc.strerror or exc} in {self.root} "
                                 f"(nothing deleted)") from exc
-        failed: list[str] = []
-        def note(fn: object, path: str, exc: BaseException | tuple[Any, ...]) -> None:
-            exc = exc[1] if isinstance(exc, tuple) else exc  # onerror's exc_info (Python 3.11), onexc's exception
-            failed.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
-
-        if sys.version_info >= (3, 12):
-            shutil.rmtree(aside, onexc=note)
-        else:
-            shutil.rmtree(aside, onerror=note)
+        failed = atomic.remove_tree(aside)
         if failed:
             raise RunStoreError(f"run {run.id} is gone from the runs folder, but {aside} could not all be "
-                                f"removed ({failed[0]})")
+                                f"removed ({failed})")
         return run

@@ -30,7 +30,7 @@ from typing import Any
 from glo.errors import GloError
 from glo.events import CONTROLS_S, Step
 from glo.host import atomic
-from glo.store.runs import METRICS, RUNNING, Run
+from glo.store.runs import METRICS, Run
 from glo.store.steplog import StepLog
 from glo.train.controls import LIVE_PARAMS, Controls, validate_live
 
@@ -59,11 +59,8 @@ class Sent:
 
 def running_host(run: Run) -> str | None:
     """The host running.json names (None where there is no readable running.json)."""
-    try:
-        info = json.loads(atomic.read_text(run.at(RUNNING)))
-        return str(info["host"]) if isinstance(info, dict) else None
-    except (OSError, ValueError, KeyError):
-        return None
+    info = run.read_running()
+    return str(info["host"]) if info is not None and "host" in info else None
 
 
 def check_running(run: Run) -> None:
@@ -219,8 +216,8 @@ def apply(controls: Controls, action: str, params: dict[str, Any]) -> None:
 
 def _leftover_since(run: Run) -> float:
     try:
-        return float(json.loads(atomic.read_text(run.at(RUNNING)))["since"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return float((run.read_running() or {})["since"])
+    except (ValueError, KeyError, TypeError):
         return time.time()
 
 
