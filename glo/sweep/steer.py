@@ -45,12 +45,21 @@ def control_folder(store: RunStore, sweep_id: str) -> Path:
     return store.root / SWEEPS_DIR / f"{sweep_id}.control"
 
 
-def driver_alive(folder: Path) -> bool:
-    """A driver process on this machine keeps this control folder."""
+def _driver_info(folder: Path) -> dict[str, Any]:
+    """driver.info of this control folder (host, pid), or {} where there is none readable."""
     try:
         info = json.loads(atomic.read_text(folder / DRIVER))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def driver_alive(folder: Path, info: dict[str, Any] | None = None) -> bool:
+    """A driver process on this machine keeps this control folder (INFO: its driver.info, if read)."""
+    info = _driver_info(folder) if info is None else info
+    try:
         return info.get("host") == socket.gethostname() and pid_alive(int(info["pid"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError):
         return False
 
 
@@ -59,13 +68,11 @@ def ask_sweep(store: RunStore, sweep_id: str, action: str, params: dict[str, Any
     """Write one request for the whole sweep SWEEP_ID; raises NotRunning where no driver trains it here."""
     params = check_request(action, params)
     folder = control_folder(store, sweep_id)
-    try:
-        host = json.loads(atomic.read_text(folder / DRIVER)).get("host")
-    except (OSError, ValueError, AttributeError):
-        host = None
+    info = _driver_info(folder)
+    host = info.get("host")
     if host is not None and host != socket.gethostname():
         raise NotRunning(f"sweep {sweep_id} is driven from {host}, not this machine: steer it there")
-    if not driver_alive(folder):
+    if not driver_alive(folder, info):
         raise NotRunning(f"sweep {sweep_id} is not running: nothing to ask")
     acks = str(folder / ACKS)
     offset = size_of(acks)
