@@ -240,8 +240,8 @@ class Link:
         if self.clock() - self.last >= POLL_S:
             try:
                 self.steps.flush()
-            except OSError:  # disk full, folder gone: the watchers miss these steps, training goes on
-                self.steps._buffer.clear()
+            except OSError:  # disk full, folder gone: the watchers miss these steps (flush has dropped
+                pass  # them already), training goes on
             self.check(step, epoch)
 
     def stepped(self, step: Step) -> None:
