@@ -3,7 +3,7 @@ glo's, points given up on saved as stopped, the resume hint of a sweep's point, 
 
 from __future__ import annotations
 
-from conftest import synthetic_split
+from conftest import SIZE, small, sync, synthetic_split, train_screen, wait_for
 from glo.config import RunConfig
 from glo.events import WAITING_S, Notice, SweepPoint, Waiting
 from glo.store.runs import RunStore
@@ -11,7 +11,7 @@ from glo.store.runview import RunView
 from glo.sweep import raylog
 from glo.sweep.manifest import SweepStore
 from glo.sweep.run import run_sweep
-from glo.sweep.waiting import WaitWatch, save_stopped
+from glo.sweep.waiting import WAITED, WaitWatch, save_stopped
 from glo.train.controls import Controls
 from tui import messages as m
 from tui.points import PointsPump
@@ -114,3 +114,23 @@ def test_the_console_says_waiting_in_full_with_its_key():
     said = sweep_notice(Waiting(((0, "sigma0.1"),), FOUND[1], FOUND[2], 0.0))
     assert said["message"] == f"sigma0.1: {FOUND[1]}, or press x" and said["severity"] == "warning"
     assert sweep_notice(Waiting(((0, "s"),), FOUND[1], FOUND[2], 30.0, gave_up=True))["title"] == "sweep stopped"
+
+
+@sync
+async def test_the_console_exits_with_the_wait_code_when_its_sweep_gave_up(tmp_path):
+    """As headless `glo sweep --wait` does: 75, and the hint on the way out says why the sweep stopped."""
+    from tui.app import create_app, resume_hints
+
+    store = RunStore(tmp_path)
+    sweep = SweepStore(store).create(RunConfig(n_images=20, batch_size=10, epochs=2, threads=1), [("sigma", [0.1])])
+    app = create_app(tmp_path, config=small())
+    async with app.run_test(size=SIZE) as pilot:
+        app.started_sweeps.append(sweep.id)
+        gave_up = Waiting(((0, "sigma0.1"),), FOUND[1], FOUND[2], 30.0, gave_up=True)
+        train_screen(app).post_message(m.CoreEvents((gave_up,)))
+        await pilot.pause()
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, what="exit")
+    assert app.return_code == WAITED
+    assert resume_hints(app) == [(f"sweep {sweep.id} stopped after its points waited for a node (--wait): "
+                                 f"resume it with  glo sweep --resume {sweep.id}")]

@@ -22,8 +22,7 @@ from glo.cli.options import (
     with_sweep_options,
 )
 from glo.errors import GloError
-
-WAITED = 75  # exit code of a sweep stopped by --wait (EX_TEMPFAIL: try again when the cluster has room)
+from glo.sweep.waiting import WAITED
 
 sweeps_app = typer.Typer(help="List and show sweeps.", no_args_is_help=True)
 

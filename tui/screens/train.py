@@ -293,6 +293,7 @@ class TrainScreen(SweepEvents, Screen):
                 case ev.SweepFinished():
                     self._sweep_finished(event)
                 case ev.Waiting() | ev.Notice():
+                    self.glo.waited_out |= isinstance(event, ev.Waiting) and event.gave_up
                     self.notify(**sweep_notice(event))
 
     def on_newest_images(self, msg: m.NewestImages) -> None:
