@@ -42,7 +42,7 @@ def train(store: RunStore) -> list[Run]:
         sweep = sweeps.create(RunConfig(), [("init", INITS), ("seed", SEEDS)], name=NAME)
     for ev in run_sweep(sweep, store, workers=1):
         if isinstance(ev, SweepPoint):
-            print(f"  [{ev.index + 1}/{ev.total}] {ev.label}: {ev.action}", flush=True)
+            print(f"  [{ev.index + 1}/{ev.total}] {ev.label}: {ev.action}", file=sys.stderr, flush=True)
         elif isinstance(ev, SweepFinished) and ev.status != "completed":
             raise SystemExit("the study stopped: run the script again to resume it")
     runs = sweep.runs(store)
