@@ -45,8 +45,8 @@ def finals(root: Path) -> dict[str, float]:
     return {sweep.point_label(i): run.epochs()[-1]["recon_loss"] for i, run in enumerate(sweep.runs(store))}
 
 
-def workers_of(pid: int) -> list[int]:
-    """The sweep's worker processes: children of PID started by multiprocessing's spawn."""
+def _children(pid: int) -> list[tuple[int, bytes]]:
+    """(pid, command line) of each child of PID."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -54,9 +54,15 @@ def workers_of(pid: int) -> list[int]:
             cmd = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmd:
-            found.append(int(entry.name))
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append((int(entry.name), cmd))
     return found
+
+
+def workers_of(pid: int) -> list[int]:
+    """The sweep's worker processes: forks of the fork server that the sweep of PID started."""
+    servers = [child for child, cmd in _children(pid) if b"multiprocessing.forkserver" in cmd]
+    return [worker for server in servers for worker, _ in _children(server)]
 
 
 def test_two_workers_give_the_serial_numbers_and_every_epoch_once(tmp_path):

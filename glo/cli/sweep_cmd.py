@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -60,8 +62,10 @@ def sweep(
         if extra:
             raise GloError(f"--resume continues a sweep with its saved settings; drop {', '.join(extra)}")
         the_sweep = sweeps.get(resume)
+        _warm_up(len(the_sweep.points), options, cluster)
     else:
-        the_sweep = _new_sweep(ctx, sweeps, param, values, name, options)
+        the_sweep = _new_sweep(ctx, sweeps, param, values, name, options,
+                               lambda points: _warm_up(points, options, cluster))
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("glo: no terminal for the console: sweeping headless", file=sys.stderr)
         headless = True
@@ -75,10 +79,20 @@ def sweep(
     raise typer.Exit(code)
 
 
-def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], name: str | None, options: dict):
-    """A new sweep from --param/--values over the other options, checked, its manifest written."""
+def _warm_up(points: int, options: dict, cluster) -> None:
+    """A sweep of POINTS on this machine's workers: their fork server starts importing torch now."""
+    from glo.sweep.driver import default_workers
+    from glo.sweep.local import warm_up
+
+    if cluster is None and (options["workers"] or default_workers(points)) > 1:
+        warm_up()
+
+
+def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], name: str | None, options: dict,
+               warm: Callable[[int], None]):
+    """A new sweep from --param/--values over the other options, checked, its manifest written. WARM
+    is told the number of points as soon as it is known (before torch is imported here, if at all)."""
     from glo.sweep.manifest import parse_values, setting_name
-    from glo.train.trainer import check_precision, resolve_device
 
     if not param or len(param) != len(values):
         raise GloError("give each --param its --values, e.g. --param sigma --values 0,0.3,2")
@@ -89,7 +103,11 @@ def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], 
             raise GloError(f"--{key.replace('_', '-')} is swept; drop the option")
     base = config_from_options(options)
     base.validate()
-    check_precision(base.precision, resolve_device(base.device))
+    warm(math.prod(len(v) for _, v in params))
+    if (base.device, base.precision) != ("cpu", "fp32"):  # torch has something to check: the driver imports it
+        from glo.train.trainer import check_precision, resolve_device
+
+        check_precision(base.precision, resolve_device(base.device))
     return sweeps.create(base, params, name)
 
 

@@ -1,0 +1,191 @@
+"""RESULTS.md's colour study on a CPU budget (issue "Research scale"): which settings give the best
+PSNR on real colour images (cifar10-2k: 1,800 trained, 200 held out) within 10 minutes of training
+on this machine.
+
+A budget is wall time of one run with every core (2 threads here). Each candidate's seconds per
+epoch are measured first, alone, on a quiet machine (``calibrate``: a 3-epoch run); its budget
+then becomes a number of epochs, and the candidates train two at a time (``glo sweep`` with 2
+workers of 1 thread), so a busy machine slows the study but does not change its numbers.
+
+    python scripts/results_budget.py --data ../shared/data/cifar10-2k --runs-dir /tmp/budget
+        [--screen-s 120] [--budget-s 600]
+
+Stage 1 screens every candidate at --screen-s; stage 2 trains the best --finalists at --budget-s.
+Prints the markdown section for RESULTS.md (progress goes to stderr); finished runs are reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from glo.analysis.analyze import analyze
+from glo.config import RunConfig
+from glo.events import Epoch
+from glo.store.analyses import read_analysis
+from glo.store.runs import Run, RunStore
+from glo.train.loop import train
+
+TRAIN_IMAGES = 1800  # of cifar10-2k's 2,000: 180 per class; the other 200 are held out
+# (label, the settings that differ from the base): the candidates of stage 1
+CANDIDATES: list[tuple[str, dict]] = [
+    ("defaults (content 25, width 64)", {}),
+    ("content 100", {"content_dim": 100}),
+    ("content 256", {"content_dim": 256}),
+    ("content 256, pca", {"content_dim": 256, "init": "pca"}),
+    ("content 512, pca", {"content_dim": 512, "init": "pca"}),
+    ("content 256, pca, width 128", {"content_dim": 256, "init": "pca", "width": 128}),
+    ("content 256, pca, lr_latent 0.03", {"content_dim": 256, "init": "pca", "lr_latent": 0.03}),
+    ("content 256, pca, l1+l2", {"content_dim": 256, "init": "pca", "loss": "l1+l2"}),
+    ("content 256, pca, relative sigma 0.1", {"content_dim": 256, "init": "pca", "noise": "relative", "sigma": 0.1}),
+]
+
+
+def base(data: Path) -> dict:
+    return {"dataset": "folder", "data_root": str(data), "n_images": TRAIN_IMAGES, "device": "cpu", "sigma": 0.0,
+            "loss": "l2"}
+
+
+def say(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def calibrate(cfg: dict, cache: Path) -> tuple[float, float]:
+    """(seconds before the first epoch's steps, seconds per epoch) of CFG alone with 2 threads: a
+    3-epoch run, measured from its epoch records (cached in CACHE by settings)."""
+    key = json.dumps(cfg, sort_keys=True)
+    known = json.loads(cache.read_text()) if cache.exists() else {}
+    if key not in known:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = RunStore(tmp)
+            run_cfg = RunConfig(**{**cfg, "epochs": 3, "threads": 2})
+            run = store.create(run_cfg)
+            times = [ev.record["elapsed_s"] for ev in train(run_cfg, run) if isinstance(ev, Epoch)]
+        per_epoch = (times[2] - times[0]) / 2
+        known[key] = [max(0.0, times[0] - per_epoch), per_epoch]
+        cache.write_text(json.dumps(known, indent=1))
+    start, per_epoch = known[key]
+    return start, per_epoch
+
+
+def epochs_for(cfg: dict, seconds: float, cache: Path) -> int:
+    start, per_epoch = calibrate(cfg, cache)
+    return max(1, math.floor((seconds - start) / per_epoch))
+
+
+def train_one(root: str, cfg: dict) -> str:
+    """In a worker process: one run of CFG with 1 thread, to its end; its id."""
+    store = RunStore(root)
+    run_cfg = RunConfig(**{**cfg, "threads": 1})
+    run = store.create(run_cfg)
+    for ev in train(run_cfg, run):
+        if isinstance(ev, Epoch) and ev.epoch % 50 == 0:
+            say(f"  {run.id}: epoch {ev.epoch}/{cfg['epochs']}, recon {ev.record['recon_loss']:.4f}")
+    analyze(run)
+    return run.id
+
+
+def stage(store: RunStore, name: str, data: Path, picks: list[tuple[str, dict]], seconds: float,
+          cache: Path) -> list[tuple[str, dict, Run]]:
+    """Train (or reuse) each pick with the epochs that fit SECONDS, two at a time, each analysed."""
+    rows = []
+    for label, diff in picks:
+        cfg = {**base(data), **diff}
+        cfg["epochs"] = epochs_for(cfg, seconds, cache)
+        say(f"{name}: {label}: {cfg['epochs']} epochs for {seconds:.0f} s")
+        rows.append((label, cfg))
+    index = store.root / f"{name}.json"  # label -> run id of the picks trained so far
+    ids = json.loads(index.read_text()) if index.exists() else {}
+    todo = [(label, cfg) for label, cfg in rows if label not in ids or store.get(ids[label]).status() != "completed"]
+    with mp.get_context("spawn").Pool(2) as pool:
+        results = [(label, pool.apply_async(train_one, (str(store.root), cfg))) for label, cfg in todo]
+        for label, result in results:
+            ids[label] = result.get()
+            index.write_text(json.dumps(ids, indent=1))
+    return [(label, cfg, store.get(ids[label])) for label, cfg in rows]
+
+
+def numbers(run: Run) -> dict[str, float]:
+    """recon, PSNR (from the mean L2) of the training images, held-out and refit PSNR, probes."""
+    a = read_analysis(run) or {}
+    last = run.epochs(run.read_metrics())[-1]
+
+    held, refit = a.get("heldout") or {}, a.get("train_refit") or {}
+    return {"recon": last["recon_loss"], "psnr": last["psnr"], "held_psnr": held.get("psnr", math.nan),
+            "refit_psnr": refit.get("psnr", math.nan), "linear": a.get("probe_accuracy", math.nan),
+            "knn": a.get("knn_accuracy", math.nan), "seconds": last["elapsed_s"]}
+
+
+HEAD = ("| settings | epochs | PSNR (train) | recon | refit PSNR | held-out PSNR | linear probe | kNN probe |\n"
+        "|---|---|---|---|---|---|---|---|")
+
+
+def line(label: str, cfg: dict, run: Run) -> str:
+    n = numbers(run)
+    return (f"| {label} | {cfg['epochs']} | {n['psnr']:.2f} | {n['recon']:.4f} | {n['refit_psnr']:.2f} | "
+            f"{n['held_psnr']:.2f} | {n['linear']:.1%} | {n['knn']:.1%} |")
+
+
+def figure(finals: list[tuple[str, dict, Run]], png: Path) -> list[str]:
+    """Originals, then each finalist's reconstructions of the same training images, as a PNG."""
+    from glo.analysis.compare import image_grid, image_rows
+    from glo.imaging.png import save_grid_png
+
+    rows = image_rows([run for _, _, run in finals])
+    grid = image_grid(rows)
+    save_grid_png(grid.repeat(2, axis=3).repeat(2, axis=2), png, labels=[label for label, _ in rows])
+    return [f"![colour on a budget: originals, then each finalist's reconstructions]({png.as_posix()})", "",
+            "Rows, top to bottom: originals, " + ", ".join(label for label, _, _ in finals) + "."]
+
+
+def section(data: Path, screen_s: float, budget_s: float, screened, finals, png: Path) -> list[str]:
+    best = max(finals, key=lambda row: numbers(row[2])["psnr"])
+    b = numbers(best[2])
+    return [
+        "## Colour on a CPU budget: the settings for colour images (not in the seed)", "",
+        f"Produced by `python scripts/results_budget.py --data {data.name}`: {TRAIN_IMAGES} CIFAR-10 images of "
+        f"`{data.name}` trained (180 per class; the other 200 held out), sigma 0 and loss l2 unless the row says "
+        "otherwise, batch 32. A budget is wall time of one run alone with both cores of this 2-core machine: "
+        "each candidate's seconds per epoch were measured alone first (a 3-epoch run), and the budget became "
+        "that many epochs (the runs then trained two at a time, 1 thread each; their numbers depend on the "
+        "epochs only). **refit** and **held-out** PSNR: codes fitted afresh (100 Adam steps, generator frozen) "
+        "to 200 training and the 200 held-out images; probes as above (chance 10%).", "",
+        f"### Stage 1: every candidate for {screen_s / 60:g} minutes", "", HEAD,
+        *(line(label, cfg, run) for label, cfg, run in screened), "",
+        f"### Stage 2: the best for {budget_s / 60:g} minutes", "", HEAD,
+        *(line(label, cfg, run) for label, cfg, run in finals), "",
+        f"**Best within {budget_s / 60:g} minutes: {best[0]}**, PSNR {b['psnr']:.2f} dB on the training images "
+        f"({b['held_psnr']:.2f} dB held-out, {b['refit_psnr']:.2f} dB refit), in {best[1]['epochs']} epochs "
+        f"({b['seconds']:.0f} s of training at 1 thread while another run shared the machine).", "",
+        *figure(finals, png), "",
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="the cifar10-2k image folder")
+    ap.add_argument("--runs-dir", type=Path, default=Path("runs/results-budget"))
+    ap.add_argument("--screen-s", type=float, default=120.0)
+    ap.add_argument("--budget-s", type=float, default=600.0)
+    ap.add_argument("--finalists", type=int, default=2)
+    ap.add_argument("--png", type=Path, default=Path("docs/results/colour-budget.png"))
+    args = ap.parse_args()
+    store = RunStore(args.runs_dir)
+    cache = args.runs_dir / "calibration.json"
+    args.runs_dir.mkdir(parents=True, exist_ok=True)
+    screened = stage(store, "screen", args.data, CANDIDATES, args.screen_s, cache)
+    ranked = sorted(screened, key=lambda row: -numbers(row[2])["psnr"])
+    picks = [(label, dict(CANDIDATES)[label]) for label, _, _ in ranked[: args.finalists]]
+    finals = stage(store, "final", args.data, picks, args.budget_s, cache)
+    print("\n".join(section(args.data, args.screen_s, args.budget_s, screened, finals, args.png)))
+
+
+if __name__ == "__main__":
+    main()
