@@ -1,6 +1,6 @@
 """Peak resident memory of training on N images, per image: a synthetic image folder (placeholder
 files and their decoded cache, random colour pixels), one epoch of ``glo run`` on every image in a
-child process, its peak RSS (``ru_maxrss`` of that child alone, from ``os.wait4``).
+child process, its peak RSS (``VmHWM`` of that child, sampled every 20 ms).
 
     python benchmarks/memory.py                      # 50,000 at 32x32 and 200,000 at 64x64 (the issue's)
     python benchmarks/memory.py --points 5000:32 20000:32 --epochs 1
@@ -51,20 +51,20 @@ def make(root: Path, n: int, side: int) -> None:
     (root / "done").touch()
 
 
-def anon_kb(pid: int) -> int:
-    """The anonymous resident memory of process PID in kB (0 once it is gone)."""
+def status_kb(pid: int) -> dict[str, int]:
+    """VmHWM (the peak resident memory of the process's own image, reset when it started: unlike
+    ru_maxrss, which inherits this script's peak through fork and exec) and RssAnon of PID, in kB."""
     try:
         with open(f"/proc/{pid}/status") as fh:
-            return next((int(line.split()[1]) for line in fh if line.startswith("RssAnon:")), 0)
-    except OSError:
-        return 0
+            return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in fh) if k in ("VmHWM", "RssAnon")}
+    except (OSError, ValueError):
+        return {}
 
 
 def peak_rss(code: Path, data: Path, epochs: int, extra: list[str]) -> tuple[int, int, float]:
     """(peak RSS, peak anonymous RSS in bytes, seconds) of one headless run on every image of DATA
-    with CODE's glo. The anonymous part (sampled every 20 ms) leaves out the shared libraries'
-    pages, which the kernel may drop under memory pressure and which make ru_maxrss vary by
-    hundreds of MB from one run to the next on a busy machine."""
+    with CODE's glo, sampled every 20 ms. The anonymous part leaves out the shared libraries' and
+    the memory-mapped images' pages, which the kernel may drop under memory pressure."""
     with tempfile.TemporaryDirectory() as runs:
         cmd = [sys.executable, "-m", "glo", "run", "--headless", "--dataset", "folder", "--data-root", str(data),
                "--n-images", "all", "--epochs", str(epochs), "--threads", "1", "--device", "cpu",
@@ -73,18 +73,15 @@ def peak_rss(code: Path, data: Path, epochs: int, extra: list[str]) -> tuple[int
         clock = time.perf_counter()
         # run from the temporary folder: python -m would put the current folder first on sys.path
         proc = subprocess.Popen(cmd, env=env, cwd=runs, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        peak_anon = 0
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            peak_anon = max(peak_anon, anon_kb(proc.pid))
+        peak = peak_anon = 0
+        while proc.poll() is None:
+            now = status_kb(proc.pid)
+            peak, peak_anon = max(peak, now.get("VmHWM", 0)), max(peak_anon, now.get("RssAnon", 0))
             time.sleep(0.02)
-        proc.returncode = os.waitstatus_to_exitcode(status)
         err = proc.stderr.read().decode() if proc.stderr else ""
         if proc.returncode:
             raise SystemExit(f"glo run failed ({proc.returncode}): {err.strip()[-400:]}")
-        return usage.ru_maxrss * 1024, peak_anon * 1024, time.perf_counter() - clock  # Linux: kilobytes
+        return peak * 1024, peak_anon * 1024, time.perf_counter() - clock
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import results_budget  # noqa: E402
 import results_colour  # noqa: E402  (scripts/, beside this file)
 import results_pca  # noqa: E402
 
@@ -113,6 +114,9 @@ def main() -> None:
         done[name] = run_study(store, name, param, values, cfg)
     colour = results_colour.colour_study(store, args.colour_data, args.colour_epochs)
     pca = results_pca.train(store)
+    budget_png = args.images / "colour-budget.png"
+    budget = results_budget.study(args.colour_data, args.runs_dir / "budget", budget_png,
+                                  rel(budget_png, args.out.parent))
     extra = {}
     for r in [r for runs in done.values() for r in runs]:
         model = load_trained(r).model
@@ -131,6 +135,7 @@ def main() -> None:
                                         args.out.parent, rel)
     md += hypothesis
     md += results_pca.section(pca, Path(os.path.relpath(args.runs_dir, ROOT)))
+    md += budget
     md += differences(done, facts)
     md += footer({**done, "colour": colour, "pca": pca}, time.perf_counter() - started)
     atomic.write_bytes(args.out, "\n".join(md).encode())

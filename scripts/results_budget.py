@@ -133,19 +133,20 @@ def line(label: str, cfg: dict, run: Run) -> str:
             f"{n['held_psnr']:.2f} | {n['linear']:.1%} | {n['knn']:.1%} |")
 
 
-def figure(finals: list[tuple[str, dict, Run]], png: Path) -> list[str]:
-    """Originals, then each finalist's reconstructions of the same training images, as a PNG."""
+def figure(finals: list[tuple[str, dict, Run]], png: Path, link: str) -> list[str]:
+    """Originals, then each finalist's reconstructions of the same training images, as a PNG at PNG
+    (LINK: its path from RESULTS.md)."""
     from glo.analysis.compare import image_grid, image_rows
     from glo.imaging.png import save_grid_png
 
     rows = image_rows([run for _, _, run in finals])
     grid = image_grid(rows)
     save_grid_png(grid.repeat(2, axis=3).repeat(2, axis=2), png, labels=[label for label, _ in rows])
-    return [f"![colour on a budget: originals, then each finalist's reconstructions]({png.as_posix()})", "",
+    return [f"![colour on a budget: originals, then each finalist's reconstructions]({link})", "",
             "Rows, top to bottom: originals, " + ", ".join(label for label, _, _ in finals) + "."]
 
 
-def section(data: Path, screen_s: float, budget_s: float, screened, finals, png: Path) -> list[str]:
+def section(data: Path, screen_s: float, budget_s: float, screened, finals, figure_lines: list[str]) -> list[str]:
     best = max(finals, key=lambda row: numbers(row[2])["psnr"])
     b = numbers(best[2])
     return [
@@ -153,19 +154,31 @@ def section(data: Path, screen_s: float, budget_s: float, screened, finals, png:
         f"Produced by `python scripts/results_budget.py --data {data.name}`: {TRAIN_IMAGES} CIFAR-10 images of "
         f"`{data.name}` trained (180 per class; the other 200 held out), sigma 0 and loss l2 unless the row says "
         "otherwise, batch 32. A budget is wall time of one run alone with both cores of this 2-core machine: "
-        "each candidate's seconds per epoch were measured alone first (a 3-epoch run), and the budget became "
-        "that many epochs (the runs then trained two at a time, 1 thread each; their numbers depend on the "
-        "epochs only). **refit** and **held-out** PSNR: codes fitted afresh (100 Adam steps, generator frozen) "
-        "to 200 training and the 200 held-out images; probes as above (chance 10%).", "",
+        "each candidate's seconds per epoch were measured alone first (a 3-epoch run; such timings vary by "
+        "about 10% here), and the budget became that many epochs (the runs then trained two at a time, 1 thread "
+        "each; their numbers depend on the epochs only). **refit** and **held-out** PSNR: codes fitted afresh "
+        "(100 Adam steps, generator frozen) to 200 training and the 200 held-out images; probes as above "
+        "(chance 10%).", "",
         f"### Stage 1: every candidate for {screen_s / 60:g} minutes", "", HEAD,
         *(line(label, cfg, run) for label, cfg, run in screened), "",
         f"### Stage 2: the best for {budget_s / 60:g} minutes", "", HEAD,
         *(line(label, cfg, run) for label, cfg, run in finals), "",
         f"**Best within {budget_s / 60:g} minutes: {best[0]}**, PSNR {b['psnr']:.2f} dB on the training images "
-        f"({b['held_psnr']:.2f} dB held-out, {b['refit_psnr']:.2f} dB refit), in {best[1]['epochs']} epochs "
-        f"({b['seconds']:.0f} s of training at 1 thread while another run shared the machine).", "",
-        *figure(finals, png), "",
+        f"({b['held_psnr']:.2f} dB held-out, {b['refit_psnr']:.2f} dB refit), in {best[1]['epochs']} epochs.", "",
+        *figure_lines, "",
     ]
+
+
+def study(data: Path, runs_dir: Path, png: Path, link: str, screen_s: float = 120.0, budget_s: float = 600.0,
+          finalists: int = 2) -> list[str]:
+    """Both stages (finished runs in RUNS_DIR reused), the figure at PNG; RESULTS.md's section."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    store, cache = RunStore(runs_dir), runs_dir / "calibration.json"
+    screened = stage(store, "screen", data, CANDIDATES, screen_s, cache)
+    ranked = sorted(screened, key=lambda row: -numbers(row[2])["psnr"])
+    picks = [(label, dict(CANDIDATES)[label]) for label, _, _ in ranked[:finalists]]
+    finals = stage(store, "final", data, picks, budget_s, cache)
+    return section(data, screen_s, budget_s, screened, finals, figure(finals, png, link))
 
 
 def main() -> None:
@@ -177,14 +190,9 @@ def main() -> None:
     ap.add_argument("--finalists", type=int, default=2)
     ap.add_argument("--png", type=Path, default=Path("docs/results/colour-budget.png"))
     args = ap.parse_args()
-    store = RunStore(args.runs_dir)
-    cache = args.runs_dir / "calibration.json"
-    args.runs_dir.mkdir(parents=True, exist_ok=True)
-    screened = stage(store, "screen", args.data, CANDIDATES, args.screen_s, cache)
-    ranked = sorted(screened, key=lambda row: -numbers(row[2])["psnr"])
-    picks = [(label, dict(CANDIDATES)[label]) for label, _, _ in ranked[: args.finalists]]
-    finals = stage(store, "final", args.data, picks, args.budget_s, cache)
-    print("\n".join(section(args.data, args.screen_s, args.budget_s, screened, finals, args.png)))
+    lines = study(args.data, args.runs_dir, args.png, args.png.as_posix(), args.screen_s, args.budget_s,
+                  args.finalists)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

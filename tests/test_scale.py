@@ -4,6 +4,7 @@ means (--noise), --init pca, --precision bf16, the memory-mapped decoded cache, 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -185,3 +186,41 @@ def test_the_decoded_cache_is_memory_mapped(tmp_path):
     tensor = torch.from_numpy(cached)
     tensor[0] = 0
     assert np.array_equal(load_folder(root)[0], decoded)
+
+
+def test_sweep_workers_map_a_folders_images_instead_of_receiving_a_copy(tmp_path):
+    import pickle
+
+    from glo.data.sets import load_split
+    from glo.host.arrays import DamagedArray, mapped_source
+    from glo.store.runs import RunStore
+    from glo.sweep.driver import PointJob
+    from glo.sweep.local import by_reference, in_place
+    from test_folder import make_folder
+
+    root = make_folder(tmp_path / "data", n=40, size=(32, 32))  # 120 colour images, 369 KB of pixels
+    load_split("folder", "all", str(root))  # decodes them into the cache
+    split = load_split("folder", "all", str(root))  # memory-mapped from it
+    sent = pickle.dumps(by_reference(PointJob(0, "runs", "id", {}, False, split)))
+    assert len(sent) < split.images.nbytes / 20  # where the images lie, not their bytes
+    there = in_place(pickle.loads(sent))
+    assert mapped_source(there.split.images) == mapped_source(split.images) is not None
+    assert np.array_equal(there.split.images, split.images) and np.array_equal(there.split.labels, split.labels)
+    # a real sweep on two workers trains on the mapped images: the numbers of one point after another
+    common = ["--dataset", "folder", "--data-root", str(root), "--n-images", "all", "--epochs", "2", "--threads", "1",
+              "--batch-size", "20", "--headless", "--param", "sigma", "--values", "0,0.5"]
+    finals = []
+    for workers in ("2", "1"):
+        runs = tmp_path / f"runs{workers}"
+        assert main(["sweep", *common, "--workers", workers, "--runs-dir", str(runs)]) == 0
+        finals.append(sorted(run.read_summary()["final"]["recon_loss"] for run in RunStore(runs).runs()))
+    assert finals[0] == finals[1]
+    # a cache rewritten meanwhile is not mapped in its place
+    src = mapped_source(split.images)
+    assert src is not None
+    data = open(src.path, "rb").read()
+    with open(src.path + ".new", "wb") as fh:
+        fh.write(data)
+    os.replace(src.path + ".new", src.path)
+    with pytest.raises(DamagedArray, match="changed since it was mapped"):
+        src.open()

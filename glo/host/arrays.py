@@ -80,10 +80,49 @@ def open_plain(path: str | os.PathLike[str]) -> IO[bytes]:
     return os.fdopen(fd, "rb")
 
 
+@dataclass(frozen=True)
+class MappedFile:
+    """Where a memory-mapped array's bytes lie, so that another process of this machine maps the
+    same pages instead of receiving a copy (a sweep's workers share one image folder's cache)."""
+
+    path: str
+    offset: int
+    shape: tuple[int, ...]
+    dtype: str
+    identity: tuple[int, int, int]  # the file's device, inode and size: the same file, not a rewritten one
+
+    def open(self) -> np.ndarray:
+        """The array, mapped copy-on-write; DamagedArray when the file is no longer the one mapped."""
+        with open_plain(self.path) as fh:
+            st = os.fstat(fh.fileno())
+            if (st.st_dev, st.st_ino, st.st_size) != self.identity:
+                raise DamagedArray(f"{self.path} changed since it was mapped")
+            return _map(fh, self.offset, self.shape, np.dtype(self.dtype), self)
+
+
+class MappedArray(np.memmap):
+    """A memory-mapped array that knows its file (``source``, the whole mapping only: a view or a
+    copy made from it has none)."""
+
+    source: MappedFile | None = None
+
+
+def mapped_source(array: np.ndarray) -> MappedFile | None:
+    """Where ARRAY's bytes lie when it is a whole memory-mapped array read by ``read_npz``, else None."""
+    return array.source if isinstance(array, MappedArray) else None
+
+
+def _map(fh: IO[bytes], offset: int, shape: tuple[int, ...], dtype: np.dtype, source: MappedFile | None) -> np.ndarray:
+    view = MappedArray(fh, dtype=dtype, mode="c", offset=offset, shape=shape, order="C")
+    view.source = source
+    return view
+
+
 def _mapped(fh: IO[bytes], info: zipfile.ZipInfo, array_offset: int, shape: tuple[int, ...],
-            dtype: np.dtype) -> np.ndarray | None:
+            dtype: np.dtype, path: str | None) -> np.ndarray | None:
     """The array of a stored (uncompressed) zip member, mapped from FH copy-on-write (pages are read
-    when touched, and shared with the page cache, not copied); None when it cannot be mapped."""
+    when touched, and shared with the page cache, not copied); None when it cannot be mapped. PATH
+    (FH's file) lets another process map it too (``MappedFile``)."""
     if info.compress_type != zipfile.ZIP_STORED or not shape or 0 in shape:
         return None
     fh.seek(info.header_offset)
@@ -91,7 +130,11 @@ def _mapped(fh: IO[bytes], info: zipfile.ZipInfo, array_offset: int, shape: tupl
     if len(local) != 30 or local[:4] != b"PK\x03\x04":
         return None
     start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
-    return np.memmap(fh, dtype=dtype, mode="c", offset=start + array_offset, shape=shape, order="C")
+    source = None
+    if path is not None:
+        st = os.fstat(fh.fileno())
+        source = MappedFile(path, start + array_offset, shape, dtype.str, (st.st_dev, st.st_ino, st.st_size))
+    return _map(fh, start + array_offset, shape, dtype, source)
 
 
 def read_npz(source: str | os.PathLike[str] | IO[bytes], specs: dict[str, Spec],
@@ -102,7 +145,12 @@ def read_npz(source: str | os.PathLike[str] | IO[bytes], specs: dict[str, Spec],
     instead of read when they are stored uncompressed in C order, as ``np.savez`` writes them."""
     if isinstance(source, (str, os.PathLike)):
         with open_plain(source) as fh:
-            return read_npz(fh, specs, max_bytes, mapped)
+            return _read_npz(fh, specs, max_bytes, mapped, os.path.abspath(source))
+    return _read_npz(source, specs, max_bytes, mapped, None)
+
+
+def _read_npz(source: IO[bytes], specs: dict[str, Spec], max_bytes: int, mapped: tuple[str, ...],
+              path: str | None) -> dict[str, np.ndarray]:
     out = {}
     try:
         with zipfile.ZipFile(source) as zf:
@@ -122,7 +170,9 @@ def read_npz(source: str | os.PathLike[str] | IO[bytes], specs: dict[str, Spec],
                         version = fmt.read_magic(fh)
                         read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
                         fortran = read(fh)[1]
-                view = None if fortran or name not in mapped else _mapped(source, info, array_offset, shape, dtype)
+                view = None
+                if not fortran and name in mapped:
+                    view = _mapped(source, info, array_offset, shape, dtype, path)
                 if view is not None:
                     out[name] = view
                     continue

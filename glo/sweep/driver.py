@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -68,6 +68,9 @@ class PointJob:
     resume: bool
     split: Split
     attempt: int = 0  # how often its worker died before (it goes on from its checkpoint each time)
+    # split arrays left out of SPLIT because they are memory-mapped files this machine's workers map
+    # themselves (glo.host.arrays.MappedFile by field name): the pages are shared, not copied per worker
+    mapped: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

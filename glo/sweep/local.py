@@ -16,12 +16,15 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from glo.events import CONTROLS_S, Died, Event, Finished
+from glo.host.arrays import mapped_source
 from glo.host.threads import allowed_cpus
 from glo.store.runs import Run
 from glo.sweep.driver import PointJob, train_point
@@ -121,8 +124,30 @@ def _stderr_with_fd() -> Iterator[None]:
         sys.stderr = saved
 
 
+MAPPABLE = ("images", "heldout_images")  # the split's arrays a worker may map itself
+
+
+def by_reference(job: PointJob) -> PointJob:
+    """JOB with its split's memory-mapped arrays (an image folder's cache) sent as where they lie,
+    not as bytes: every worker maps the same pages (``in_place`` undoes it in the worker)."""
+    found = {name: src for name in MAPPABLE if (src := mapped_source(getattr(job.split, name))) is not None}
+    if not found:
+        return job
+    empty: dict[str, Any] = {name: np.zeros((0, *src.shape[1:]), dtype=src.dtype) for name, src in found.items()}
+    return replace(job, split=replace(job.split, **empty), mapped=found)
+
+
+def in_place(job: PointJob) -> PointJob:
+    """JOB with the arrays ``by_reference`` left out mapped here."""
+    if not job.mapped:
+        return job
+    return replace(job, split=replace(job.split, **{name: src.open() for name, src in job.mapped.items()}),
+                   mapped={})
+
+
 def _work(job: PointJob, controls: Controls, conn) -> None:
     try:
+        job = in_place(job)
         for event in train_point(job, controls):
             conn.send(event)
     except (EOFError, OSError):
@@ -192,7 +217,7 @@ class LocalBackend:
             self.pool.append(w)
         w.job = job
         w.stop.clear()
-        w.jobs.send(job)
+        w.jobs.send(by_reference(job))
 
     def _spawn(self) -> _Worker:
         ctx = self.ctx
