@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -218,9 +219,11 @@ def test_sweep_workers_map_a_folders_images_instead_of_receiving_a_copy(tmp_path
     # a cache rewritten meanwhile is not mapped in its place
     src = mapped_source(split.images)
     assert src is not None
-    data = open(src.path, "rb").read()
+    data = Path(src.path).read_bytes()
     with open(src.path + ".new", "wb") as fh:
         fh.write(data)
     os.replace(src.path + ".new", src.path)
     with pytest.raises(DamagedArray, match="changed since it was mapped"):
         src.open()
+    job = by_reference(PointJob(0, "runs", "id", {}, False, split))  # so the driver sends the bytes it holds
+    assert not job.mapped and np.array_equal(job.split.images, split.images)

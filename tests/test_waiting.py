@@ -126,6 +126,7 @@ async def test_the_console_exits_with_the_wait_code_when_its_sweep_gave_up(tmp_p
     app = create_app(tmp_path, config=small())
     async with app.run_test(size=SIZE) as pilot:
         app.started_sweeps.append(sweep.id)
+        train_screen(app).sweep = sweep  # as if the console trained it
         gave_up = Waiting(((0, "sigma0.1"),), FOUND[1], FOUND[2], 30.0, gave_up=True)
         train_screen(app).post_message(m.CoreEvents((gave_up,)))
         await pilot.pause()

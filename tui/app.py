@@ -59,7 +59,7 @@ class GloApp(App):
         self.cluster = cluster
         self.started_runs: list[str] = []  # run ids trained in this session (for resume hints on exit)
         self.started_sweeps: list[str] = []  # sweep ids likewise
-        self.waited_out = False  # a sweep stopped because its points waited --wait seconds for a node
+        self.waited_out: set[str] = set()  # sweeps stopped because their points waited --wait seconds for a node
 
     def get_default_screen(self) -> Screen:
         return TrainScreen(self.base)
@@ -145,7 +145,8 @@ class GloApp(App):
         if screen.running:
             screen.status.set(state="stopping", note="saving, then quitting")
         await screen.stop_and_wait()
-        self.exit(return_code=WAITED if self.waited_out else 1 if screen.last_status == "failed" else 0)
+        waited = self.started_sweeps and self.started_sweeps[-1] in self.waited_out  # the last sweep gave up (--wait)
+        self.exit(return_code=WAITED if waited else 1 if screen.last_status == "failed" else 0)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -206,7 +207,7 @@ def resume_hints(app: GloApp) -> list[str]:
             # pending: stopped before any point trained (e.g. while its points waited for a node)
             if status in ("stopped", "interrupted", "pending") or (status == "partial" and "pending" in states):
                 on_ray = f" --ray {app.cluster.address}" if app.cluster is not None else ""
-                why = " after its points waited for a node (--wait)" if app.waited_out else ""
+                why = " after its points waited for a node (--wait)" if sweep.id in app.waited_out else ""
                 hints.append(f"sweep {sweep.id} stopped{why}: resume it with  glo sweep --resume {sweep.id}{on_ray}")
         except (GloError, OSError):
             continue

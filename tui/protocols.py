@@ -26,7 +26,7 @@ class GloConsole(Protocol):
     load: Loader | None
     started_runs: list[str]
     started_sweeps: list[str]
-    waited_out: bool
+    waited_out: set[str]
 
     def prepare_run(self, cfg: RunConfig | None, resume_id: str | None) -> PreparedRun: ...
 

@@ -89,15 +89,25 @@ class MappedFile:
     offset: int
     shape: tuple[int, ...]
     dtype: str
-    identity: tuple[int, int, int]  # the file's device, inode and size: the same file, not a rewritten one
+    identity: tuple[int, ...]  # the file's device, inode, size and mtime: the same file, not a rewritten one
+
+    def unchanged(self) -> bool:
+        """The file is still there, as it was when it was mapped."""
+        try:
+            return _identity(os.stat(self.path)) == self.identity
+        except OSError:
+            return False
 
     def open(self) -> np.ndarray:
         """The array, mapped copy-on-write; DamagedArray when the file is no longer the one mapped."""
         with open_plain(self.path) as fh:
-            st = os.fstat(fh.fileno())
-            if (st.st_dev, st.st_ino, st.st_size) != self.identity:
+            if _identity(os.fstat(fh.fileno())) != self.identity:
                 raise DamagedArray(f"{self.path} changed since it was mapped")
             return _map(fh, self.offset, self.shape, np.dtype(self.dtype), self)
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 class MappedArray(np.memmap):
@@ -132,8 +142,7 @@ def _mapped(fh: IO[bytes], info: zipfile.ZipInfo, array_offset: int, shape: tupl
     start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
     source = None
     if path is not None:
-        st = os.fstat(fh.fileno())
-        source = MappedFile(path, start + array_offset, shape, dtype.str, (st.st_dev, st.st_ino, st.st_size))
+        source = MappedFile(path, start + array_offset, shape, dtype.str, _identity(os.fstat(fh.fileno())))
     return _map(fh, start + array_offset, shape, dtype, source)
 
 

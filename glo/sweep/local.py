@@ -131,7 +131,7 @@ def by_reference(job: PointJob) -> PointJob:
     """JOB with its split's memory-mapped arrays (an image folder's cache) sent as where they lie,
     not as bytes: every worker maps the same pages (``in_place`` undoes it in the worker)."""
     found = {name: src for name in MAPPABLE if (src := mapped_source(getattr(job.split, name))) is not None}
-    if not found:
+    if not found or not all(src.unchanged() for src in found.values()):  # the cache was replaced: its bytes go
         return job
     empty: dict[str, Any] = {name: np.zeros((0, *src.shape[1:]), dtype=src.dtype) for name, src in found.items()}
     return replace(job, split=replace(job.split, **empty), mapped=found)
@@ -148,6 +148,11 @@ def in_place(job: PointJob) -> PointJob:
 def _work(job: PointJob, controls: Controls, conn) -> None:
     try:
         job = in_place(job)
+    except (OSError, ValueError) as exc:  # the cache file went between the driver's look and ours
+        error = f"could not map the training images: {exc}"
+        conn.send(Finished("failed", {"status": "failed", "error": error}, error))
+        return
+    try:
         for event in train_point(job, controls):
             conn.send(event)
     except (EOFError, OSError):
@@ -160,24 +165,38 @@ def _work(job: PointJob, controls: Controls, conn) -> None:
 def _context() -> Any:
     """Workers are forks of a fork server that imported torch and the training loop once, before the
     first was asked for (``warm_up``): a worker is ready in milliseconds, not the seconds of a fresh
-    import each. spawn where there is no fork server (Windows)."""
-    if "forkserver" not in mp.get_all_start_methods():
+    import each. On Linux; elsewhere spawn (macOS: forking after Apple's frameworks load is unsafe)."""
+    if not sys.platform.startswith("linux"):
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
-    # torch.optim imports torch._dynamo when the first optimiser is made (1.2 s here): once, in the server too
-    ctx.set_forkserver_preload(["glo.train.loop", "torch._dynamo"])
+    # first a quiet server (glo.host.serverprep), then torch; torch.optim imports torch._dynamo when the
+    # first optimiser is made (1.2 s here): once, in the server too
+    ctx.set_forkserver_preload(["glo.host.serverprep", "glo.train.loop", "torch._dynamo"])
     return ctx
 
 
 def warm_up() -> None:
-    """Start the fork server now: it imports torch while this process goes on preparing the sweep
-    (validating, creating runs, loading the data), so the sweep's workers start at once."""
-    ctx = _context()
-    if ctx.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
+    """Start the fork server now, if it is not running: it imports torch while this process goes on
+    preparing the sweep (validating, creating runs, loading the data), so the sweep's workers start
+    at once. It imports glo from where this process did (its sys.path, not its working folder)."""
+    if _context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
 
+    # this process's sys.path, and not the working folder first (PYTHONSAFEPATH: python -c would put it there)
+    server_env = {"PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path), "PYTHONSAFEPATH": "1",
+                  "GLO_FORK_SERVER": "1"}
+    saved = {key: os.environ.get(key) for key in server_env}
+    os.environ.update(server_env)
+    try:
         with _stderr_with_fd():
             forkserver.ensure_running()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 QUIT_S = 1.0  # on the way out, workers get this long to end; then they are killed (their points saved as stopped)
@@ -194,6 +213,7 @@ class LocalBackend:
         self.workers = workers
         self.threads = max(1, allowed_cpus() // workers)
         self.ctx = _context()
+        warm_up()  # (at once if glo sweep started it already)
         self.pool: list[_Worker] = []
         while prestart and len(self.pool) < workers:
             self.pool.append(self._spawn())

@@ -293,7 +293,8 @@ class TrainScreen(SweepEvents, Screen):
                 case ev.SweepFinished():
                     self._sweep_finished(event)
                 case ev.Waiting() | ev.Notice():
-                    self.glo.waited_out |= isinstance(event, ev.Waiting) and event.gave_up
+                    if isinstance(event, ev.Waiting) and event.gave_up and self.sweep is not None:
+                        self.glo.waited_out.add(self.sweep.id)
                     self.notify(**sweep_notice(event))
 
     def on_newest_images(self, msg: m.NewestImages) -> None:
