@@ -153,6 +153,8 @@ def findings(runs, trained, split, average: float, epochs: int) -> list[str]:
                     f"held-out gap grows to {gap(long):+.4f} (from {gap(grid[(0.0, 'l1+l2', epochs)]):+.4f} at "
                     f"{epochs} epochs): the small generator (64 feature maps) starts to memorise before it draws "
                     "CIFAR's detail.")
+    out[-1] += (" These runs keep the seed's 25-dimensional content codes: the budget study below (\"Colour on a CPU "
+                "budget\") finds the code's size, more than the generator, holding them back.")
     out += [f"- **sigma works as on MNIST**: sigma 2 ends at {min(recon(k) for k in grid if k[0] == 2.0):.4f} to "
             f"{max(recon(k) for k in grid if k[0] == 2.0):.4f}, near the class-average image's {average:.4f}: the "
             "generator falls back to the class average.",
