@@ -23,3 +23,6 @@ class DataError(GloError):
 
 class RunStoreError(GloError):
     """A run folder is missing, damaged, or cannot be written."""
+
+
+WAITED = 75  # exit code of a sweep that gave up waiting for a node (--wait; EX_TEMPFAIL: try again when there is room)

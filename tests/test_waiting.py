@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from conftest import SIZE, small, sync, synthetic_split, train_screen, wait_for
 from glo.config import RunConfig
+from glo.errors import WAITED
 from glo.events import WAITING_S, Notice, SweepPoint, Waiting
 from glo.store.runs import RunStore
 from glo.store.runview import RunView
 from glo.sweep import raylog
 from glo.sweep.manifest import SweepStore
 from glo.sweep.run import run_sweep
-from glo.sweep.waiting import WAITED, WaitWatch, save_stopped
+from glo.sweep.waiting import WaitWatch, save_stopped
 from glo.train.controls import Controls
 from tui import messages as m
 from tui.points import PointsPump

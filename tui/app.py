@@ -17,8 +17,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from glo.config import RunConfig
+from glo.errors import WAITED
 from glo.store.runs import RunStore
-from glo.sweep.waiting import WAITED
 from tui.analyze import DEFAULT_ANALYZER, Analyzer
 from tui.screens.train import TrainScreen
 

@@ -23,8 +23,7 @@ from glo.cli.options import (
     with_run_options,
     with_sweep_options,
 )
-from glo.errors import GloError
-from glo.sweep.waiting import WAITED
+from glo.errors import WAITED, GloError
 
 sweeps_app = typer.Typer(help="List and show sweeps.", no_args_is_help=True)
 

@@ -16,8 +16,6 @@ from glo.errors import GloError
 from glo.events import WAITING_S, Pace, Waiting
 from glo.store.runs import Run
 
-WAITED = 75  # exit code of a sweep stopped by --wait (EX_TEMPFAIL: try again when the cluster has room)
-
 # what a back end says when points wait: (their indexes, the line for the user, the line for a point's row)
 Wait = tuple[list[int], str, str]
 
