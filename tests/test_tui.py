@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from conftest import SIZE, small, summary, sync, train_screen, wait_for
 from glo.config import RunConfig
 from glo.events import Step
@@ -194,8 +196,9 @@ async def test_failing_run_shows_error_and_app_stays_usable(tmp_path, split, mon
         assert screen.status.run.error is None
 
 
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
 @sync
-async def test_quit_during_a_run_stops_it_cleanly(tmp_path, split):
+async def test_quit_during_a_run_stops_it_cleanly(tmp_path, split, key):
     app = create_app(tmp_path, config=small(epochs=500), load=lambda cfg: split)
     async with app.run_test(size=SIZE) as pilot:
         screen = train_screen(app)
@@ -203,7 +206,7 @@ async def test_quit_during_a_run_stops_it_cleanly(tmp_path, split):
         await wait_for(pilot, lambda: screen.status.run.step > 0, what="first steps")
         run_id = screen.status.run.run_id
         worker = screen.worker
-        await pilot.press("q")
+        await pilot.press(key)
         await wait_for(pilot, lambda: not app.is_running, what="exit")
     assert worker.is_finished
     assert not [t for t in threading.enumerate() if "glo" in t.name.lower() and t.is_alive()]

@@ -35,6 +35,9 @@ class GloApp(App):
     SUB_TITLE = "generative latent optimization"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
+        # Ctrl-C stops and saves, as everywhere in glo (Textual's own Ctrl+C only says to press Ctrl+Q);
+        # before any widget's own Ctrl+C (a form field's copy): the terminal's selection copies over SSH
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark,f1", "help", "Help"),
     ]
 

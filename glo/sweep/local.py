@@ -165,8 +165,9 @@ def _work(job: PointJob, controls: Controls, conn) -> None:
 def _context() -> Any:
     """Workers are forks of a fork server that imported torch and the training loop once, before the
     first was asked for (``warm_up``): a worker is ready in milliseconds, not the seconds of a fresh
-    import each. On Linux; elsewhere spawn (macOS: forking after Apple's frameworks load is unsafe)."""
-    if not sys.platform.startswith("linux"):
+    import each. On Linux with Python 3.11+ (PYTHONSAFEPATH, below); elsewhere spawn (macOS: forking
+    after Apple's frameworks load is unsafe)."""
+    if not sys.platform.startswith("linux") or sys.version_info < (3, 11):
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
     # first a quiet server (glo.host.serverprep), then torch; torch.optim imports torch._dynamo when the

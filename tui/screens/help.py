@@ -44,7 +44,7 @@ KEYS = (
     ("? / F1", "this help"),
     ("Ctrl+P", "command palette (every main action by name)"),
     ("Esc / b", "back"),
-    ("q / Ctrl+Q", "quit (a running run is stopped cleanly first)"),
+    ("q / Ctrl+C / Ctrl+Q", "quit (a running run or sweep is stopped cleanly first)"),
 )
 
 
