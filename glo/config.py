@@ -157,13 +157,16 @@ class RunConfig:
         return self.n_images == ALL
 
     @property
+    def code_std(self) -> float:
+        """A content code's scale per dimension: radius / sqrt(content_dim), the random init's std (radius
+        2 where content_radius is 0, no limit), so that codes of any size start at the same length."""
+        return (self.content_radius or 2.0) / math.sqrt(self.content_dim)
+
+    @property
     def noise_scale(self) -> float:
         """What sigma is multiplied by to give the noise's std per code dimension: 1 for --noise per-dim;
-        for relative, the code's own per-dimension scale, radius / sqrt(content_dim) (the random
-        init's std), so the noise's expected length is sigma x radius whatever the code's size."""
-        if self.noise == "per-dim":
-            return 1.0
-        return (self.content_radius or 2.0) / math.sqrt(self.content_dim)
+        for relative, ``code_std``, so the noise's expected length is sigma x radius whatever the code's size."""
+        return 1.0 if self.noise == "per-dim" else self.code_std
 
     def validate(self) -> RunConfig:
         """Raise ConfigError naming the first bad setting; return self when all are valid: every

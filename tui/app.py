@@ -198,6 +198,7 @@ def run_console(runs_dir: str | os.PathLike | None, prepared: Any = None, sweep:
 def resume_hints(app: GloApp) -> list[str]:
     """A line per sweep or run started in this session that is now stopped (or interrupted)."""
     from glo.errors import GloError
+    from glo.store.runview import sweep_resume
     from glo.sweep.manifest import SweepStore
 
     hints, in_sweeps = [], set()
@@ -209,9 +210,9 @@ def resume_hints(app: GloApp) -> list[str]:
             # partial with pending points: a stop landed between two points (one completed, the next never began)
             # pending: stopped before any point trained (e.g. while its points waited for a node)
             if status in ("stopped", "interrupted", "pending") or (status == "partial" and "pending" in states):
-                on_ray = f" --ray {app.cluster.address}" if app.cluster is not None else ""
+                again = sweep_resume(sweep.id, app.cluster.address if app.cluster is not None else None, headless=False)
                 why = " after its points waited for a node (--wait)" if sweep.id in app.waited_out else ""
-                hints.append(f"sweep {sweep.id} stopped{why}: resume it with  glo sweep --resume {sweep.id}{on_ray}")
+                hints.append(f"sweep {sweep.id} stopped{why}: resume it with  {again}")
         except (GloError, OSError):
             continue
     for run_id in dict.fromkeys(app.started_runs):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -48,7 +47,6 @@ def sweep(
 
     Example: glo sweep --param sigma --values 0,0.3,2 --epochs 10 --headless
     """
-    from glo.sweep.driver import default_workers
     from glo.sweep.manifest import SweepStore
 
     check_tensorboard(tensorboard)
@@ -61,14 +59,15 @@ def sweep(
         if extra:
             raise GloError(f"--resume continues a sweep with its saved settings; drop {', '.join(extra)}")
         the_sweep = sweeps.get(resume)
-        _warm_up(len(the_sweep.points), options, cluster)
+        workers = _workers(len(the_sweep.points), options, cluster)
     else:
-        the_sweep = _new_sweep(ctx, sweeps, param, values, name, options,
-                               lambda points: _warm_up(points, options, cluster))
+        base, params = _new_grid(ctx, param, values, options)
+        workers = _workers(math.prod(len(v) for _, v in params), options, cluster)  # before torch, if at all
+        _check_device(base)
+        the_sweep = sweeps.create(base, params, name)
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("glo: no terminal for the console: sweeping headless", file=sys.stderr)
         headless = True
-    workers = options["workers"] or default_workers(len(the_sweep.points))
     if headless:
         code = run_sweep_headless(the_sweep, store, make_console(), log, workers, cluster, tensorboard)
     else:
@@ -78,19 +77,21 @@ def sweep(
     raise typer.Exit(code)
 
 
-def _warm_up(points: int, options: dict, cluster) -> None:
-    """A sweep of POINTS on this machine's workers: their fork server starts importing torch now."""
+def _workers(points: int, options: dict, cluster) -> int:
+    """How many points train at once (--workers, 0: the default for POINTS); when they train on this
+    machine's worker processes, their fork server starts importing torch now."""
     from glo.sweep.driver import default_workers
     from glo.sweep.local import warm_up
 
-    if cluster is None and (options["workers"] or default_workers(points)) > 1:
+    workers = options["workers"] or default_workers(points)
+    if cluster is None and workers > 1:
         warm_up()
+    return workers
 
 
-def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], name: str | None, options: dict,
-               warm: Callable[[int], None]):
-    """A new sweep from --param/--values over the other options, checked, its manifest written. WARM
-    is told the number of points as soon as it is known (before torch is imported here, if at all)."""
+def _new_grid(ctx: typer.Context, param: list[str], values: list[str], options: dict):
+    """(base config, [(setting, values)]) of a new sweep from --param/--values over the other options, checked."""
+    from glo.config import SETTINGS
     from glo.sweep.manifest import parse_values, setting_name
 
     if not param or len(param) != len(values):
@@ -98,16 +99,20 @@ def _new_sweep(ctx: typer.Context, sweeps, param: list[str], values: list[str], 
     params = [(setting_name(p), parse_values(p, v)) for p, v in zip(param, values, strict=False)]
     flags = given(ctx, RUN_OPTION_NAMES)
     for key, _ in params:
-        if "--" + key.replace("_", "-") in flags:
-            raise GloError(f"--{key.replace('_', '-')} is swept; drop the option")
+        if SETTINGS[key].flag in flags:
+            raise GloError(f"{SETTINGS[key].flag} is swept; drop the option")
     base = config_from_options(options)
     base.validate()
-    warm(math.prod(len(v) for _, v in params))
-    if (base.device, base.precision) != ("cpu", "fp32"):  # torch has something to check: the driver imports it
+    return base, params
+
+
+def _check_device(base) -> None:
+    """The device and precision a sweep asks for exist here (torch is imported only when there is
+    something to check: not for --device cpu with fp32)."""
+    if (base.device, base.precision) != ("cpu", "fp32"):
         from glo.train.trainer import check_precision, resolve_device
 
         check_precision(base.precision, resolve_device(base.device))
-    return sweeps.create(base, params, name)
 
 
 def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, workers: int = 1,
@@ -117,6 +122,7 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
     from glo.cli.train_cmd import install_stop_handlers, safe
     from glo.events import SweepFinished, Waiting
     from glo.export.tensorboard import live
+    from glo.store.runview import sweep_resume
     from glo.sweep.run import run_sweep
     from glo.train.controls import Controls
 
@@ -142,8 +148,7 @@ def run_sweep_headless(the_sweep, store, console: Console, log: bool = False, wo
     runs = the_sweep.runs(store)
     if runs:
         safe(print_comparison, console, runs, "recon_loss", log)
-    on_ray = f" --ray {cluster.address}" if cluster is not None else ""
-    again = f"resume it with  glo sweep --resume {the_sweep.id}{on_ray} --headless"
+    again = f"resume it with  {sweep_resume(the_sweep.id, cluster.address if cluster is not None else None)}"
     if gave_up is not None:
         safe(console.print, f"sweep stopped: its points waited {cluster.wait_s:g} s for a node (--wait); {again}")
         return WAITED

@@ -2,8 +2,9 @@
 workers forked from it ignore Ctrl-C and a closed terminal (the sweep's driver stops them cleanly),
 and their output goes nowhere (a library's warning would scribble over the console's screen).
 
-It acts only in a process started with GLO_FORK_SERVER=1 (``glo.sweep.local.warm_up`` sets it for
-the server alone): imported anywhere else, it does nothing.
+Importing it acts only in a process started with GLO_FORK_SERVER=1 (``glo.sweep.local.warm_up`` sets
+it for the server alone): imported anywhere else, it does nothing. A worker started without a fork
+server (spawn) calls ``prepare`` itself.
 """
 
 from __future__ import annotations

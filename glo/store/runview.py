@@ -38,6 +38,12 @@ def run_label(run: Run) -> str:
     return name or run.id
 
 
+def sweep_resume(sweep_id: str, ray_address: str | None = None, headless: bool = True) -> str:
+    """The command that goes on with a sweep (on the Ray cluster at RAY_ADDRESS, where it ran on one)."""
+    return (f"glo sweep --resume {sweep_id}{f' --ray {ray_address}' if ray_address else ''}"
+            f"{' --headless' if headless else ''}")
+
+
 class RunView:
     """One run folder, read once: what every report of it needs (``label``: its name in legends).
 
@@ -87,7 +93,7 @@ class RunView:
             return f"glo run --resume {self.run.id} --headless"
         on_ray = [r for r in self.environment if r.get("ray_node")]
         address = next((r["ray_address"] for r in reversed(on_ray) if r.get("ray_address")), "ADDRESS")
-        return f"glo sweep --resume {self.sweep_id}{f' --ray {address}' if on_ray else ''} --headless"
+        return sweep_resume(self.sweep_id, address if on_ray else None)
 
     @property
     def elapsed_s(self) -> float | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from glo.events import CONTROLS_S, Died, Event, Finished
+from glo.host import serverprep
 from glo.host.arrays import mapped_source
 from glo.host.threads import allowed_cpus
 from glo.store.runs import Run
@@ -82,10 +82,7 @@ class WorkerControls(Controls):
 def worker_main(conn, jobs, stop, pause, changes) -> None:
     """A worker process: train the jobs the driver sends, one after another, sending their events
     (Steps thinned out); None ends it. torch is imported once, for all its jobs."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the driver stops us cleanly
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    _quiet()
+    serverprep.prepare()  # as the fork server is (a spawned worker has none): deaf to Ctrl-C and SIGHUP, quiet
     import glo.train.loop  # noqa: F401 - torch and the loop, once, while the driver prepares the sweep
     controls = WorkerControls(stop, pause, changes)
     try:
@@ -96,15 +93,6 @@ def worker_main(conn, jobs, stop, pause, changes) -> None:
         pass
     finally:
         conn.close()
-
-
-def _quiet() -> None:
-    """A worker's own output (a library's warning) would scribble over the console's screen: it goes
-    nowhere; errors reach the driver as a failed Finished."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in (1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
 
 
 @contextmanager
@@ -307,7 +295,6 @@ class LocalBackend:
             if w.proc.is_alive():
                 w.proc.kill()
                 w.proc.join(5)
-                if w.job is not None:
-                    save_stopped(Run(Path(w.job.root), w.job.run_id), "its worker did not stop in time")
+                save_stopped(Run(Path(w.job.root), w.job.run_id), "its worker did not stop in time")
             w.conn.close()
         self.pool.clear()

@@ -22,6 +22,7 @@ from glo.config import RunConfig
 from glo.data.sets import Split
 from glo.errors import RunStoreError
 from glo.events import (
+    CONTROLS_S,
     Changed,
     Checkpoint,
     Epoch,
@@ -213,7 +214,7 @@ def _pause(trainer: Trainer, controls: Controls, epoch: int, recorder: RunRecord
     recorder.record({"event": "pause", "step": trainer.step, "epoch": epoch})
     yield Paused(trainer.step, epoch)
     while controls.paused and not controls.stop_requested:
-        controls.wait_while_paused(0.2)
+        controls.wait_while_paused(CONTROLS_S)
         if link is not None:
             link.check(trainer.step, epoch)
     trainer.exclude_pause(time.perf_counter() - t_pause)

@@ -89,7 +89,7 @@ def model_args(cfg: RunConfig, n_images: int, split: Split | None = None) -> dic
         "class_dim": cfg.class_dim,
         "content_dim": cfg.content_dim,
         "width": cfg.width,
-        "init_std": (cfg.content_radius or 2.0) / math.sqrt(cfg.content_dim),
+        "init_std": cfg.code_std,
         "combine": cfg.combine,
     }
     if split is not None and split.images.shape[1:] != (28, 28):
@@ -240,8 +240,7 @@ class Trainer:
         idx = self.perm[b * bs : (b + 1) * bs]
         noise = None
         if sigma > 0:
-            scale = self.cfg.noise_scale  # 1 for --noise per-dim: the seed's noise, bit for bit
-            std = sigma if scale == 1.0 else sigma * scale
+            std = sigma * self.cfg.noise_scale  # x 1.0 for --noise per-dim: the seed's noise, bit for bit
             noise = torch.randn(len(idx), self.cfg.content_dim, generator=self.rng).mul_(std).to(self.device)
         idx = idx.to(self.device)
         with self.autocast:
