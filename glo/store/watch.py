@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from glo.config import LIVE_PARAMS
 from glo.events import Changed, Epoch, Event, Finished, Images, Paused, Resumed, Started, Step
 from glo.store import provenance
 from glo.store.runs import IMAGES_NPZ, METRICS, Run
@@ -47,12 +48,13 @@ class RunWatcher:
     def __init__(self, run: Run) -> None:
         self.run = run
         self.cfg = run.read_config()
-        self.live = {"sigma": self.cfg.sigma, "decay": self.cfg.decay, "loss": self.cfg.loss}
+        self.live = {k: getattr(self.cfg, k) for k in LIVE_PARAMS}
         self.started = self.finished = False
         self._metrics, self._tail = 0, b""
         self._steps, self._last_step = 0, 0
         # the step file read (inode, device): a new one is read from the start
         self._steps_id: tuple[int, int] | None = None
+        self._per_epoch: int | None = None  # steps per epoch, from the step file's header once read
         self._images: int | None = None
         self.epoch = 0
 
@@ -73,8 +75,7 @@ class RunWatcher:
             events.append(images)
         if not live:
             summary = self.run.read_summary() or {}
-            recorded = summary.get("status")
-            status = recorded if recorded in ("completed", "stopped", "failed") else "interrupted"  # killed: no summary
+            status = self.run.recorded_status(summary, has_config=True)  # killed: no summary, interrupted
             summary = {"status": status, "epochs_done": self.epoch, **summary}
             error = summary.get("error")
             events.append(Finished(status, summary, error if isinstance(error, str) else None))
@@ -91,9 +92,8 @@ class RunWatcher:
         return Started(self.run.id, str(self.run.path), 0, self.cfg.epochs, per_epoch, device, False, now)
 
     def _steps_per_epoch(self) -> int:
-        found = read_steps(self.run.at(STEPS))
-        if found is not None:
-            return found[0]
+        if self._per_epoch is not None:  # the step file's header (read by _new_steps)
+            return self._per_epoch
         n = self.cfg.n_images
         return max(1, math.ceil(n / self.cfg.batch_size)) if isinstance(n, int) else 1
 
@@ -130,7 +130,7 @@ class RunWatcher:
         found = read_steps(path, self._steps)
         if found is None:
             return []
-        self._steps = found[3]
+        self._per_epoch, self._steps = found[0], found[3]
         steps = [s for s in found[2] if s.step > self._last_step]
         if steps:
             self._last_step = steps[-1].step
