@@ -10,7 +10,6 @@ browser tab, opening another run) only stops watching: ``release`` is not ``stop
 from __future__ import annotations
 
 import contextlib
-import functools
 import getpass
 import os
 import socket
@@ -94,7 +93,7 @@ class WatchJob:
     def _events(self, controls: Controls) -> Iterator[Event]:
         from glo.store.watch import Notice, watch
 
-        remote = controls if isinstance(controls, SteerControls) else self.controls
+        remote = self.controls  # the console trains a job with the job's own controls (TrainScreen._begin)
         for event in watch(self.run, until=lambda: remote.released):
             if isinstance(event, Notice):
                 self.say(("warning: " if event.warning else "") + event.text)
@@ -148,12 +147,8 @@ async def attach(app: Any, run: Run) -> bool:
     while len(app.screen_stack) > 1:
         app.pop_screen()
 
-    def say(text: str) -> None:  # from the UI thread (p, x) or the screen's worker (what the run recorded)
-        notify = functools.partial(app.notify, text, timeout=4, markup=False)  # plain text: it quotes the asker
-        try:
-            app.call_from_thread(notify)
-        except RuntimeError:  # already on the UI thread
-            notify()
+    def say(text: str) -> None:  # from the UI thread (p, x) or the screen's worker: notify is thread-safe
+        app.notify(text, timeout=4, markup=False)  # plain text: it quotes the asker
 
     screen.form.set_values(run.read_config())
     return screen._begin(WatchJob(run, say))
