@@ -27,11 +27,11 @@ EPOCHS = 10
 TARGET = 0.75
 
 
-def sweep_seconds(workers: int, epochs: int = EPOCHS) -> float:
-    """Wall time of one headless sweep, from the command's start to its exit."""
+def sweep_seconds(workers: int, epochs: int = EPOCHS, values: str = VALUES) -> float:
+    """Wall time of one headless sigma sweep over VALUES, from the command's start to its exit."""
     folder = tempfile.mkdtemp(prefix="glo-bench-sweep-")
     clock = time.perf_counter()
-    subprocess.run([*GLO, "sweep", "--param", "sigma", "--values", VALUES, "--headless", "--epochs", str(epochs),
+    subprocess.run([*GLO, "sweep", "--param", "sigma", "--values", values, "--headless", "--epochs", str(epochs),
                     "--device", "cpu", "--workers", str(workers), "--runs-dir", folder], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     return time.perf_counter() - clock

@@ -93,8 +93,9 @@ def train_one(root: str, cfg: dict) -> str:
 
 
 def stage(store: RunStore, name: str, data: Path, picks: list[tuple[str, dict]], seconds: float,
-          cache: Path) -> list[tuple[str, dict, Run]]:
-    """Train (or reuse) each pick with the epochs that fit SECONDS, two at a time, each analysed."""
+          cache: Path) -> list[tuple[str, dict, Run, dict]]:
+    """Train (or reuse) each pick with the epochs that fit SECONDS, two at a time, each analysed:
+    (label, settings, run, its ``numbers``) per pick."""
     rows = []
     for label, diff in picks:
         cfg = {**base(data), **diff}
@@ -109,63 +110,57 @@ def stage(store: RunStore, name: str, data: Path, picks: list[tuple[str, dict]],
         for label, result in results:
             ids[label] = result.get()
             index.write_text(json.dumps(ids, indent=1))
-    return [(label, cfg, store.get(ids[label])) for label, cfg in rows]
+    return [(label, cfg, run, numbers(run)) for label, cfg in rows for run in [store.get(ids[label])]]
 
 
 def numbers(run: Run) -> dict[str, float]:
-    """recon, PSNR (from the mean L2) of the training images, held-out and refit PSNR, probes."""
+    """recon, PSNR (from the mean L2) of the training images at the last epoch and at the best one
+    (``peak_epoch``, ``peak_psnr``), held-out and refit PSNR, probes: the run's files read once."""
     a = read_analysis(run) or {}
-    last = run.epochs(run.read_metrics())[-1]
-
+    epochs = run.epochs(run.read_metrics())
+    last, best = epochs[-1], max(epochs, key=lambda r: r["psnr"])
     held, refit = a.get("heldout") or {}, a.get("train_refit") or {}
     return {"recon": last["recon_loss"], "psnr": last["psnr"], "held_psnr": held.get("psnr", math.nan),
             "refit_psnr": refit.get("psnr", math.nan), "linear": a.get("probe_accuracy", math.nan),
-            "knn": a.get("knn_accuracy", math.nan), "seconds": last["elapsed_s"]}
+            "knn": a.get("knn_accuracy", math.nan), "peak_epoch": best["epoch"], "peak_psnr": best["psnr"]}
 
 
 HEAD = ("| settings | epochs | PSNR (train) | recon | refit PSNR | held-out PSNR | linear probe | kNN probe |\n"
         "|---|---|---|---|---|---|---|---|")
 
 
-def line(label: str, cfg: dict, run: Run) -> str:
-    n = numbers(run)
+def line(label: str, cfg: dict, n: dict) -> str:
     return (f"| {label} | {cfg['epochs']} | {n['psnr']:.2f} | {n['recon']:.4f} | {n['refit_psnr']:.2f} | "
             f"{n['held_psnr']:.2f} | {n['linear']:.1%} | {n['knn']:.1%} |")
 
 
-def figure(finals: list[tuple[str, dict, Run]], png: Path, link: str) -> list[str]:
+def figure(finals: list[tuple[str, dict, Run, dict]], png: Path, link: str) -> list[str]:
     """Originals, then each finalist's reconstructions of the same training images, as a PNG at PNG
     (LINK: its path from RESULTS.md)."""
     from glo.analysis.compare import image_grid, image_rows
     from glo.imaging.png import save_grid_png
 
-    rows = image_rows([run for _, _, run in finals])  # the originals, then a row per finalist
+    rows = image_rows([row[2] for row in finals])  # the originals, then a row per finalist
     grid = image_grid(rows)
     short = [label.replace("content ", "c").replace(",", "").replace("relative sigma ", "rel")
-             for label, _, _ in finals]
+             for label, *_ in finals]
     save_grid_png(grid.repeat(2, axis=3).repeat(2, axis=2), png, labels=[rows[0][0], *short])
     return [f"![colour on a budget: originals, then each finalist's reconstructions]({link})", "",
-            "Rows, top to bottom: originals; " + "; ".join(label for label, _, _ in finals) + "."]
-
-
-def peak(run: Run) -> tuple[int, float]:
-    """(epoch, PSNR) of the run's best epoch."""
-    best = max(run.epochs(run.read_metrics()), key=lambda r: r["psnr"])
-    return best["epoch"], best["psnr"]
+            "Rows, top to bottom: originals; " + "; ".join(label for label, *_ in finals) + "."]
 
 
 def findings(screened, finals) -> list[str]:
     """What the tables show, from their numbers."""
-    s = {label: numbers(run) for label, _, run in screened}
+    s = {label: n for label, _, _, n in screened}
     base, c100, c256 = (s[k]["psnr"] for k in ("defaults (content 25, width 64)", "content 100", "content 256"))
     out = ["What this shows:", "",
            f"- **The content code's size matters most.** In the same 2 minutes, content codes of 25, 100 and 256 "
            f"dimensions reach {base:.2f}, {c100:.2f} and {c256:.2f} dB: the seed's 25 dimensions cannot hold a colour "
            "image's detail."]
-    for label, cfg, run in finals:
-        n, (epoch, best) = numbers(run), peak(run)
-        if best - n["psnr"] > 0.5:
-            out.append(f"- **{label} is unstable over long runs**: its best epoch ({epoch}) reached {best:.2f} dB, "
+    for label, cfg, _, n in finals:
+        if n["peak_psnr"] - n["psnr"] > 0.5:
+            out.append(f"- **{label} is unstable over long runs**: its best epoch ({n['peak_epoch']}) reached "
+                       f"{n['peak_psnr']:.2f} dB, "
                        f"its last ({cfg['epochs']}) {n['psnr']:.2f} dB; its loss curve jumps now and then.")
     out += ["- **Probes**: with codes of 100 or more dimensions, more than the 180 images per class, the linear "
             "probe overfits its training folds and scores below chance; the kNN probe stays near chance (10%): "
@@ -174,8 +169,8 @@ def findings(screened, finals) -> list[str]:
 
 
 def section(data: Path, screen_s: float, budget_s: float, screened, finals, figure_lines: list[str]) -> list[str]:
-    best = max(finals, key=lambda row: numbers(row[2])["psnr"])
-    b = numbers(best[2])
+    best = max(finals, key=lambda row: row[3]["psnr"])
+    b = best[3]
     return [
         "## Colour on a CPU budget: the settings for colour images (not in the seed)", "",
         f"Produced by `python scripts/results_budget.py --data {data.name}`: {TRAIN_IMAGES} CIFAR-10 images of "
@@ -187,9 +182,9 @@ def section(data: Path, screen_s: float, budget_s: float, screened, finals, figu
         "(100 Adam steps, generator frozen) to 200 training and the 200 held-out images; probes as above "
         "(chance 10%).", "",
         f"### Stage 1: every candidate for {screen_s / 60:g} minutes", "", HEAD,
-        *(line(label, cfg, run) for label, cfg, run in screened), "",
+        *(line(label, cfg, n) for label, cfg, _, n in screened), "",
         f"### Stage 2: the best for {budget_s / 60:g} minutes", "", HEAD,
-        *(line(label, cfg, run) for label, cfg, run in finals), "",
+        *(line(label, cfg, n) for label, cfg, _, n in finals), "",
         f"**Best within {budget_s / 60:g} minutes: {best[0]}**, PSNR {b['psnr']:.2f} dB on the training images "
         f"({b['held_psnr']:.2f} dB held-out, {b['refit_psnr']:.2f} dB refit), in {best[1]['epochs']} epochs. "
         "`glo run --dataset folder --data-root DIR --content-dim 256 --init pca --loss l2 --noise relative "
@@ -205,8 +200,8 @@ def study(data: Path, runs_dir: Path, png: Path, link: str, screen_s: float = 12
     runs_dir.mkdir(parents=True, exist_ok=True)
     store, cache = RunStore(runs_dir), runs_dir / "calibration.json"
     screened = stage(store, "screen", data, CANDIDATES, screen_s, cache)
-    ranked = sorted(screened, key=lambda row: -numbers(row[2])["psnr"])
-    picks = [(label, dict(CANDIDATES)[label]) for label, _, _ in ranked[:finalists]]
+    ranked = sorted(screened, key=lambda row: -row[3]["psnr"])
+    picks = [(label, dict(CANDIDATES)[label]) for label, *_ in ranked[:finalists]]
     finals = stage(store, "final", data, picks, budget_s, cache)
     return section(data, screen_s, budget_s, screened, finals, figure(finals, png, link))
 
