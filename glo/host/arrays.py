@@ -34,21 +34,22 @@ class Spec:
     ndims: tuple[int, ...]
 
 
-def _header(fh: IO[bytes], name: str) -> tuple[tuple[int, ...], np.dtype]:
+def _header(fh: IO[bytes], name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, Fortran order, dtype) of the .npy header FH starts with."""
     fmt = np.lib.format
     try:
         version = fmt.read_magic(fh)
         if version == (1, 0):
-            shape, _, dtype = fmt.read_array_header_1_0(fh)
+            shape, fortran, dtype = fmt.read_array_header_1_0(fh)
         elif version == (2, 0):
-            shape, _, dtype = fmt.read_array_header_2_0(fh)
+            shape, fortran, dtype = fmt.read_array_header_2_0(fh)
         else:
             raise DamagedArray(f"{name} has .npy format {version}, not 1.0 or 2.0")
     except DamagedArray:
         raise
     except Exception as exc:  # numpy raises ValueError, SyntaxError, TypeError... on bad headers
         raise DamagedArray(f"{name} has a damaged header") from exc
-    return shape, dtype
+    return shape, fortran, dtype
 
 
 def _check(name: str, spec: Spec, shape: tuple[int, ...], dtype: np.dtype, room: int, max_bytes: int) -> None:
@@ -169,16 +170,9 @@ def _read_npz(source: IO[bytes], specs: dict[str, Spec], max_bytes: int, mapped:
                 except KeyError:
                     raise DamagedArray(f"no array {name!r}") from None
                 with zf.open(info) as fh:
-                    shape, dtype = _header(fh, name)
+                    shape, fortran, dtype = _header(fh, name)
                     _check(name, spec, shape, dtype, info.file_size, max_bytes)
                     array_offset = fh.tell()
-                fortran = False
-                if name in mapped:
-                    with zf.open(info) as fh:
-                        fmt = np.lib.format
-                        version = fmt.read_magic(fh)
-                        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-                        fortran = read(fh)[1]
                 view = None
                 if not fortran and name in mapped:
                     view = _mapped(source, info, array_offset, shape, dtype, path)

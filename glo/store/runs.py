@@ -204,9 +204,9 @@ class Run:
             return None
         return info if isinstance(info, dict) else None
 
-    def is_live(self) -> bool:
-        """True while a process on this host still trains the run."""
-        info = self.read_running() or {}
+    def is_live(self, info: dict[str, Any] | None = None) -> bool:
+        """True while a process on this host still trains the run (INFO: its running.json, if read)."""
+        info = (self.read_running() if info is None else info) or {}
         try:
             pid, host = int(info["pid"]), info.get("host")
         except (ValueError, KeyError, TypeError):

@@ -57,18 +57,13 @@ class Sent:
     alive: Callable[[], bool]
 
 
-def running_host(run: Run) -> str | None:
-    """The host running.json names (None where there is no readable running.json)."""
-    info = run.read_running()
-    return str(info["host"]) if info is not None and "host" in info else None
-
-
 def check_running(run: Run) -> None:
-    """Raise NotRunning unless a live process on this machine trains RUN."""
-    host = running_host(run)
+    """Raise NotRunning unless a live process on this machine trains RUN (running.json read once)."""
+    info = run.read_running()
+    host = str(info["host"]) if info is not None and "host" in info else None
     if host is not None and host != socket.gethostname():
         raise NotRunning(f"run {run.id} trains on {host}, not on this machine: steer it there")
-    if host is None or not run.is_live():
+    if host is None or not run.is_live(info):
         raise NotRunning(f"run {run.id} is not running ({run.recorded_status()}): nothing to ask")
 
 
