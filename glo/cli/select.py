@@ -142,9 +142,15 @@ def query_of(store, values: dict[str, Any]):
 def choose(store, values: dict[str, Any]) -> list:
     """The runs the options choose, in their order (``IndexedView``s; by id where no --sort)."""
     from glo.store import query
+
+    q = query_of(store, values)  # checked before any run is read
+    return query.select(every_view(store), q, values.get("last"), values.get("sort"))
+
+
+def every_view(store) -> list:
+    """Every run of STORE, read through its index (``IndexedView``s)."""
     from glo.store.index import RunIndex
 
-    q = query_of(store, values)
     # a cold index is read by worker processes, from the main thread only (forking with other threads
     # running is not safe), and with 4 cores or more: on 2 (measured: this VM's two), two processes
     # read no faster than one
@@ -152,10 +158,9 @@ def choose(store, values: dict[str, Any]) -> list:
     main = threading.current_thread() is threading.main_thread()
     index = RunIndex(store, workers=cores if main and cores >= 4 else 1)
     try:
-        views = index.views()
+        return index.views()
     finally:
         index.close()
-    return query.select(views, q, values.get("last"), values.get("sort"))
 
 
 def chosen_runs(store, run_ids: list[str] | None, values: dict[str, Any], verb: str) -> list:
@@ -168,7 +173,11 @@ def chosen_runs(store, run_ids: list[str] | None, values: dict[str, Any], verb: 
         raise GloError(f"name the runs to {verb}, or choose them with --where, --status, --sweep or --last")
     named = store.get_many(run_ids) if run_ids else []
     picked = [v.run for v in choose(store, values)] if filtering(values) else []
-    return list({r.id: r for r in [*named, *picked]}.values())
+    return _each_once(named, picked)
+
+
+def _each_once(*groups: list) -> list:
+    return list({r.id: r for group in groups for r in group}.values())
 
 
 def runs_to_delete(store, run_ids: list[str] | None, values: dict[str, Any], every: bool) -> list:
@@ -181,15 +190,17 @@ def runs_to_delete(store, run_ids: list[str] | None, values: dict[str, Any], eve
         if run_ids or filtering(values):
             raise GloError("--all deletes every run: drop the run names and filters, or drop --all")
         return [v.run for v in choose(store, {})]
-    runs = chosen_runs(store, run_ids, values, "delete")
-    if filtering(values):  # the filter alone (names aside), against every run, from one more read
-        from glo.store import query
+    if not filtering(values):
+        return chosen_runs(store, run_ids, values, "delete")
+    from glo.store import query
 
-        views = choose(store, {})
-        picked, total = query.select(views, query_of(store, values), values.get("last")), len(views)
-        if picked and len(picked) == total:
-            raise GloError(f"the filter chooses every run ({total}): to delete them all say --all (nothing deleted)")
-    return runs
+    q = query_of(store, values)
+    named = store.get_many(run_ids) if run_ids else []
+    views = every_view(store)  # read once: what the filter chooses, and every run to compare it with
+    picked = query.select(views, q, values.get("last"), values.get("sort"))
+    if picked and len(picked) == len(views):  # the filter alone (names aside) chooses every run
+        raise GloError(f"the filter chooses every run ({len(views)}): to delete them all say --all (nothing deleted)")
+    return _each_once(named, [v.run for v in picked])
 
 
 def folder_bytes(paths: list[Path]) -> int:
