@@ -166,17 +166,22 @@ def every_view(store) -> list:
 def chosen_runs(store, run_ids: list[str] | None, values: dict[str, Any], verb: str) -> list:
     """The runs RUN_IDS name (``RunStore.get_many``), then those the options choose (in --sort's
     order), each once; raises GloError when neither says which."""
+    return each_once(*named_and_chosen(store, run_ids, values, verb))
+
+
+def named_and_chosen(store, run_ids: list[str] | None, values: dict[str, Any], verb: str) -> tuple[list, list]:
+    """(the runs RUN_IDS name, those the options choose), as ``chosen_runs`` merges them."""
     from glo.errors import GloError
 
     check_empty(values)
     if not run_ids and not filtering(values):
         raise GloError(f"name the runs to {verb}, or choose them with --where, --status, --sweep or --last")
     named = store.get_many(run_ids) if run_ids else []
-    picked = [v.run for v in choose(store, values)] if filtering(values) else []
-    return _each_once(named, picked)
+    return named, [v.run for v in choose(store, values)] if filtering(values) else []
 
 
-def _each_once(*groups: list) -> list:
+def each_once(*groups: list) -> list:
+    """The runs of GROUPS in order, each once."""
     return list({r.id: r for group in groups for r in group}.values())
 
 
@@ -200,7 +205,7 @@ def runs_to_delete(store, run_ids: list[str] | None, values: dict[str, Any], eve
     picked = query.select(views, q, values.get("last"), values.get("sort"))
     if picked and len(picked) == len(views):  # the filter alone (names aside) chooses every run
         raise GloError(f"the filter chooses every run ({len(views)}): to delete them all say --all (nothing deleted)")
-    return _each_once(named, [v.run for v in picked])
+    return each_once(named, [v.run for v in picked])
 
 
 def folder_bytes(paths: list[Path]) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 import typer
 
 from glo.cli.options import RUNS_DIR_HELP, make_console, open_store
-from glo.cli.select import chosen_runs, complete_runs, filtering, with_filters
+from glo.cli.select import complete_runs, each_once, filtering, named_and_chosen, with_filters
 from glo.errors import GloError
 
 RUN_HELP = "Run id (a unique prefix, its name or 'latest'); or choose runs with --where, --sweep ..."
@@ -49,8 +49,8 @@ def targets(runs_dir: Path | None, words: list[str], filters: dict[str, Any], ve
     from glo.train.channel import NotRunning, check_running
 
     store = open_store(runs_dir)
-    runs = chosen_runs(store, words, filters, verb)
-    named = {r.id for r in store.get_many(words)} if words else set()
+    named_runs, picked = named_and_chosen(store, words, filters, verb)
+    runs, named = each_once(named_runs, picked), {r.id for r in named_runs}
     chosen = []
     for run in runs:
         try:
