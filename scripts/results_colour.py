@@ -10,8 +10,10 @@ probe question.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import torch
@@ -47,24 +49,28 @@ def sharpness(model, split) -> float:
     return float(edges(out) / edges(real))
 
 
-def grid_study(store, name: str, base: RunConfig, params: list) -> list:
+def grid_study(store, name: str, base: RunConfig, params: list, sweep_name: str | None = None,
+               out: TextIO = sys.stdout) -> list:
+    """The runs of the sweep SWEEP_NAME (default results-NAME) over PARAMS, one point after another,
+    trained or resumed where not finished, each analysed; progress to OUT."""
     sweeps = SweepStore(store)
+    sweep_name = sweep_name or f"results-{name}"
     try:
-        sweep = sweeps.get(f"results-{name}")
+        sweep = sweeps.get(sweep_name)
     except RunStoreError:
-        sweep = sweeps.create(base, params, name=f"results-{name}")
+        sweep = sweeps.create(base, params, name=sweep_name)
     t0 = time.perf_counter()
     for ev in run_sweep(sweep, store):
         if isinstance(ev, SweepPoint):
-            print(f"  [{ev.index + 1}/{ev.total}] {ev.label}: {ev.action}", flush=True)
+            print(f"  [{ev.index + 1}/{ev.total}] {ev.label}: {ev.action}", file=out, flush=True)
         elif isinstance(ev, Epoch) and ev.epoch % 10 == 0:
-            print(f"    epoch {ev.epoch}: recon {ev.record['recon_loss']:.4f}", flush=True)
+            print(f"    epoch {ev.epoch}: recon {ev.record['recon_loss']:.4f}", file=out, flush=True)
         elif isinstance(ev, SweepFinished) and ev.status != "completed":
             raise SystemExit(f"study {name} stopped: run the script again to resume it")
     runs = sweep.runs(store)
     for run in runs:
         analyze(run)
-    print(f"  {name}: {len(runs)} runs in {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"  {name}: {len(runs)} runs in {time.perf_counter() - t0:.0f} s", file=out, flush=True)
     return runs
 
 

@@ -18,14 +18,9 @@ from statistics import mean
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from glo.analysis.analyze import analyze
 from glo.config import RunConfig
-from glo.errors import RunStoreError
-from glo.events import SweepFinished, SweepPoint
 from glo.store.analyses import read_analysis
 from glo.store.runs import Run, RunStore
-from glo.sweep.manifest import SweepStore
-from glo.sweep.run import run_sweep
 
 NAME, INITS, SEEDS = "pca-study", ["random", "pca"], [0, 1, 2]
 QUALITY = 0.08  # recon_loss counted as "at quality"
@@ -34,21 +29,11 @@ COLUMNS = ["seed", "epoch to 0.08", "seconds to 0.08", "recon @20", "recon @50",
 
 
 def train(store: RunStore) -> list[Run]:
-    """The sweep's runs, training (or resuming) whatever is not finished, then analysing each."""
-    sweeps = SweepStore(store)
-    try:
-        sweep = sweeps.get(NAME)
-    except RunStoreError:
-        sweep = sweeps.create(RunConfig(), [("init", INITS), ("seed", SEEDS)], name=NAME)
-    for ev in run_sweep(sweep, store, workers=1):
-        if isinstance(ev, SweepPoint):
-            print(f"  [{ev.index + 1}/{ev.total}] {ev.label}: {ev.action}", file=sys.stderr, flush=True)
-        elif isinstance(ev, SweepFinished) and ev.status != "completed":
-            raise SystemExit("the study stopped: run the script again to resume it")
-    runs = sweep.runs(store)
-    for run in runs:
-        analyze(run)
-    return runs
+    """The sweep's runs, training (or resuming) whatever is not finished, then analysing each
+    (progress to stderr: stdout is the section)."""
+    from results_colour import grid_study  # scripts/, beside this file
+
+    return grid_study(store, NAME, RunConfig(), [("init", INITS), ("seed", SEEDS)], sweep_name=NAME, out=sys.stderr)
 
 
 def numbers(run: Run) -> dict[str, float]:
