@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from glo.store.runs import RunStore  # noqa: E402
+
 # the 16 points of the sweep: sigma x seed
 SWEEP = [("sigma", "0,0.1,0.3,1"), ("seed", "0,1,2,3")]
 
@@ -39,10 +41,7 @@ def glo(args: list[str], runs: Path) -> tuple[float, dict]:
     seconds = time.perf_counter() - clock
     if done.returncode:
         raise SystemExit(f"glo {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
-    records = []
-    for metrics in sorted(runs.glob("*/metrics.jsonl")):
-        lines = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-        records += [r for r in lines if r.get("event") == "epoch"][-1:]
+    records = [rec for run in RunStore(runs).runs() for _, rec in [run.last_epoch()] if rec]
     last = records[-1] if records else {}
     if len(records) > 1:  # a sweep: its points' throughput summed, their mean loss
         last = {"images_per_s": sum(r["images_per_s"] for r in records),
