@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from glo.config import RunConfig
+from glo.config import SETTINGS, RunConfig
 from glo.errors import GloError
 from glo.store.runview import RunView
 
@@ -52,11 +52,12 @@ COLUMNS: dict[str, Callable[[RunView], Any]] = {
 }
 ALIASES = {"recon_loss": "recon", "train_loss": "train", "elapsed_s": "time", "epochs_done": "done", "tags": "tag"}
 SETTING_KEYS = tuple(f.name for f in fields(RunConfig) if f.name not in COLUMNS)
-_KINDS = {"int": "number", "float": "number", "bool": "bool", "int | str": "count"}
-# what each key holds: number (compared as numbers), count (a number or 'all'), bool, or text
+_KINDS = {"int": "number", "float": "number", "bool": "bool", "images": "count"}  # a setting's kind: a key's
+# what each key holds: number (compared as numbers), count (a number or 'all'), bool, or text (a setting's
+# kind, glo.config.SETTINGS; the fields no Setting describes, the run's name and sweep, are text)
 KINDS: dict[str, str] = {**dict.fromkeys(("done", "recon", "train", "time", "psnr", "recon_l1", "recon_l2"), "number"),
-                         **{f.name: _KINDS.get(str(f.type), "text")
-                            for f in fields(RunConfig) if f.name not in COLUMNS}}
+                         **{n: _KINDS.get(SETTINGS[n].kind, "text") if n in SETTINGS else "text"
+                            for n in SETTING_KEYS}}
 BOOLS = ("true", "yes", "false", "no", "1", "0")
 KEYS = (*COLUMNS, *SETTING_KEYS)
 OPERATORS = ("!=", "<=", ">=", "==", "=", "<", ">")
