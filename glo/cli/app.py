@@ -16,6 +16,7 @@ from glo.cli.options import (
     RUNS_DIR_HELP,
     VERSION,
     config_from_options,
+    given,
     make_console,
     open_store,
     with_run_options,
@@ -57,12 +58,8 @@ def run(
     from glo.cli.train_cmd import run_headless, start_console
 
     if resume:  # a resumed run keeps its saved settings: refuse options that would silently be ignored
-        ignored = [
-            "--" + p.name.replace("_", "-")
-            for p in ctx.command.params
-            if p.name is not None and p.name not in ("runs_dir", "headless", "resume", "tensorboard")
-            and getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"
-        ]
+        kept = ("runs_dir", "headless", "resume", "tensorboard")
+        ignored = given(ctx, [p.name for p in ctx.command.params if p.name is not None and p.name not in kept])
         if ignored:
             raise GloError(f"--resume continues a run with its saved settings; drop {', '.join(ignored)}")
 
