@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import zipfile
 from dataclasses import dataclass
 from typing import IO
 
 import numpy as np
+
+from glo.host import atomic
 
 MAX_BYTES = 1 << 33  # 8 GiB: no array glo writes comes near it
 
@@ -67,16 +68,14 @@ def _check(name: str, spec: Spec, shape: tuple[int, ...], dtype: np.dtype, room:
 def open_plain(path: str | os.PathLike[str]) -> IO[bytes]:
     """PATH opened for reading if it is a plain file; a symbolic link, FIFO or device there (which
     could block a reader for ever, or never end) raises DamagedArray without being read."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags)
+        fd = atomic.open_plain_fd(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise DamagedArray("it is a symbolic link, not a plain file") from exc
+        if exc.errno == errno.EINVAL:
+            raise DamagedArray("it is not a plain file") from exc
         raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise DamagedArray("it is not a plain file")
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
 

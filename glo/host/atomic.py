@@ -63,15 +63,22 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp")
 
 
-def read_text(path: str | os.PathLike[str]) -> str:
-    """Read a file, refusing to follow a symlink (a run folder may come from someone else) and
-    anything but a plain file (a FIFO or a device would block the reader for ever, or never end):
-    OSError for those."""
+def open_plain_fd(path: str | os.PathLike[str]) -> int:
+    """A descriptor of PATH, opened for reading, if it is a plain file: a symbolic link is never
+    followed (OSError ELOOP; a run folder may come from someone else) and a FIFO, device or folder
+    never read (OSError EINVAL; it would block a reader for ever, or never end)."""
     # O_NONBLOCK: opening a FIFO does not wait for a writer; a plain file's reads ignore it
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a plain file", str(path))
+    return fd
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """Read a plain file (``open_plain_fd``: OSError for a symbolic link, FIFO or device)."""
+    fd = open_plain_fd(path)
     try:  # os.read, not a file object: listings read tens of thousands of small files
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a plain file", str(path))
         chunks = [os.read(fd, 1 << 16)]
         while chunks[-1]:
             chunks.append(os.read(fd, 1 << 20))

@@ -7,9 +7,7 @@ checkpoint file can never execute code. Only tensors, numbers, strings, lists an
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import stat
 import warnings
 import zipfile
 from pathlib import Path
@@ -19,6 +17,7 @@ import torch
 
 from glo.config import RunConfig
 from glo.errors import RunStoreError
+from glo.host import atomic
 from glo.model.nets import GLO
 
 FORMAT = "glo-checkpoint-1"
@@ -34,7 +33,7 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     """Read a checkpoint without running any code from it; refuse anything else clearly."""
     path = Path(path)
     try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):  # a link, FIFO or device: never opened
+        if atomic.not_a_file(path):  # a link, FIFO or device: never opened
             raise RunStoreError(f"{path} is not a plain file (a link, FIFO or device); it was not read")
         with warnings.catch_warnings():  # torch's warnings about a foreign file: the refusal below says it
             warnings.simplefilter("ignore")
