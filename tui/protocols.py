@@ -2,13 +2,16 @@
 
 The screens can't import ``tui.app`` (it imports them: the import contracts forbid the cycle), so
 they see the app through ``GloConsole``, which ``tui.app.GloApp`` satisfies (mypy checks it there);
-the controls panel sees the training screen through ``TrainingScreen`` likewise. Nothing here
-imports a module of the console.
+the controls panel sees the training screen through ``TrainingScreen`` likewise, and the screens
+that use the app are ``ConsoleScreen``s (their ``glo`` property). Nothing here imports a module of
+the console.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
+
+from textual.screen import Screen
 
 if TYPE_CHECKING:
     from glo.config import RunConfig
@@ -43,3 +46,11 @@ class TrainingScreen(Protocol):
     def action_pause(self) -> None: ...
 
     def action_stop(self) -> None: ...
+
+
+class ConsoleScreen(Screen):
+    """A screen of the console, which sees its app as the ``GloConsole`` it is."""
+
+    @property
+    def glo(self) -> GloConsole:
+        return cast("GloConsole", self.app)

@@ -12,7 +12,7 @@ RUNS/exports/; ``t`` shows the first run's transfer grid.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -21,7 +21,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
@@ -35,13 +34,14 @@ from glo.view.images import resize, wrapped_rows
 from glo.view.numbers import environment_note, numbers_tables
 from glo.view.plots import chart_series
 from tui import messages as m
+from tui.protocols import ConsoleScreen
 from tui.reading import ReadFailed, Reads
 from tui.widgets import titled
 from tui.widgets.chart import CompareChart
 from tui.widgets.versus import VersusChart
 
 if TYPE_CHECKING:
-    from tui.protocols import GloConsole
+    pass
 
 METRICS = ("recon_loss", "train_loss", "psnr")
 IMAGE_SIZE = 14  # pixels per side in the side-by-side images
@@ -88,7 +88,7 @@ class CompareImages(Static):
         self.update(Group(*parts))
 
 
-class CompareScreen(Screen):
+class CompareScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,b", "app.pop_screen", "Back"),
         Binding("m", "metric", "Metric"),
@@ -110,11 +110,6 @@ class CompareScreen(Screen):
         self.read: CompareRead | None = None  # the runs as last read (None until the first read)
         self.reads = Reads(self, lambda: read_runs(self.runs), "compare-read")
         self._analyzed: int | None = None  # the analysis finished (of so many runs): say so once re-read
-
-    @property
-    def glo(self) -> GloConsole:
-        """The app, as the glo console it is (``tui.protocols``: this module can't import ``tui.app``)."""
-        return cast("GloConsole", self.app)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="compare-body"):  # the numbers first: at 80x24 they fit above the fold

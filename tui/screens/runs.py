@@ -15,14 +15,13 @@ answering keys with 10,000 runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
@@ -32,6 +31,7 @@ from glo.store.query import sort as sort_views
 from glo.store.runs import Run
 from glo.store.runview import RunView
 from glo.sweep.manifest import Sweep
+from tui.protocols import ConsoleScreen
 from tui.reading import ReadFailed, Reads
 from tui.runsfolder import FolderReader, Row, RunsRead, mark_cell, row_for, sweep_label  # noqa: F401 (row_for)
 from tui.screens.marks import MarksKeys
@@ -39,7 +39,7 @@ from tui.screens.notes import NotesKeys
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
-    from tui.protocols import GloConsole
+    pass
 
 REFRESH_S = 2.0
 RESUMABLE = ("stopped", "interrupted")
@@ -56,7 +56,7 @@ class RunsDeleted(Message):
     errors: list[str] = field(default_factory=list)
 
 
-class RunsScreen(MarksKeys, NotesKeys, Screen):
+class RunsScreen(MarksKeys, NotesKeys, ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,b", "back", "Back"),
         Binding("slash", "filter", "Filter"),
@@ -116,11 +116,6 @@ class RunsScreen(MarksKeys, NotesKeys, Screen):
         read = await self.reads.first()  # a quick first look (READ_LIMIT runs at most): opens filled
         if read is not None:
             self.show(read)
-
-    @property
-    def glo(self) -> GloConsole:
-        """The app, as the glo console it is (``tui.protocols``: this module can't import ``tui.app``)."""
-        return cast("GloConsole", self.app)
 
     @property
     def table(self) -> RunsTable:

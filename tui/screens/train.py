@@ -12,13 +12,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, get_current_worker
 
@@ -31,6 +30,7 @@ from tui import messages as m
 from tui.bridge import JobPump
 from tui.jobs import RunJob, SweepJob, sweep_line
 from tui.points import PointsView, points_line, sweep_notice
+from tui.protocols import ConsoleScreen
 from tui.screens.sweeping import SweepEvents
 from tui.widgets import titled
 from tui.widgets.chart import LossChart
@@ -39,10 +39,10 @@ from tui.widgets.recon import ReconPanel
 from tui.widgets.status import RunState, StatusPanel
 
 if TYPE_CHECKING:
-    from tui.protocols import GloConsole
+    pass
 
 
-class TrainScreen(SweepEvents, Screen):
+class TrainScreen(SweepEvents, ConsoleScreen):
     AUTO_FOCUS = "#start"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s,f5", "start", "Start"),
@@ -94,11 +94,6 @@ class TrainScreen(SweepEvents, Screen):
             self.start_sweep(sweep)
 
     # --- queries ---
-    @property
-    def glo(self) -> GloConsole:
-        """The app, as the glo console it is (``tui.protocols``: this module can't import ``tui.app``)."""
-        return cast("GloConsole", self.app)
-
     @property
     def running(self) -> bool:
         """A run is training (from Start until its Finished event arrives)."""
