@@ -32,11 +32,6 @@ LIVE = LIVE_PARAMS
 KEYS = dict(FIELDS)  # every field's key (and label)
 
 
-def parse(key: str, text: str):
-    """The typed value of one field; a ConfigError naming KEY, worded by glo.config, when it is not one."""
-    return parse_setting(key, text)
-
-
 class SweepInput(Input):
     """The sweep field. While it is empty, ``w`` still means "start the sweep" (no setting name
     starts with w), so pressing w twice does not type a w into the field."""
@@ -99,7 +94,7 @@ class ControlsPanel(Vertical):
         values, errors = {}, {}
         for key, _ in FIELDS:
             try:
-                values[key] = parse(key, self.raw(key))
+                values[key] = parse_setting(key, self.raw(key))
             except (ConfigError, ValueError) as exc:
                 errors[key] = str(exc)
         return values, errors
@@ -165,7 +160,7 @@ class ControlsPanel(Vertical):
             self.app.bell()
             return
         if self.running and key in LIVE:
-            self.post_message(LiveChangeRequested(key, parse(key, event.value)))
+            self.post_message(LiveChangeRequested(key, parse_setting(key, event.value)))
         elif not self.running and key == "sweep":
             self.request_sweep()
         elif not self.running:
