@@ -74,11 +74,12 @@ def transfer(
 
     if not 1 <= rows <= 100:
         raise ConfigError(f"--rows must be 1-100, got {rows}")
+    store = open_store(runs_dir)
     if png is not None:
         from glo.analysis.compare import check_export_path
 
-        check_export_path(png, "transfer.png", open_store(runs_dir).root)
-    run = open_store(runs_dir).get(run_id)
+        check_export_path(png, "transfer.png", store.root)
+    run = store.get(run_id)
     grid = transfer_rows(load_trained(run), rows)
     if png is not None:
         save_grid_png(grid.full, png)
@@ -111,11 +112,12 @@ def sample(
         raise ConfigError(f"--seed must be >= 0, got {seed}")
     if seed > INT_MAX:  # as a run's seed: what torch and the runs folder's index hold
         raise ConfigError(f"--seed must be <= {INT_MAX}, got {seed}")
+    store = open_store(runs_dir)
     if png is not None:
         from glo.analysis.compare import check_export_path
 
-        check_export_path(png, "samples.png", open_store(runs_dir).root)
-    run = open_store(runs_dir).get(run_id)
+        check_export_path(png, "samples.png", store.root)
+    run = store.get(run_id)
     if digit is not None and run.read_config().dataset != "folder":  # ten digits: checked before any work
         _check_class(digit, 10)
     trained = load_trained(run)

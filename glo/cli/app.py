@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from glo.cli import export_cmd
+from glo.cli.entry import run_command
 from glo.cli.options import (
     RUNS_DIR_HELP,
     VERSION,
@@ -222,27 +223,9 @@ notes_cmd.register(runs_app)
 export_cmd.register(app)
 
 
-def main(argv: list[str] | None = None, command: typer.Typer = app, prog: str = "glo") -> int:
-    """Entry point (``glo``, and ``glo-tui`` with its own COMMAND and PROG): every user mistake is one
-    line on stderr with exit code 2, never a traceback."""
-    try:
-        rv = command(args=argv, prog_name=prog, standalone_mode=False)
-    except GloError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:
-        # typer/click usage errors (bad option, wrong type): they carry a message and an exit code
-        code = getattr(exc, "exit_code", None)
-        if hasattr(exc, "format_message") and isinstance(code, int):
-            ctx = getattr(exc, "ctx", None)
-            where = ctx.command_path if ctx is not None else prog
-            print(f"{prog}: error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
-            return code
-        if type(exc).__name__ == "Abort":
-            print(f"{prog}: aborted", file=sys.stderr)
-            return 130
-        raise
-    return rv if isinstance(rv, int) else 0
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``glo`` (``glo.cli.entry.run_command``: a user's mistake is one line and exit code 2)."""
+    return run_command(app, argv, "glo")
 
 
 def entry() -> None:

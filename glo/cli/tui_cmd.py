@@ -51,9 +51,9 @@ def console(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from glo.cli.app import main as run
+    from glo.cli.entry import run_command
 
-    return run(argv, command=app, prog="glo-tui")
+    return run_command(app, argv, "glo-tui")
 
 
 def entry() -> None:
