@@ -171,9 +171,10 @@ class Trainer:
 
     def _display(self) -> None:
         """The fixed images shown as originals against reconstructions."""
-        self.show = torch.from_numpy(display_indices(self.split.labels, self.cfg.n_show)).to(self.device)
-        self.show_labels = tuple(int(v) for v in self.split.labels[self.show.cpu().numpy()])
-        self.originals = to_uint8(self.batch_images(self.show))
+        shown = display_indices(self.split.labels, self.cfg.n_show)
+        self.show = torch.from_numpy(shown).to(self.device)
+        self.show_labels = tuple(int(v) for v in self.split.labels[shown])
+        self.originals = np.asarray(self.split.images[shown])  # uint8 as they are (a plain array, not a mapping)
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint state (``state_dict()``, as ``glo.model.checkpoint.load`` returns it)."""
