@@ -25,8 +25,13 @@ def run_steps(trainer: Trainer, steps: int | None = None) -> list[float]:
 
 def test_trainer_alone_matches_the_loop_and_writes_nothing(split, tiny_cfg, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    trainer = Trainer(tiny_cfg, split)
-    losses = run_steps(trainer)
+    before = torch.get_num_threads()
+    torch.set_num_threads(tiny_cfg.threads)  # as the loop sets them (glo.host.threads): the sums split alike
+    try:
+        trainer = Trainer(tiny_cfg, split)
+        losses = run_steps(trainer)
+    finally:
+        torch.set_num_threads(before)
     assert losses == [e.loss for e in train(tiny_cfg, split=split) if isinstance(e, Step)]
     assert trainer.epoch_done == 2 and trainer.step == 10 and trainer.last_record["epoch"] == 2
     assert trainer.reconstructions().shape == (10, 28, 28)
