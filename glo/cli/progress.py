@@ -130,7 +130,9 @@ class RichReporter(PlainReporter):
         ]
         self.progress = Progress(*columns, console=console, transient=True, refresh_per_second=1 / BAR_S)
         self.task: TaskID | None = None
-        self.steps: list[Step] = []  # a run's steps not yet on its bar (it takes them every BAR_S)
+        # a run's steps not yet on its bar (it takes them every BAR_S): how many, and the newest
+        self.unbarred: int = 0
+        self.newest: Step | None = None
         self.pace = Pace(BAR_S)
         self.prefix = ""
         self.bars: dict[int, tuple[TaskID, int]] = {}  # a parallel sweep: point index -> (task, steps per epoch)
@@ -165,11 +167,11 @@ class RichReporter(PlainReporter):
 
     def bar_steps(self) -> None:
         """The steps since the bar last took some: counted, the newest one's numbers shown."""
-        if self.steps and self.task is not None:  # steps come only while a bar is up
-            last = self.steps[-1]
-            self.progress.update(self.task, advance=len(self.steps), epoch=last.epoch, loss=last.loss,
+        last = self.newest
+        if last is not None and self.task is not None:  # steps come only while a bar is up
+            self.progress.update(self.task, advance=self.unbarred, epoch=last.epoch, loss=last.loss,
                                  ips=last.images_per_s)
-            self.steps = []
+            self.unbarred, self.newest = 0, None
 
     def handle(self, ev: Event) -> None:
         if not isinstance(ev, Step) and self.task is not None:  # a pause, an epoch, the end: the bar is current
@@ -180,10 +182,10 @@ class RichReporter(PlainReporter):
                 "train", total=total, completed=ev.epoch * ev.steps_per_epoch,
                 epoch=ev.epoch, epochs=ev.epochs, loss=float("nan"), recon="-", ips=0.0, prefix=self.prefix,
             )
-            self.steps = []
+            self.unbarred, self.newest = 0, None
             self.pace.restart()
         elif isinstance(ev, Step) and self.task is not None:
-            self.steps.append(ev)
+            self.unbarred, self.newest = self.unbarred + 1, ev
             if self.pace.ready():
                 self.bar_steps()
         elif isinstance(ev, Epoch) and self.task is not None:
